@@ -1,0 +1,9 @@
+"""`python -m aggregator`: run the aggregator worker."""
+
+import faust
+
+from aggregator.app import app, settings
+from imgpipe.logs import configure_logging
+
+configure_logging(settings)
+faust.Worker(app, loglevel=settings.log_level, override_logging=False).execute_from_commandline()

@@ -1,0 +1,58 @@
+"""The aggregator: imgpipe.results → MongoDB (idempotent) → output CSV → imgpipe.events.
+
+Results are keyed by request id, so each request lives on one partition and is owned by one
+aggregator instance at a time. Results are taken in small batches so MongoDB sees one round of
+writes per request per batch instead of one per row.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+import faust
+
+from aggregator.completion import finish_request
+from aggregator.result_store import apply_results
+from aggregator.tally import OffsetResult
+from imgpipe.database import connect, database, ensure_indexes
+from imgpipe.faust_app import new_faust_app
+from imgpipe.messages import RequestEvent, RowResult
+from imgpipe.settings import get_settings
+from imgpipe.topics import EVENTS, RESULTS, request_key
+
+logger = logging.getLogger(__name__)
+
+BATCH_MAX_RESULTS = 500
+BATCH_WAIT_S = 0.02
+
+settings = get_settings()
+app = new_faust_app("imgpipe-aggregator", settings)
+results_topic = app.topic(RESULTS)
+events_topic = app.topic(EVENTS)
+mongo = connect(settings)
+db = database(mongo, settings)
+
+
+async def publish_event(event: RequestEvent) -> None:
+    delivery = await events_topic.send(
+        key=request_key(event.request_id), value=event.model_dump_json().encode(), force=True
+    )
+    await delivery
+    logger.info("request %s finished: %s", event.request_id, event.status)
+
+
+@app.agent(results_topic)
+async def aggregate_results(stream: faust.StreamT[bytes]) -> None:
+    await ensure_indexes(db)
+    async for events in stream.take_events(BATCH_MAX_RESULTS, within=BATCH_WAIT_S):
+        by_request: defaultdict[str, list[OffsetResult]] = defaultdict(list)
+        for event in events:
+            result = RowResult.model_validate_json(event.value)
+            by_request[result.request_id].append(OffsetResult(event.message.offset, result))
+        for request_id, items in by_request.items():
+            request = await apply_results(db, request_id, items)
+            if request is None:
+                logger.warning("results for unknown request %s ignored", request_id)
+                continue
+            await finish_request(db, settings, request, publish_event)

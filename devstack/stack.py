@@ -1,0 +1,70 @@
+"""The whole local stack: broker, database, gateway, processor workers and the aggregator."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import urllib.error
+import urllib.request
+
+from devstack import processes
+from devstack.kafka import start_kafka
+from devstack.mongodb import start_mongodb
+from devstack.paths import ROOT, VENV_PYTHON, StackPaths
+from devstack.waiting import wait_until
+from imgpipe.settings import Settings
+from imgpipe.topics import ensure_topics
+
+# Stopped in this order: producers of work first, the broker and the database last.
+_SERVICE_ORDER = ("gateway", "processor", "aggregator", "kafka", "mongodb")
+
+
+def start_infrastructure(settings: Settings, paths: StackPaths) -> None:
+    """Start what the settings do not point elsewhere, then make sure the topics exist."""
+    if settings.mongodb_url is None:
+        start_mongodb(paths, settings.local_mongodb_port)
+    if settings.kafka_bootstrap_servers is None:
+        start_kafka(paths, settings.local_kafka_port)
+    asyncio.run(ensure_topics(settings))
+
+
+def _gateway_answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start_services(settings: Settings, paths: StackPaths, processor_count: int) -> str:
+    """Start the gateway, `processor_count` processors and one aggregator; return the gateway URL."""
+    python = str(VENV_PYTHON if VENV_PYTHON.exists() else "python3")
+    env = dict(os.environ)
+    processes.start(paths, "gateway", [python, "-m", "gateway"], env=env, cwd=ROOT)
+    for number in range(1, processor_count + 1):
+        name = f"processor-{number}"
+        processes.start(
+            paths, name, [python, "-m", "processors"], env={**env, "IMGPIPE_WORKER_ID": name}, cwd=ROOT
+        )
+    processes.start(
+        paths, "aggregator", [python, "-m", "aggregator"],
+        env={**env, "IMGPIPE_WORKER_ID": "aggregator"}, cwd=ROOT,
+    )  # fmt: skip
+    url = f"http://{settings.host}:{settings.port}"
+    wait_until(lambda: _gateway_answers(url), 60, f"the gateway on {url}")
+    return url
+
+
+def up(settings: Settings, processor_count: int) -> str:
+    paths = StackPaths(settings.state_dir)
+    start_infrastructure(settings, paths)
+    return start_services(settings, paths, processor_count)
+
+
+def down(settings: Settings) -> list[str]:
+    paths = StackPaths(settings.state_dir)
+    names = processes.recorded_names(paths)
+    ordered = sorted(
+        names, key=lambda n: next((i for i, s in enumerate(_SERVICE_ORDER) if n.startswith(s)), 99)
+    )
+    return [name for name in ordered if processes.stop(paths, name)]

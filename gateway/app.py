@@ -1,0 +1,45 @@
+"""The gateway: FastAPI app wiring settings, MongoDB, the Kafka producer and the routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gateway.dependencies import GatewayState
+from gateway.errors import install_error_handlers
+from gateway.routes import health, images, requests, upload
+from gateway.row_publisher import RowPublisher
+from imgpipe.database import connect, database, ensure_indexes
+from imgpipe.kafka import new_producer
+from imgpipe.settings import Settings, get_settings
+from imgpipe.topics import ensure_topics
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.processed_images_dir.mkdir(parents=True, exist_ok=True)
+        client = connect(settings)
+        db = database(client, settings)
+        await ensure_indexes(db)
+        await ensure_topics(settings)
+        producer = new_producer(settings)
+        await producer.start()
+        publisher = RowPublisher(producer, db)
+        app.state.gateway = GatewayState(settings=settings, db=db, publisher=publisher)
+        try:
+            yield
+        finally:
+            await publisher.drain()
+            await producer.stop()
+            await client.close()
+
+    app = FastAPI(title="imgpipe", version="0.1.0", lifespan=lifespan)
+    install_error_handlers(app)
+    for router in (upload.router, requests.router, images.router, health.router):
+        app.include_router(router)
+    return app

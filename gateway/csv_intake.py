@@ -1,0 +1,166 @@
+"""Validate an uploaded product CSV in one streaming pass and spool its normalized rows.
+
+Memory stays bounded whatever the file size: rows are read one at a time from disk and written
+straight to the spool. Every problem found is reported with its line number, up to a limit, so a
+user can fix the whole file at once instead of one error per upload.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, TextIO
+from urllib.parse import urlsplit
+
+from imgpipe.input_spool import InputSpoolWriter, ProductRow
+
+MAX_REPORTED_PROBLEMS = 50
+
+SERIAL = "S. No."
+PRODUCT = "Product Name"
+URLS = "Input Image Urls"
+
+# Header cells are compared after lower-casing and dropping everything but letters and digits.
+_HEADER_ALIASES = {
+    "sno": SERIAL,
+    "serialnumber": SERIAL,
+    "serialno": SERIAL,
+    "srno": SERIAL,
+    "productname": PRODUCT,
+    "product": PRODUCT,
+    "inputimageurls": URLS,
+    "imageurls": URLS,
+}
+
+
+@dataclass(frozen=True)
+class CsvProblem:
+    line: int | None  # None: the problem is the file as a whole
+    column: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class IntakeSummary:
+    rows: int
+    images: int
+
+
+@dataclass
+class CsvRejected(Exception):
+    problems: list[CsvProblem] = field(default_factory=list)
+
+
+def _normalize_header(cell: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", cell.lower())
+
+
+def _url_problem(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"{url!r} is not an http or https URL"
+    if not parts.hostname or any(ch.isspace() for ch in url):
+        return f"{url!r} is not an absolute URL"
+    return None
+
+
+class _ProblemList:
+    def __init__(self) -> None:
+        self.problems: list[CsvProblem] = []
+
+    def add(self, line: int, column: str | None, message: str) -> None:
+        if len(self.problems) < MAX_REPORTED_PROBLEMS:
+            self.problems.append(CsvProblem(line, column, message))
+
+    def __bool__(self) -> bool:
+        return bool(self.problems)
+
+
+def _header_columns(header: list[str], problems: _ProblemList) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        name = _HEADER_ALIASES.get(_normalize_header(cell))
+        if name is not None and name not in columns:
+            columns[name] = index
+    for name in (SERIAL, PRODUCT, URLS):
+        if name not in columns:
+            problems.add(1, name, f"the header has no {name!r} column")
+    return columns
+
+
+def _records(text: TextIO) -> Iterator[tuple[int, list[str]]]:
+    """(line number where the record starts, cells) for every non-blank record."""
+    reader = csv.reader(text)
+    next_line = 1
+    for cells in reader:
+        line, next_line = next_line, reader.line_num + 1
+        if any(cell.strip() for cell in cells):
+            yield line, cells
+
+
+def _parse_row(
+    line: int, cells: list[str], columns: dict[str, int], problems: _ProblemList
+) -> ProductRow | None:
+    def cell(name: str) -> str:
+        index = columns[name]
+        return cells[index].strip() if index < len(cells) else ""
+
+    serial_number, product_name = cell(SERIAL), cell(PRODUCT)
+    # Unquoted URL lists spill into the unnamed columns after the URL column: they are more URLs.
+    url_cells = cells[columns[URLS] :]
+    urls = tuple(url.strip() for part in url_cells for url in part.split(",") if url.strip())
+    problem_count = len(problems.problems)
+    if not serial_number:
+        problems.add(line, SERIAL, "the serial number is empty")
+    if not product_name:
+        problems.add(line, PRODUCT, "the product name is empty")
+    if not urls:
+        problems.add(line, URLS, "the row has no image URL")
+    for url in urls:
+        message = _url_problem(url)
+        if message:
+            problems.add(line, URLS, message)
+    if len(problems.problems) != problem_count:
+        return None
+    return ProductRow(serial_number, product_name, urls)
+
+
+def validate_csv(upload: BinaryIO, spool: Path) -> IntakeSummary:
+    """Check the whole file, writing accepted rows to `spool`; raise CsvRejected listing problems."""
+    problems = _ProblemList()
+    rows = images = 0
+    writer = InputSpoolWriter(spool)
+    try:
+        # utf-8-sig drops a byte-order mark; a strict decoder turns binary junk into a clear error.
+        text = codecs.getreader("utf-8-sig")(upload, errors="strict")
+        records = _records(text)  # type: ignore[arg-type]
+        try:
+            first = next(records, None)
+            if first is None:
+                raise CsvRejected([CsvProblem(None, None, "the file is empty")])
+            columns = _header_columns(first[1], problems)
+            if problems:
+                raise CsvRejected(problems.problems)
+            for line, cells in records:
+                row = _parse_row(line, cells, columns, problems)
+                if row is not None and not problems:
+                    writer.write(row)
+                    rows += 1
+                    images += len(row.input_urls)
+        except UnicodeDecodeError:
+            raise CsvRejected([CsvProblem(None, None, "the file is not UTF-8 text")]) from None
+        except csv.Error as error:
+            raise CsvRejected(
+                [CsvProblem(None, None, f"the file is not valid CSV: {error}")]
+            ) from None
+    finally:
+        writer.close()
+    if problems:
+        raise CsvRejected(problems.problems)
+    if rows == 0:
+        raise CsvRejected([CsvProblem(1, None, "the file has a header but no product rows")])
+    return IntakeSummary(rows=rows, images=images)

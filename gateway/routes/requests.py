@@ -1,0 +1,106 @@
+"""GET /status/{id} and GET /download/{id}: a request's progress and its output CSV."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+
+from gateway.dependencies import State
+from gateway.errors import ApiError
+from gateway.request_store import find_request, finished_rows
+from gateway.schemas import Counts, ErrorBody, RequestStatusBody, RowImage, RowStatus
+from imgpipe.database import Document
+from imgpipe.input_spool import input_spool_path, read_input_spool
+from imgpipe.messages import FINISHED_STATUSES, RequestStatus
+from imgpipe.request_paths import download_url, output_csv_path, request_dir
+
+router = APIRouter()
+
+_NOT_FOUND = {404: {"model": ErrorBody}}
+
+
+async def _request_or_404(state: State, request_id: uuid.UUID) -> Document:
+    request = await find_request(state.db, str(request_id))
+    if request is None:
+        raise ApiError(404, "not_found", f"no request {request_id}")
+    return request
+
+
+async def _row_details(state: State, request_id: str) -> list[RowStatus]:
+    """Every row in input order: finished rows with their outputs, the others as pending."""
+    finished = {row["row"]: row async for row in finished_rows(state.db, request_id)}
+    spool = input_spool_path(request_dir(state.settings.processed_images_dir, request_id))
+    details = []
+    for index, product in enumerate(read_input_spool(spool)):
+        row = finished.get(index)
+        images = (
+            [RowImage.model_validate(image) for image in row["images"]]
+            if row
+            else [RowImage(input_url=url, output_url=None, error=None) for url in product.input_urls]
+        )
+        details.append(
+            RowStatus(
+                row=index,
+                serial_number=product.serial_number,
+                product_name=product.product_name,
+                status=row["status"] if row else "pending",
+                images=images,
+            )
+        )
+    return details
+
+
+@router.get("/status/{request_id}", responses=_NOT_FOUND)
+async def request_status(
+    state: State, request_id: uuid.UUID, rows: Annotated[bool, Query()] = False
+) -> RequestStatusBody:
+    request = await _request_or_404(state, request_id)
+    status = RequestStatus(request["status"])
+    body = RequestStatusBody(
+        request_id=request["_id"],
+        status=status,
+        rows=Counts(
+            total=request["rows_total"], done=request["rows_done"], failed=request["rows_failed"]
+        ),
+        images=Counts(
+            total=request["images_total"],
+            done=request["images_done"],
+            failed=request["images_failed"],
+        ),
+        rows_published=request["rows_published"],
+        created_at=request["created_at"],
+        updated_at=request["updated_at"],
+        completed_at=request["completed_at"],
+        download_url=(
+            download_url(state.settings.base_url, request["_id"])
+            if status in FINISHED_STATUSES
+            else None
+        ),
+    )
+    if rows:
+        body.row_details = await _row_details(state, request["_id"])
+    return body
+
+
+@router.get(
+    "/download/{request_id}",
+    response_class=FileResponse,
+    responses={**_NOT_FOUND, 409: {"model": ErrorBody}, 200: {"content": {"text/csv": {}}}},
+)
+async def download(state: State, request_id: uuid.UUID) -> FileResponse:
+    request = await _request_or_404(state, request_id)
+    if request["status"] not in FINISHED_STATUSES:
+        raise ApiError(
+            409,
+            "not_finished",
+            f"request {request_id} is {request['status']}; the CSV is ready once it finishes",
+            status=request["status"],
+        )
+    return FileResponse(
+        output_csv_path(state.settings.processed_images_dir, request["_id"]),
+        media_type="text/csv",
+        filename=f"imgpipe-{request_id}.csv",
+    )

@@ -1,0 +1,68 @@
+"""POST /upload: validate the whole CSV, record the request, then publish its rows."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import asdict
+import uuid
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from gateway.csv_intake import CsvRejected, validate_csv
+from gateway.dependencies import State
+from gateway.errors import ApiError
+from gateway.request_store import insert_request
+from gateway.schemas import CsvRejectedBody, ErrorBody, UploadAccepted
+from imgpipe.input_spool import input_spool_path
+from imgpipe.messages import RequestStatus
+from imgpipe.request_paths import download_url, request_dir, status_url
+
+router = APIRouter()
+
+
+def _check_webhook_url(webhook_url: str | None) -> None:
+    if webhook_url is None:
+        return
+    parts = urlsplit(webhook_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ApiError(400, "invalid_webhook_url", "webhook_url must be an absolute http(s) URL")
+
+
+@router.post(
+    "/upload",
+    status_code=202,
+    responses={400: {"model": CsvRejectedBody}, 422: {"model": ErrorBody}},
+)
+async def upload(
+    state: State,
+    file: UploadFile,
+    webhook_url: Annotated[str | None, Form()] = None,
+) -> UploadAccepted:
+    _check_webhook_url(webhook_url)
+    settings = state.settings
+    request_id = str(uuid.uuid4())
+    directory = request_dir(settings.processed_images_dir, request_id)
+    directory.mkdir(parents=True)
+    spool = input_spool_path(directory)
+    try:
+        # Parsing a large CSV is CPU work: keep it off the event loop.
+        summary = await run_in_threadpool(validate_csv, file.file, spool)
+    except CsvRejected as rejected:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise ApiError(
+            400,
+            "csv_rejected",
+            f"the CSV was rejected: {len(rejected.problems)} problem(s) found",
+            problems=[asdict(problem) for problem in rejected.problems],
+        ) from None
+    await insert_request(state.db, request_id, summary.rows, summary.images, webhook_url)
+    state.publisher.start(request_id, spool)
+    return UploadAccepted(
+        request_id=request_id,
+        status=RequestStatus.QUEUED,
+        status_url=status_url(settings.base_url, request_id),
+        download_url=download_url(settings.base_url, request_id),
+    )

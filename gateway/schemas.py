@@ -1,0 +1,66 @@
+"""The gateway's response bodies: the REST contract clients rely on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from imgpipe.messages import ImageError, RequestStatus
+
+
+class ErrorBody(BaseModel):
+    """Every error response has this shape: a stable code, a sentence, optional details."""
+
+    error: str
+    message: str
+
+
+class CsvProblemBody(BaseModel):
+    line: int | None
+    column: str | None
+    message: str
+
+
+class CsvRejectedBody(ErrorBody):
+    problems: list[CsvProblemBody]
+
+
+class UploadAccepted(BaseModel):
+    request_id: str
+    status: RequestStatus
+    status_url: str
+    download_url: str
+
+
+class Counts(BaseModel):
+    total: int
+    done: int
+    failed: int
+
+
+class RowImage(BaseModel):
+    input_url: str
+    output_url: str | None
+    error: ImageError | None
+
+
+class RowStatus(BaseModel):
+    row: int
+    serial_number: str
+    product_name: str
+    status: str
+    images: list[RowImage]
+
+
+class RequestStatusBody(BaseModel):
+    request_id: str
+    status: RequestStatus
+    rows: Counts
+    images: Counts
+    rows_published: int
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    download_url: str | None
+    row_details: list[RowStatus] | None = None

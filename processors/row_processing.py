@@ -1,0 +1,92 @@
+"""One row, start to finish: every image fetched, compressed and stored, the outcome reported.
+
+This is where the three small units (fetch, compress, store) are put together; the Faust agent
+only moves messages in and out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import Executor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import aiohttp
+
+from imgpipe.messages import ImageError, ImageOutcome, RowMessage, RowResult
+from imgpipe.request_paths import image_url
+from imgpipe.settings import Settings
+from processors.compress import CompressedImage, ImageRejected, compress_jpeg
+from processors.destination_guard import DestinationGuard
+from processors.fetch import FetchError, fetch_image, new_fetch_session
+from processors.storage import new_image_name, store_image
+
+
+@dataclass(frozen=True)
+class ImagePipeline:
+    settings: Settings
+    session: aiohttp.ClientSession
+    guard: DestinationGuard
+    executor: Executor
+
+
+@asynccontextmanager
+async def image_pipeline(settings: Settings, executor: Executor) -> AsyncIterator[ImagePipeline]:
+    guard = DestinationGuard(settings.fetch_allowlist)
+    session = new_fetch_session(guard, settings.fetch_connect_timeout_s, settings.fetch_timeout_s)
+    try:
+        yield ImagePipeline(settings, session, guard, executor)
+    finally:
+        await session.close()
+
+
+def _compress_and_store(
+    settings: Settings, request_id: str, file_name: str, data: bytes
+) -> CompressedImage:
+    compressed = compress_jpeg(data, settings.jpeg_quality, settings.max_image_pixels)
+    store_image(settings.processed_images_dir, request_id, file_name, compressed.data)
+    return compressed
+
+
+async def process_image(
+    pipeline: ImagePipeline, request_id: str, row: int, index: int, url: str
+) -> ImageOutcome:
+    settings = pipeline.settings
+    try:
+        data = await fetch_image(
+            pipeline.session, pipeline.guard, url, settings.max_image_bytes, settings.max_redirects
+        )
+        file_name = new_image_name(row, index)
+        # Decoding and encoding are CPU-bound: a thread keeps the event loop free for fetches.
+        compressed = await asyncio.get_running_loop().run_in_executor(
+            pipeline.executor, _compress_and_store, settings, request_id, file_name, data
+        )
+    except (FetchError, ImageRejected) as error:
+        return ImageOutcome(input_url=url, error=ImageError(code=error.code, message=error.message))
+    return ImageOutcome(
+        input_url=url,
+        output_url=image_url(settings.base_url, request_id, file_name),
+        bytes_in=len(data),
+        bytes_out=len(compressed.data),
+        width=compressed.width,
+        height=compressed.height,
+    )
+
+
+async def process_row(pipeline: ImagePipeline, message: RowMessage) -> RowResult:
+    started = time.perf_counter()
+    images = await asyncio.gather(
+        *(
+            process_image(pipeline, message.request_id, message.row, index, url)
+            for index, url in enumerate(message.input_urls)
+        )
+    )
+    return RowResult(
+        request_id=message.request_id,
+        row=message.row,
+        images=list(images),
+        worker_id=pipeline.settings.worker_id,
+        duration_ms=(time.perf_counter() - started) * 1000,
+    )
