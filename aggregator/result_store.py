@@ -88,5 +88,11 @@ async def mark_finished(
 ) -> None:
     await db[REQUESTS].update_one(
         {"_id": request_id},
-        {"$set": {"status": status.value, "completed_at": completed_at, "updated_at": completed_at}},
+        {
+            "$set": {
+                "status": status.value,
+                "completed_at": completed_at,
+                "updated_at": completed_at,
+            }
+        },
     )

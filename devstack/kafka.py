@@ -90,9 +90,7 @@ def start_kafka(paths: StackPaths, port: int) -> None:
     ensure_kafka_jars()
     if processes.running_pid(paths, "kafka") is None:
         _format_storage(paths, port)
-        broker = _java(
-            "kafka.Kafka", str(paths.kafka_config), jvm_options=("-Xms256m", "-Xmx1g")
-        )
+        broker = _java("kafka.Kafka", str(paths.kafka_config), jvm_options=("-Xms256m", "-Xmx1g"))
         processes.start(paths, "kafka", broker)
     bootstrap = f"127.0.0.1:{port}"
     wait_until(lambda: asyncio.run(_broker_answers(bootstrap)), 90, f"Kafka on {bootstrap}")

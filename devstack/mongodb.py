@@ -44,7 +44,9 @@ def ensure_ferretdb() -> None:
     if FERRETDB_BIN.exists():
         return
     if shutil.which("go") is None:
-        raise SystemExit("Go is needed to build FerretDB (or set MONGODB_URL): apt-get install golang")
+        raise SystemExit(
+            "Go is needed to build FerretDB (or set MONGODB_URL): apt-get install golang"
+        )
     print(f"building FerretDB {FERRETDB_VERSION} with go install (first run only)...", flush=True)
     download = subprocess.run(
         ["go", "mod", "download", "-json", f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"],
@@ -70,7 +72,15 @@ def _server_argv(paths: StackPaths, port: int) -> list[str]:
     paths.mongodb_data.mkdir(parents=True, exist_ok=True)
     mongod = shutil.which("mongod")
     if mongod is not None:
-        return [mongod, "--dbpath", str(paths.mongodb_data), "--port", str(port), "--bind_ip", "127.0.0.1"]
+        return [
+            mongod,
+            "--dbpath",
+            str(paths.mongodb_data),
+            "--port",
+            str(port),
+            "--bind_ip",
+            "127.0.0.1",
+        ]
     ensure_ferretdb()
     return [
         str(FERRETDB_BIN),

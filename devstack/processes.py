@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -39,6 +40,24 @@ def running_pid(paths: StackPaths, name: str) -> int | None:
     return pid if pid is not None and _alive(pid) else None
 
 
+def _fingerprint(argv: Sequence[str], env: Mapping[str, str]) -> str:
+    """What a process was started with, as far as imgpipe is concerned: command and settings."""
+    relevant = sorted(
+        (key, value)
+        for key, value in env.items()
+        if key.startswith("IMGPIPE_") or key in ("KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URL")
+    )
+    return hashlib.sha256(repr((list(argv), relevant)).encode()).hexdigest()
+
+
+def _recorded_fingerprint(pid_file: Path) -> str | None:
+    try:
+        lines = pid_file.read_text().split()
+    except FileNotFoundError:
+        return None
+    return lines[1] if len(lines) > 1 else None
+
+
 def start(
     paths: StackPaths,
     name: str,
@@ -46,10 +65,17 @@ def start(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> int:
-    """Start `argv` detached, logging to logs/<name>.log; a running copy is left alone."""
+    """Start `argv` detached, logging to logs/<name>.log.
+
+    A copy already running with the same command and settings is left alone; one started with
+    different settings is restarted, so `make up` after changing a setting applies it.
+    """
+    fingerprint = _fingerprint(argv, env or {})
     existing = running_pid(paths, name)
     if existing is not None:
-        return existing
+        if _recorded_fingerprint(paths.pid_file(name)) == fingerprint:
+            return existing
+        stop(paths, name)
     paths.logs.mkdir(parents=True, exist_ok=True)
     paths.pids.mkdir(parents=True, exist_ok=True)
     with paths.log(name).open("ab") as log:
@@ -62,7 +88,7 @@ def start(
             cwd=cwd,
             start_new_session=True,  # outlives `make up`, and a Ctrl-C there does not reach it
         )
-    paths.pid_file(name).write_text(f"{process.pid}\n")
+    paths.pid_file(name).write_text(f"{process.pid}\n{fingerprint}\n")
     return process.pid
 
 

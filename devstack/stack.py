@@ -44,7 +44,11 @@ def start_services(settings: Settings, paths: StackPaths, processor_count: int) 
     for number in range(1, processor_count + 1):
         name = f"processor-{number}"
         processes.start(
-            paths, name, [python, "-m", "processors"], env={**env, "IMGPIPE_WORKER_ID": name}, cwd=ROOT
+            paths,
+            name,
+            [python, "-m", "processors"],
+            env={**env, "IMGPIPE_WORKER_ID": name},
+            cwd=ROOT,
         )
     processes.start(
         paths, "aggregator", [python, "-m", "aggregator"],

@@ -63,5 +63,7 @@ def compress_jpeg(data: bytes, quality: int, max_pixels: int) -> CompressedImage
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageRejected(ErrorCode.IMAGE_TOO_LARGE, "the image has too many pixels") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise ImageRejected(ErrorCode.NOT_AN_IMAGE, f"the image cannot be decoded: {error}") from None
+        raise ImageRejected(
+            ErrorCode.NOT_AN_IMAGE, f"the image cannot be decoded: {error}"
+        ) from None
     return CompressedImage(data=output.getvalue(), width=rgb.width, height=rgb.height)

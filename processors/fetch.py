@@ -83,4 +83,3 @@ async def fetch_image(
         raise FetchError(ErrorCode.INVALID_URL, f"not a valid URL: {error}") from None
     except (aiohttp.ClientError, OSError) as error:
         raise FetchError(ErrorCode.CONNECTION_FAILED, f"could not fetch: {error}") from None
-

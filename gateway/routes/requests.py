@@ -39,7 +39,9 @@ async def _row_details(state: State, request_id: str) -> list[RowStatus]:
         images = (
             [RowImage.model_validate(image) for image in row["images"]]
             if row
-            else [RowImage(input_url=url, output_url=None, error=None) for url in product.input_urls]
+            else [
+                RowImage(input_url=url, output_url=None, error=None) for url in product.input_urls
+            ]
         )
         details.append(
             RowStatus(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import asdict
 import uuid
+from dataclasses import asdict
 from typing import Annotated
 from urllib.parse import urlsplit
 

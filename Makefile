@@ -1,0 +1,44 @@
+# imgpipe: every command a developer or CI needs. Everything provisioned lives under .local/.
+PYTHON ?= python3
+VENV := .local/venv
+PY := $(VENV)/bin/python
+PROCESSORS ?= 2
+INSTALLED := $(VENV)/.installed-stamp
+
+.PHONY: install up down logs test lint demo clean-state
+
+# System prerequisites (Java 17, Maven, Go, python3-venv) are checked, and installed with apt
+# where missing, by infra/install-prerequisites.sh; the Python environment is built here.
+$(INSTALLED): pyproject.toml infra/install-prerequisites.sh
+	bash infra/install-prerequisites.sh
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED)
+
+up: install
+	$(PY) -m devstack up --processors $(PROCESSORS)
+
+down:
+	@if [ -x $(PY) ]; then $(PY) -m devstack down; else echo "nothing to stop"; fi
+
+logs: install
+	$(PY) -m devstack logs
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy imgpipe gateway processors aggregator devstack
+
+demo: install
+	bash examples/demo.sh
+
+# Forget all local data (Kafka log, database, processed images) but keep the downloaded tools.
+clean-state: down
+	rm -rf .local/logs .local/pids .local/kafka-data .local/mongodb-data .local/faust .local/test-stack
+	find processed_images -mindepth 1 -not -name .gitkeep -delete

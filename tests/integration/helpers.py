@@ -1,0 +1,98 @@
+"""What the integration tests do as a client would: upload, poll, download, read topics."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+from PIL import Image, ImageDraw
+
+FINISHED = {"completed", "completed_with_errors", "failed"}
+
+
+def photo_like_image(width: int, height: int, seed: int, image_format: str = "JPEG") -> bytes:
+    """A deterministic image with gradients, shapes and noise: compresses like a photo."""
+    rng = random.Random(seed)
+    image = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    for _ in range(12):
+        x, y = rng.randrange(width), rng.randrange(height)
+        color = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        draw.ellipse((x, y, x + rng.randrange(10, 80), y + rng.randrange(10, 80)), fill=color)
+    noise = Image.effect_noise((width, height), 24).convert("RGB")
+    image = Image.blend(image, noise, 0.15)
+    output = io.BytesIO()
+    image.save(output, format=image_format, quality=95)
+    return output.getvalue()
+
+
+def product_csv(rows: list[tuple[str, str, list[str]]]) -> str:
+    output = io.StringIO()
+    writer = csv.writer(output)
+    writer.writerow(["S. No.", "Product Name", "Input Image Urls"])
+    for serial, name, urls in rows:
+        writer.writerow([serial, name, ",".join(urls)])
+    return output.getvalue()
+
+
+def upload(base_url: str, csv_text: str, **form: str) -> httpx.Response:
+    return httpx.post(
+        f"{base_url}/upload",
+        files={"file": ("products.csv", csv_text.encode(), "text/csv")},
+        data=form,
+        timeout=60,
+    )
+
+
+def wait_finished(base_url: str, request_id: str, timeout_s: float = 180) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status: dict[str, Any] = httpx.get(f"{base_url}/status/{request_id}", timeout=10).json()
+        if status["status"] in FINISHED:
+            return status
+        if time.monotonic() > deadline:
+            raise AssertionError(f"request {request_id} not finished: {status}")
+        time.sleep(0.2)
+
+
+def read_csv(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+async def read_topic(
+    bootstrap: str,
+    topic: str,
+    matches: Callable[[dict[str, Any]], bool],
+    expected: int,
+    timeout_s: float = 60,
+) -> list[dict[str, Any]]:
+    """Read `topic` from the beginning as an independent downstream consumer (a consumer group
+    of its own) until `expected` JSON messages satisfy `matches`."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"imgpipe-tests-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    found: list[dict[str, Any]] = []
+    try:
+        deadline = time.monotonic() + timeout_s
+        while len(found) < expected and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=500)
+            for messages in batches.values():
+                for message in messages:
+                    value = json.loads(message.value)
+                    if matches(value):
+                        found.append(value)
+    finally:
+        await consumer.stop()
+    return found
