@@ -1,0 +1,256 @@
+"""gateway.csv_intake.validate_csv: accepted files are spooled normalized, rejected ones explain why."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from gateway.csv_intake import (
+    MAX_REPORTED_PROBLEMS,
+    PRODUCT,
+    SERIAL,
+    URLS,
+    CsvProblem,
+    CsvRejected,
+    IntakeSummary,
+    validate_csv,
+)
+from imgpipe.input_spool import ProductRow, read_input_spool
+
+HEADER = "S. No.,Product Name,Input Image Urls\n"
+
+
+def _validate(content: bytes | str, spool: Path) -> IntakeSummary:
+    data = content.encode() if isinstance(content, str) else content
+    return validate_csv(io.BytesIO(data), spool)
+
+
+def _problems(content: bytes | str, spool: Path) -> list[CsvProblem]:
+    with pytest.raises(CsvRejected) as caught:
+        _validate(content, spool)
+    return caught.value.problems
+
+
+def _where(problems: list[CsvProblem]) -> list[tuple[int | None, str | None]]:
+    return [(problem.line, problem.column) for problem in problems]
+
+
+@pytest.fixture
+def spool(tmp_path: Path) -> Path:
+    return tmp_path / "input.csv"
+
+
+def test_good_csv_counts_rows_and_images_and_spools_rows_in_order(spool: Path) -> None:
+    content = (
+        HEADER + '1,SKU1,"https://img.example.com/a.jpg,https://img.example.com/b.jpg,'
+        'https://img.example.com/c.jpg"\n'
+        + '2,SKU2,"http://img.example.com/d.png,https://cdn.example.org/e.webp"\n'
+        + "3,SKU3,https://img.example.com/f.jpg\n"
+    )
+
+    summary = _validate(content, spool)
+
+    assert summary == IntakeSummary(rows=3, images=6)
+    assert list(read_input_spool(spool)) == [
+        ProductRow(
+            "1",
+            "SKU1",
+            (
+                "https://img.example.com/a.jpg",
+                "https://img.example.com/b.jpg",
+                "https://img.example.com/c.jpg",
+            ),
+        ),
+        ProductRow("2", "SKU2", ("http://img.example.com/d.png", "https://cdn.example.org/e.webp")),
+        ProductRow("3", "SKU3", ("https://img.example.com/f.jpg",)),
+    ]
+
+
+def test_utf8_bom_and_crlf_line_endings(spool: Path) -> None:
+    content = (
+        b"\xef\xbb\xbfS. No.,Product Name,Input Image Urls\r\n"
+        b'1,Caf\xc3\xa9 Cr\xc3\xa8me,"https://a.example/1.jpg,https://a.example/2.jpg"\r\n'
+    )
+
+    assert _validate(content, spool) == IntakeSummary(rows=1, images=2)
+    assert list(read_input_spool(spool)) == [
+        ProductRow("1", "Café Crème", ("https://a.example/1.jpg", "https://a.example/2.jpg"))
+    ]
+
+
+def test_blank_lines_are_skipped(spool: Path) -> None:
+    content = (
+        "\n"
+        + HEADER
+        + "\n"
+        + "1,SKU1,https://a.example/1.jpg\n"
+        + "   \n"
+        + ",,\n"
+        + "2,SKU2,https://a.example/2.jpg\n"
+        + "\n\n"
+    )
+
+    assert _validate(content, spool) == IntakeSummary(rows=2, images=2)
+    assert [row.serial_number for row in read_input_spool(spool)] == ["1", "2"]
+
+
+def test_whitespace_is_trimmed_and_trailing_commas_ignored(spool: Path) -> None:
+    content = HEADER + ' 7 ,  Blue Mug  ," https://a.example/1.jpg ,  https://a.example/2.jpg ,"\n'
+
+    assert _validate(content, spool) == IntakeSummary(rows=1, images=2)
+    assert list(read_input_spool(spool)) == [
+        ProductRow("7", "Blue Mug", ("https://a.example/1.jpg", "https://a.example/2.jpg"))
+    ]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "s.no,product,image urls",
+        "SERIAL NUMBER,PRODUCT NAME,INPUT IMAGE URLS",
+        "Sr. No.,product_name,Image-URLs",
+        "  S No , Product  Name , Input Image URLs ",
+    ],
+)
+def test_header_matched_ignoring_case_and_punctuation(header: str, spool: Path) -> None:
+    content = f"{header}\n1,SKU1,https://a.example/1.jpg\n"
+
+    assert _validate(content, spool) == IntakeSummary(rows=1, images=1)
+    assert list(read_input_spool(spool)) == [ProductRow("1", "SKU1", ("https://a.example/1.jpg",))]
+
+
+def test_unquoted_urls_spilling_into_extra_columns_are_more_urls(spool: Path) -> None:
+    content = HEADER + "1,SKU1,https://a.example/1.jpg,https://a.example/2.jpg,https://a.example/3.jpg\n"
+
+    assert _validate(content, spool) == IntakeSummary(rows=1, images=3)
+    assert next(read_input_spool(spool)).input_urls == (
+        "https://a.example/1.jpg",
+        "https://a.example/2.jpg",
+        "https://a.example/3.jpg",
+    )
+
+
+def test_columns_in_another_order_are_read_by_header_name(spool: Path) -> None:
+    # The header is matched by name, so the column order should not matter.
+    content = "Input Image Urls,S. No.,Product Name\n" + '"https://a.example/1.jpg",1,SKU1\n'
+
+    assert _validate(content, spool) == IntakeSummary(rows=1, images=1)
+    assert list(read_input_spool(spool)) == [ProductRow("1", "SKU1", ("https://a.example/1.jpg",))]
+
+
+def test_line_numbers_count_physical_lines_of_multiline_cells(spool: Path) -> None:
+    content = (
+        HEADER
+        + '1,SKU1,"https://a.example/1.jpg,\nhttps://a.example/2.jpg"\n'  # lines 2-3
+        + "\n"  # line 4
+        + "2,SKU2,ftp://a.example/3.jpg\n"  # line 5
+    )
+
+    assert _where(_problems(content, spool)) == [(5, URLS)]
+
+
+def test_empty_file_is_rejected(spool: Path) -> None:
+    assert _where(_problems(b"", spool)) == [(None, None)]
+
+
+def test_file_with_only_a_bom_and_blank_lines_is_rejected_as_empty(spool: Path) -> None:
+    assert _where(_problems(b"\xef\xbb\xbf\r\n\r\n", spool)) == [(None, None)]
+
+
+def test_header_only_is_rejected(spool: Path) -> None:
+    problems = _problems(HEADER, spool)
+
+    assert _where(problems) == [(1, None)]
+    assert "no product rows" in problems[0].message
+
+
+def test_missing_column_is_rejected_naming_the_column(spool: Path) -> None:
+    problems = _problems("S. No.,Product Name\n1,SKU1\n", spool)
+
+    assert _where(problems) == [(1, URLS)]
+
+
+def test_header_with_no_known_column_lists_all_three(spool: Path) -> None:
+    problems = _problems("id,name,links\n1,SKU1,https://a.example/1.jpg\n", spool)
+
+    assert _where(problems) == [(1, SERIAL), (1, PRODUCT), (1, URLS)]
+
+
+def test_header_problem_reports_the_header_line_after_blank_lines(spool: Path) -> None:
+    problems = _problems("\n\nS. No.,Product Name\n1,SKU1\n", spool)
+
+    assert _where(problems) == [(3, URLS)]
+
+
+def test_non_utf8_bytes_are_rejected(spool: Path) -> None:
+    content = HEADER.encode() + b"1,Caf\xe9,https://a.example/1.jpg\n"  # Latin-1 é
+
+    problems = _problems(content, spool)
+
+    assert _where(problems) == [(None, None)]
+    assert "UTF-8" in problems[0].message
+
+
+def test_row_without_urls_is_rejected(spool: Path) -> None:
+    content = HEADER + "1,SKU1,https://a.example/1.jpg\n" + "2,SKU2,\n" + '3,SKU3," , "\n'
+
+    assert _where(_problems(content, spool)) == [(3, URLS), (4, URLS)]
+
+
+def test_ftp_url_is_rejected(spool: Path) -> None:
+    content = HEADER + '1,SKU1,"https://a.example/1.jpg,ftp://a.example/2.jpg"\n'
+
+    problems = _problems(content, spool)
+
+    assert _where(problems) == [(2, URLS)]
+    assert "ftp://a.example/2.jpg" in problems[0].message
+
+
+@pytest.mark.parametrize("url", ["images/1.jpg", "/images/1.jpg", "//a.example/1.jpg", "http://"])
+def test_relative_or_hostless_url_is_rejected(url: str, spool: Path) -> None:
+    problems = _problems(HEADER + f"1,SKU1,{url}\n", spool)
+
+    assert _where(problems) == [(2, URLS)]
+
+
+def test_malformed_url_is_reported_as_a_problem_not_a_crash(spool: Path) -> None:
+    # An unclosed IPv6 bracket makes urllib raise ValueError while splitting the URL.
+    problems = _problems(HEADER + "1,SKU1,http://[::1/image.jpg\n", spool)
+
+    assert _where(problems) == [(2, URLS)]
+
+
+def test_empty_product_name_is_rejected(spool: Path) -> None:
+    problems = _problems(HEADER + "1,  ,https://a.example/1.jpg\n", spool)
+
+    assert _where(problems) == [(2, PRODUCT)]
+
+
+def test_empty_serial_number_is_rejected(spool: Path) -> None:
+    problems = _problems(HEADER + ",SKU1,https://a.example/1.jpg\n", spool)
+
+    assert _where(problems) == [(2, SERIAL)]
+
+
+def test_every_problem_of_the_file_is_reported(spool: Path) -> None:
+    content = (
+        HEADER
+        + "1,SKU1,https://a.example/1.jpg\n"
+        + "2,,ftp://a.example/2.jpg\n"
+        + "3,SKU3,https://a.example/3.jpg\n"
+        + "4,SKU4,\n"
+    )
+
+    assert _where(_problems(content, spool)) == [(3, PRODUCT), (3, URLS), (5, URLS)]
+
+
+def test_more_than_the_limit_of_problems_reports_exactly_the_limit(spool: Path) -> None:
+    bad_rows = "".join(f"{n},SKU{n},not-a-url\n" for n in range(1, 81))
+
+    problems = _problems(HEADER + bad_rows, spool)
+
+    assert MAX_REPORTED_PROBLEMS == 50
+    assert len(problems) == 50
+    assert _where(problems) == [(line, URLS) for line in range(2, 52)]

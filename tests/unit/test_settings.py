@@ -1,0 +1,111 @@
+"""imgpipe.settings.Settings: environment variables in, typed settings out."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+
+import pytest
+from pydantic import ValidationError
+
+from imgpipe.settings import AllowedHostPort, Settings, parse_allowlist_entry
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No setting leaks in from the environment the tests run in."""
+    for name in list(os.environ):
+        if name.upper().startswith("IMGPIPE_") or name.upper() in (
+            "KAFKA_BOOTSTRAP_SERVERS",
+            "MONGODB_URL",
+        ):
+            monkeypatch.delenv(name)
+
+
+def test_fetch_allowlist_parses_networks_and_host_port_pairs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "IMGPIPE_FETCH_ALLOWLIST", "127.0.0.1/32, 10.0.0.0/8,localhost:8765 ,[::1]:9000,::1/128,"
+    )
+
+    settings = Settings()
+
+    assert settings.fetch_allowlist == (
+        ipaddress.ip_network("127.0.0.1/32"),
+        ipaddress.ip_network("10.0.0.0/8"),
+        AllowedHostPort(host="localhost", port=8765),
+        AllowedHostPort(host="::1", port=9000),
+        ipaddress.ip_network("::1/128"),
+    )
+
+
+def test_fetch_allowlist_defaults_to_empty() -> None:
+    assert Settings().fetch_allowlist == ()
+
+
+@pytest.mark.parametrize("entry", ["localhost", "example.com:http", "10.0.0.0/33", "300.1.1.1/8"])
+def test_bad_allowlist_entry_is_a_validation_error(monkeypatch: pytest.MonkeyPatch, entry: str) -> None:
+    monkeypatch.setenv("IMGPIPE_FETCH_ALLOWLIST", f"127.0.0.1/32,{entry}")
+
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_parse_allowlist_entry_bare_address_is_a_single_host_network() -> None:
+    assert parse_allowlist_entry("127.0.0.1") == ipaddress.ip_network("127.0.0.1/32")
+    assert parse_allowlist_entry("10.1.2.3/8") == ipaddress.ip_network("10.0.0.0/8")
+    assert parse_allowlist_entry("Images.Example:8080") == AllowedHostPort("images.example", 8080)
+
+
+def test_unprefixed_service_locations_are_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka-1:9092,kafka-2:9092")
+    monkeypatch.setenv("MONGODB_URL", "mongodb://db.internal:27017/")
+
+    settings = Settings()
+
+    assert settings.kafka_bootstrap == "kafka-1:9092,kafka-2:9092"
+    assert settings.mongodb == "mongodb://db.internal:27017/"
+
+
+def test_prefixed_service_locations_are_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMGPIPE_KAFKA_BOOTSTRAP_SERVERS", "broker:19092")
+    monkeypatch.setenv("IMGPIPE_MONGODB_URL", "mongodb://mongo:27018/")
+
+    settings = Settings()
+
+    assert settings.kafka_bootstrap == "broker:19092"
+    assert settings.mongodb == "mongodb://mongo:27018/"
+
+
+def test_unset_service_locations_point_at_the_local_stack(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("IMGPIPE_LOCAL_KAFKA_PORT", "19092")
+
+    settings = Settings()
+
+    assert settings.kafka_bootstrap == "127.0.0.1:19092"
+    assert settings.mongodb == "mongodb://127.0.0.1:27017/"
+
+
+def test_base_url_defaults_to_the_gateway_address() -> None:
+    assert Settings().base_url == "http://127.0.0.1:8000"
+
+
+def test_base_url_follows_host_and_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMGPIPE_HOST", "0.0.0.0")
+    monkeypatch.setenv("IMGPIPE_PORT", "9000")
+
+    assert Settings().base_url == "http://0.0.0.0:9000"
+
+
+@pytest.mark.parametrize(
+    "configured", ["https://images.example.com/imgpipe/", "https://images.example.com/imgpipe"]
+)
+def test_base_url_uses_public_base_url_without_trailing_slash(
+    monkeypatch: pytest.MonkeyPatch, configured: str
+) -> None:
+    monkeypatch.setenv("IMGPIPE_PUBLIC_BASE_URL", configured)
+
+    assert Settings().base_url == "https://images.example.com/imgpipe"
