@@ -7,8 +7,8 @@ user can fix the whole file at once instead of one error per upload.
 
 from __future__ import annotations
 
-import codecs
 import csv
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -60,7 +60,10 @@ def _normalize_header(cell: str) -> str:
 
 
 def _url_problem(url: str) -> str | None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return f"{url!r} is not a valid URL"
     if parts.scheme.lower() not in ("http", "https"):
         return f"{url!r} is not an http or https URL"
     if not parts.hostname or any(ch.isspace() for ch in url):
@@ -80,7 +83,13 @@ class _ProblemList:
         return bool(self.problems)
 
 
-def _header_columns(header: list[str], problems: _ProblemList) -> dict[str, int]:
+@dataclass(frozen=True)
+class _Header:
+    columns: dict[str, int]
+    width: int
+
+
+def _read_header(line: int, header: list[str], problems: _ProblemList) -> _Header:
     columns: dict[str, int] = {}
     for index, cell in enumerate(header):
         name = _HEADER_ALIASES.get(_normalize_header(cell))
@@ -88,8 +97,8 @@ def _header_columns(header: list[str], problems: _ProblemList) -> dict[str, int]
             columns[name] = index
     for name in (SERIAL, PRODUCT, URLS):
         if name not in columns:
-            problems.add(1, name, f"the header has no {name!r} column")
-    return columns
+            problems.add(line, name, f"the header has no {name!r} column")
+    return _Header(columns, len(header))
 
 
 def _records(text: TextIO) -> Iterator[tuple[int, list[str]]]:
@@ -102,16 +111,14 @@ def _records(text: TextIO) -> Iterator[tuple[int, list[str]]]:
             yield line, cells
 
 
-def _parse_row(
-    line: int, cells: list[str], columns: dict[str, int], problems: _ProblemList
-) -> ProductRow | None:
+def _parse_row(line: int, cells: list[str], header: _Header, problems: _ProblemList) -> ProductRow | None:
     def cell(name: str) -> str:
-        index = columns[name]
+        index = header.columns[name]
         return cells[index].strip() if index < len(cells) else ""
 
     serial_number, product_name = cell(SERIAL), cell(PRODUCT)
-    # Unquoted URL lists spill into the unnamed columns after the URL column: they are more URLs.
-    url_cells = cells[columns[URLS] :]
+    # An unquoted URL list spills into cells beyond the header's width: they are more URLs.
+    url_cells = [cell(URLS), *cells[header.width :]]
     urls = tuple(url.strip() for part in url_cells for url in part.split(",") if url.strip())
     problem_count = len(problems.problems)
     if not serial_number:
@@ -133,20 +140,21 @@ def validate_csv(upload: BinaryIO, spool: Path) -> IntakeSummary:
     """Check the whole file, writing accepted rows to `spool`; raise CsvRejected listing problems."""
     problems = _ProblemList()
     rows = images = 0
+    # utf-8-sig drops a byte-order mark; a strict decoder turns binary junk into a clear error.
+    text = io.TextIOWrapper(upload, encoding="utf-8-sig", errors="strict", newline="")
     writer = InputSpoolWriter(spool)
     try:
-        # utf-8-sig drops a byte-order mark; a strict decoder turns binary junk into a clear error.
-        text = codecs.getreader("utf-8-sig")(upload, errors="strict")
-        records = _records(text)  # type: ignore[arg-type]
+        records = _records(text)
         try:
             first = next(records, None)
             if first is None:
                 raise CsvRejected([CsvProblem(None, None, "the file is empty")])
-            columns = _header_columns(first[1], problems)
+            header_line, header_cells = first
+            header = _read_header(header_line, header_cells, problems)
             if problems:
                 raise CsvRejected(problems.problems)
             for line, cells in records:
-                row = _parse_row(line, cells, columns, problems)
+                row = _parse_row(line, cells, header, problems)
                 if row is not None and not problems:
                     writer.write(row)
                     rows += 1
@@ -154,13 +162,12 @@ def validate_csv(upload: BinaryIO, spool: Path) -> IntakeSummary:
         except UnicodeDecodeError:
             raise CsvRejected([CsvProblem(None, None, "the file is not UTF-8 text")]) from None
         except csv.Error as error:
-            raise CsvRejected(
-                [CsvProblem(None, None, f"the file is not valid CSV: {error}")]
-            ) from None
+            raise CsvRejected([CsvProblem(None, None, f"the file is not valid CSV: {error}")]) from None
     finally:
+        text.detach()  # the upload belongs to the caller: do not close it with the wrapper
         writer.close()
     if problems:
         raise CsvRejected(problems.problems)
     if rows == 0:
-        raise CsvRejected([CsvProblem(1, None, "the file has a header but no product rows")])
+        raise CsvRejected([CsvProblem(header_line, None, "the file has a header but no product rows")])
     return IntakeSummary(rows=rows, images=images)

@@ -56,6 +56,7 @@ def compress_jpeg(data: bytes, quality: int, max_pixels: int) -> CompressedImage
             image.seek(0)  # multi-frame images (GIF, APNG, TIFF) use their first frame
             oriented = ImageOps.exif_transpose(image)
             rgb = _to_rgb(oriented)
+            rgb.info.clear()  # Pillow would copy a comment from the input; outputs carry no metadata
             output = io.BytesIO()
             rgb.save(output, format="JPEG", quality=quality)
     except UnidentifiedImageError:
@@ -63,7 +64,5 @@ def compress_jpeg(data: bytes, quality: int, max_pixels: int) -> CompressedImage
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageRejected(ErrorCode.IMAGE_TOO_LARGE, "the image has too many pixels") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise ImageRejected(
-            ErrorCode.NOT_AN_IMAGE, f"the image cannot be decoded: {error}"
-        ) from None
+        raise ImageRejected(ErrorCode.NOT_AN_IMAGE, f"the image cannot be decoded: {error}") from None
     return CompressedImage(data=output.getvalue(), width=rgb.width, height=rgb.height)
