@@ -27,7 +27,8 @@ down:
 logs: install
 	$(PY) -m devstack logs
 
-test: install
+# The full suite: lint and types first (cheap), then unit and integration tests on a real stack.
+test: lint
 	$(PY) -m pytest
 
 lint: install

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from typing import cast
 
 import faust
+from faust.streams import Stream
 
 from aggregator.completion import finish_request
 from aggregator.result_store import apply_results
@@ -45,7 +47,9 @@ async def publish_event(event: RequestEvent) -> None:
 @app.agent(results_topic)
 async def aggregate_results(stream: faust.StreamT[bytes]) -> None:
     await ensure_indexes(db)
-    async for events in stream.take_events(BATCH_MAX_RESULTS, within=BATCH_WAIT_S):
+    # take_events exists on the concrete Stream but is missing from Faust's StreamT interface.
+    batches = cast(Stream[bytes], stream).take_events(BATCH_MAX_RESULTS, within=BATCH_WAIT_S)
+    async for events in batches:
         by_request: defaultdict[str, list[OffsetResult]] = defaultdict(list)
         for event in events:
             result = RowResult.model_validate_json(event.value)

@@ -73,14 +73,10 @@ async def apply_results(
             return request
 
 
-async def finished_row_outputs(
-    db: AsyncDatabase[Document], request_id: str
-) -> dict[int, list[str | None]]:
+async def finished_row_outputs(db: AsyncDatabase[Document], request_id: str) -> dict[int, list[str | None]]:
     """Each finished row's output URLs, in input order within the row."""
     cursor = db[ROWS].find({"request_id": request_id}, {"row": 1, "images.output_url": 1})
-    return {
-        row["row"]: [image.get("output_url") for image in row["images"]] async for row in cursor
-    }
+    return {row["row"]: [image.get("output_url") for image in row["images"]] async for row in cursor}
 
 
 async def mark_finished(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import shutil
 import subprocess
 import uuid
@@ -72,6 +73,10 @@ def _format_storage(paths: StackPaths, port: int) -> None:
         check=True,
         stdout=subprocess.DEVNULL,
     )
+
+
+# While the broker starts, aiokafka logs every refused connection; the wait reports failure itself.
+logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
 
 async def _broker_answers(bootstrap: str) -> bool:

@@ -44,9 +44,7 @@ def ensure_ferretdb() -> None:
     if FERRETDB_BIN.exists():
         return
     if shutil.which("go") is None:
-        raise SystemExit(
-            "Go is needed to build FerretDB (or set MONGODB_URL): apt-get install golang"
-        )
+        raise SystemExit("Go is needed to build FerretDB (or set MONGODB_URL): apt-get install golang")
     print(f"building FerretDB {FERRETDB_VERSION} with go install (first run only)...", flush=True)
     download = subprocess.run(
         ["go", "mod", "download", "-json", f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"],

@@ -41,17 +41,14 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [
-        {"location": ".".join(str(part) for part in e["loc"]), "message": e["msg"]}
-        for e in exc.errors()
+        {"location": ".".join(str(part) for part in e["loc"]), "message": e["msg"]} for e in exc.errors()
     ]
     return error_response(422, "invalid_request", "the request is not valid", problems=problems)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     error_id = uuid.uuid4().hex
-    logger.error(
-        "unexpected error %s on %s %s", error_id, request.method, request.url.path, exc_info=exc
-    )
+    logger.error("unexpected error %s on %s %s", error_id, request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal_error", "unexpected error", error_id=error_id)
 
 

@@ -40,9 +40,7 @@ async def insert_request(
     )
 
 
-async def record_rows_published(
-    db: AsyncDatabase[Document], request_id: str, rows_published: int
-) -> None:
+async def record_rows_published(db: AsyncDatabase[Document], request_id: str, rows_published: int) -> None:
     await db[REQUESTS].update_one({"_id": request_id}, {"$max": {"rows_published": rows_published}})
 
 

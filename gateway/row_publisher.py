@@ -36,9 +36,7 @@ async def publish_rows(
             input_urls=list(row.input_urls),
         )
         deliveries.append(
-            await producer.send(
-                ROWS, message.model_dump_json().encode(), key=row_key(request_id, row_index)
-            )
+            await producer.send(ROWS, message.model_dump_json().encode(), key=row_key(request_id, row_index))
         )
         if len(deliveries) >= PUBLISH_CHECKPOINT_ROWS:
             await asyncio.gather(*deliveries)

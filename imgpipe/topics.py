@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -47,10 +49,9 @@ async def ensure_topics(settings: Settings) -> None:
             for name, partitions in topic_partitions(settings).items()
             if name not in existing
         ]
+        # Another service may create them between our list and create: that is fine.
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # another service created them between our list and create
     finally:
         await admin.close()

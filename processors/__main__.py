@@ -6,4 +6,4 @@ from imgpipe.logs import configure_logging
 from processors.app import app, settings
 
 configure_logging(settings)
-faust.Worker(app, loglevel=settings.log_level, override_logging=False).execute_from_commandline()
+faust.Worker(app, loglevel=settings.log_level, override_logging=False, quiet=True).execute_from_commandline()

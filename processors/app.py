@@ -23,9 +23,7 @@ settings = get_settings()
 app = new_faust_app("imgpipe-processors", settings)
 rows_topic = app.topic(ROWS)
 results_topic = app.topic(RESULTS)
-compress_executor = ThreadPoolExecutor(
-    max_workers=settings.compress_threads, thread_name_prefix="compress"
-)
+compress_executor = ThreadPoolExecutor(max_workers=settings.compress_threads, thread_name_prefix="compress")
 
 
 @app.agent(rows_topic, concurrency=settings.processor_concurrency)

@@ -42,9 +42,7 @@ async def image_pipeline(settings: Settings, executor: Executor) -> AsyncIterato
         await session.close()
 
 
-def _compress_and_store(
-    settings: Settings, request_id: str, file_name: str, data: bytes
-) -> CompressedImage:
+def _compress_and_store(settings: Settings, request_id: str, file_name: str, data: bytes) -> CompressedImage:
     compressed = compress_jpeg(data, settings.jpeg_quality, settings.max_image_pixels)
     store_image(settings.processed_images_dir, request_id, file_name, compressed.data)
     return compressed

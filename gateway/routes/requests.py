@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
@@ -19,7 +19,7 @@ from imgpipe.request_paths import download_url, output_csv_path, request_dir
 
 router = APIRouter()
 
-_NOT_FOUND = {404: {"model": ErrorBody}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
 
 
 async def _request_or_404(state: State, request_id: uuid.UUID) -> Document:
@@ -39,9 +39,7 @@ async def _row_details(state: State, request_id: str) -> list[RowStatus]:
         images = (
             [RowImage.model_validate(image) for image in row["images"]]
             if row
-            else [
-                RowImage(input_url=url, output_url=None, error=None) for url in product.input_urls
-            ]
+            else [RowImage(input_url=url, output_url=None, error=None) for url in product.input_urls]
         )
         details.append(
             RowStatus(
@@ -64,9 +62,7 @@ async def request_status(
     body = RequestStatusBody(
         request_id=request["_id"],
         status=status,
-        rows=Counts(
-            total=request["rows_total"], done=request["rows_done"], failed=request["rows_failed"]
-        ),
+        rows=Counts(total=request["rows_total"], done=request["rows_done"], failed=request["rows_failed"]),
         images=Counts(
             total=request["images_total"],
             done=request["images_done"],
@@ -77,9 +73,7 @@ async def request_status(
         updated_at=request["updated_at"],
         completed_at=request["completed_at"],
         download_url=(
-            download_url(state.settings.base_url, request["_id"])
-            if status in FINISHED_STATUSES
-            else None
+            download_url(state.settings.base_url, request["_id"]) if status in FINISHED_STATUSES else None
         ),
     )
     if rows:

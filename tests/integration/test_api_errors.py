@@ -29,9 +29,7 @@ def test_malformed_request_id_is_422_json(stack: RunningStack) -> None:
     assert "error" in response.json()
 
 
-def test_download_before_finishing_is_409_with_status(
-    stack: RunningStack, image_server: ImageServer
-) -> None:
+def test_download_before_finishing_is_409_with_status(stack: RunningStack, image_server: ImageServer) -> None:
     slow = image_server.add(
         "/slow/a.jpg", Resource(photo_like_image(64, 64, seed=3), "image/jpeg", delay_s=3)
     )

@@ -97,9 +97,7 @@ def test_output_csv_has_every_cell(stack: RunningStack, finished_request: tuple)
                 assert output.startswith(image_prefix) and output.endswith(".jpg")
 
 
-def test_every_output_image_is_a_jpeg_of_the_input_size(
-    stack: RunningStack, finished_request: tuple
-) -> None:
+def test_every_output_image_is_a_jpeg_of_the_input_size(stack: RunningStack, finished_request: tuple) -> None:
     request_id, _, dimensions, _ = finished_request
     table = read_csv(httpx.get(f"{stack.base_url}/download/{request_id}").text)
     checked = 0

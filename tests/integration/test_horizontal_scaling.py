@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from imgpipe.topics import RESULTS
-from tests.integration.helpers import photo_like_image, product_csv, read_topic, upload, wait_finished
+from tests.integration.helpers import (
+    photo_like_image,
+    product_csv,
+    read_topic,
+    upload,
+    wait_finished,
+)
 from tests.integration.image_server import ImageServer, Resource
 from tests.integration.stack import RunningStack
 
