@@ -41,8 +41,11 @@ def start_services(settings: Settings, paths: StackPaths, processor_count: int) 
     python = str(VENV_PYTHON if VENV_PYTHON.exists() else "python3")
     env = dict(os.environ)
     processes.start(paths, "gateway", [python, "-m", "gateway"], env=env, cwd=ROOT)
-    for number in range(1, processor_count + 1):
-        name = f"processor-{number}"
+    names = [f"processor-{number}" for number in range(1, processor_count + 1)]
+    for surplus in set(processes.recorded_names(paths)) - set(names):
+        if surplus.startswith("processor-"):  # `make up PROCESSORS=1` after PROCESSORS=2
+            processes.stop(paths, surplus)
+    for name in names:
         processes.start(
             paths,
             name,
@@ -56,7 +59,16 @@ def start_services(settings: Settings, paths: StackPaths, processor_count: int) 
     )  # fmt: skip
     url = f"http://{settings.host}:{settings.port}"
     wait_until(lambda: _gateway_answers(url), 60, f"the gateway on {url}")
+    _fail_if_any_died(paths, ["gateway", *names, "aggregator"])
     return url
+
+
+def _fail_if_any_died(paths: StackPaths, names: list[str]) -> None:
+    """A worker that crashed on start (bad setting, unreachable broker) must not go unnoticed."""
+    dead = [name for name in names if processes.running_pid(paths, name) is None]
+    if dead:
+        logs = ", ".join(str(paths.log(name)) for name in dead)
+        raise SystemExit(f"{', '.join(dead)} exited during start-up; see {logs}")
 
 
 def up(settings: Settings, processor_count: int) -> str:
