@@ -7,6 +7,7 @@ writes per request per batch instead of one per row.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from typing import cast
@@ -15,9 +16,11 @@ import faust
 from faust.streams import Stream
 
 from aggregator.completion import finish_request
-from aggregator.result_store import apply_results
+from aggregator.result_store import apply_results, record_webhook_attempt, webhook_target
 from aggregator.tally import OffsetResult
+from aggregator.webhook import WebhookPolicy, deliver_webhook, new_webhook_session
 from imgpipe.database import connect, database, ensure_indexes
+from imgpipe.destination_guard import DestinationGuard
 from imgpipe.faust_app import new_faust_app
 from imgpipe.messages import RequestEvent, RowResult
 from imgpipe.settings import get_settings
@@ -27,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 BATCH_MAX_RESULTS = 500
 BATCH_WAIT_S = 0.02
+WEBHOOK_CONCURRENCY = 4
 
 settings = get_settings()
 app = new_faust_app("imgpipe-aggregator", settings)
@@ -60,3 +64,18 @@ async def aggregate_results(stream: faust.StreamT[bytes]) -> None:
                 logger.warning("results for unknown request %s ignored", request_id)
                 continue
             await finish_request(db, settings, request, publish_event)
+
+
+@app.agent(events_topic, concurrency=WEBHOOK_CONCURRENCY)
+async def deliver_webhooks(stream: faust.StreamT[bytes]) -> None:
+    """A slow or failing receiver holds up only its own delivery, never result aggregation."""
+    guard = DestinationGuard(settings.fetch_allowlist)
+    policy = WebhookPolicy(settings.webhook_secret, settings.webhook_attempts, settings.webhook_retry_base_s)
+    async with new_webhook_session(guard, settings.webhook_timeout_s) as session:
+        async for body in stream:
+            event = RequestEvent.model_validate_json(body)
+            url = await webhook_target(db, event.request_id)
+            if url is None:
+                continue
+            record = functools.partial(record_webhook_attempt, db, event.request_id)
+            await deliver_webhook(session, guard, url, body, policy, record)

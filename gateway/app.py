@@ -7,10 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from gateway.api_keys import ApiKeys
 from gateway.dependencies import GatewayState
 from gateway.errors import install_error_handlers
 from gateway.routes import health, images, requests, upload
 from gateway.row_publisher import RowPublisher
+from gateway.upload_limit import UploadSizeLimit
 from imgpipe.database import connect, database, ensure_indexes
 from imgpipe.kafka import new_producer
 from imgpipe.settings import Settings, get_settings
@@ -30,7 +32,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         producer = new_producer(settings)
         await producer.start()
         publisher = RowPublisher(producer, db)
-        app.state.gateway = GatewayState(settings=settings, db=db, publisher=publisher)
+        app.state.gateway = GatewayState(
+            settings=settings, db=db, publisher=publisher, api_keys=ApiKeys(settings.api_keys)
+        )
         try:
             yield
         finally:
@@ -40,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="imgpipe", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(UploadSizeLimit, max_bytes=settings.max_upload_bytes)
     for router in (upload.router, requests.router, images.router, health.router):
         app.include_router(router)
     return app

@@ -20,6 +20,8 @@ from imgpipe.input_spool import InputSpoolWriter, ProductRow
 
 MAX_REPORTED_PROBLEMS = 50
 
+_POSITIVE_INTEGER = re.compile(r"0*[1-9][0-9]*")
+
 SERIAL = "S. No."
 PRODUCT = "Product Name"
 URLS = "Input Image Urls"
@@ -50,9 +52,24 @@ class IntakeSummary:
     images: int
 
 
+@dataclass(frozen=True)
+class IntakeLimits:
+    max_rows: int
+    max_urls_per_row: int
+
+
 @dataclass
 class CsvRejected(Exception):
     problems: list[CsvProblem] = field(default_factory=list)
+
+
+class CsvTooLarge(Exception):
+    """The file breaks a size limit: answered with 413, not with a list of problems."""
+
+    def __init__(self, error: str, message: str) -> None:
+        super().__init__(message)
+        self.error = error
+        self.message = message
 
 
 def _normalize_header(cell: str) -> str:
@@ -81,6 +98,10 @@ class _ProblemList:
 
     def __bool__(self) -> bool:
         return bool(self.problems)
+
+    @property
+    def full(self) -> bool:
+        return len(self.problems) >= MAX_REPORTED_PROBLEMS
 
 
 @dataclass(frozen=True)
@@ -111,18 +132,51 @@ def _records(text: TextIO) -> Iterator[tuple[int, list[str]]]:
             yield line, cells
 
 
-def _parse_row(line: int, cells: list[str], header: _Header, problems: _ProblemList) -> ProductRow | None:
-    def cell(name: str) -> str:
-        index = header.columns[name]
-        return cells[index].strip() if index < len(cells) else ""
-
-    serial_number, product_name = cell(SERIAL), cell(PRODUCT)
-    # An unquoted URL list spills into cells beyond the header's width: they are more URLs.
-    url_cells = [cell(URLS), *cells[header.width :]]
-    urls = tuple(url.strip() for part in url_cells for url in part.split(",") if url.strip())
-    problem_count = len(problems.problems)
+def _check_serial_number(line: int, serial_number: str, seen: set[int], problems: _ProblemList) -> None:
     if not serial_number:
         problems.add(line, SERIAL, "the serial number is empty")
+    elif not _POSITIVE_INTEGER.fullmatch(serial_number):
+        problems.add(line, SERIAL, f"the serial number {serial_number!r} is not a positive integer")
+    elif int(serial_number) in seen:
+        problems.add(line, SERIAL, f"the serial number {serial_number} appears more than once")
+    else:
+        seen.add(int(serial_number))
+
+
+class _RowParser:
+    """Checks one data row at a time, remembering what spans rows (serial numbers seen)."""
+
+    def __init__(self, header: _Header, limits: IntakeLimits, problems: _ProblemList) -> None:
+        self._header = header
+        self._limits = limits
+        self._problems = problems
+        self._serial_numbers: set[int] = set()
+
+    def _cell(self, cells: list[str], name: str) -> str:
+        index = self._header.columns[name]
+        return cells[index].strip() if index < len(cells) else ""
+
+    def parse(self, line: int, cells: list[str]) -> ProductRow | None:
+        problems = self._problems
+        serial_number, product_name = self._cell(cells, SERIAL), self._cell(cells, PRODUCT)
+        # An unquoted URL list spills into cells beyond the header's width: they are more URLs.
+        url_cells = [self._cell(cells, URLS), *cells[self._header.width :]]
+        urls = tuple(url.strip() for part in url_cells for url in part.split(",") if url.strip())
+        if len(urls) > self._limits.max_urls_per_row:
+            raise CsvTooLarge(
+                "too_many_urls",
+                f"line {line} has {len(urls)} image URLs; at most "
+                f"{self._limits.max_urls_per_row} are allowed per row",
+            )
+        problem_count = len(problems.problems)
+        _check_serial_number(line, serial_number, self._serial_numbers, problems)
+        _check_row_content(line, product_name, urls, problems)
+        if len(problems.problems) != problem_count:
+            return None
+        return ProductRow(serial_number, product_name, urls)
+
+
+def _check_row_content(line: int, product_name: str, urls: tuple[str, ...], problems: _ProblemList) -> None:
     if not product_name:
         problems.add(line, PRODUCT, "the product name is empty")
     if not urls:
@@ -131,12 +185,9 @@ def _parse_row(line: int, cells: list[str], header: _Header, problems: _ProblemL
         message = _url_problem(url)
         if message:
             problems.add(line, URLS, message)
-    if len(problems.problems) != problem_count:
-        return None
-    return ProductRow(serial_number, product_name, urls)
 
 
-def validate_csv(upload: BinaryIO, spool: Path) -> IntakeSummary:
+def validate_csv(upload: BinaryIO, spool: Path, limits: IntakeLimits) -> IntakeSummary:
     """Check the whole file, writing accepted rows to `spool`; raise CsvRejected listing problems."""
     problems = _ProblemList()
     rows = images = 0
@@ -153,12 +204,19 @@ def validate_csv(upload: BinaryIO, spool: Path) -> IntakeSummary:
             header = _read_header(header_line, header_cells, problems)
             if problems:
                 raise CsvRejected(problems.problems)
+            parser = _RowParser(header, limits, problems)
             for line, cells in records:
-                row = _parse_row(line, cells, header, problems)
+                rows += 1
+                if rows > limits.max_rows:
+                    raise CsvTooLarge(
+                        "too_many_rows", f"the file has more than {limits.max_rows} product rows"
+                    )
+                row = parser.parse(line, cells)
                 if row is not None and not problems:
                     writer.write(row)
-                    rows += 1
                     images += len(row.input_urls)
+                if problems.full:
+                    break
         except UnicodeDecodeError:
             raise CsvRejected([CsvProblem(None, None, "the file is not UTF-8 text")]) from None
         except csv.Error as error:

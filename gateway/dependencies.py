@@ -8,6 +8,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gateway.api_keys import ApiKeys
 from gateway.row_publisher import RowPublisher
 from imgpipe.database import Document
 from imgpipe.settings import Settings
@@ -18,6 +19,7 @@ class GatewayState:
     settings: Settings
     db: AsyncDatabase[Document]
     publisher: RowPublisher
+    api_keys: ApiKeys
 
 
 def gateway_state(request: Request) -> GatewayState:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -23,8 +24,19 @@ class ApiError(Exception):
         self.body = {"error": error, "message": message, **details}
 
 
-def error_response(status_code: int, error: str, message: str, **details: Any) -> JSONResponse:
-    return JSONResponse({"error": error, "message": message, **details}, status_code=status_code)
+_HTTP_ERRORS = {404: "not_found", 405: "method_not_allowed", 413: "upload_too_large"}
+
+
+def error_response(
+    status_code: int,
+    error: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    **details: Any,
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": error, "message": message, **details}, status_code=status_code, headers=headers
+    )
 
 
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:
@@ -34,8 +46,8 @@ async def _api_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    error = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, error, str(exc.detail))
+    error = getattr(exc, "error", None) or _HTTP_ERRORS.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, error, str(exc.detail), headers=exc.headers)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

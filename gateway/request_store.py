@@ -17,6 +17,7 @@ async def insert_request(
     rows_total: int,
     images_total: int,
     webhook_url: str | None,
+    owner: str | None,
 ) -> None:
     now = datetime.now(UTC)
     await db[REQUESTS].insert_one(
@@ -33,6 +34,8 @@ async def insert_request(
             # Highest imgpipe.results offset whose effect is in the counters (see aggregator).
             "results_offset": -1,
             "webhook_url": webhook_url,
+            "webhook_deliveries": [],
+            "owner": owner,
             "created_at": now,
             "updated_at": now,
             "completed_at": None,
@@ -44,8 +47,9 @@ async def record_rows_published(db: AsyncDatabase[Document], request_id: str, ro
     await db[REQUESTS].update_one({"_id": request_id}, {"$max": {"rows_published": rows_published}})
 
 
-async def find_request(db: AsyncDatabase[Document], request_id: str) -> Document | None:
-    return await db[REQUESTS].find_one({"_id": request_id})
+async def find_request(db: AsyncDatabase[Document], request_id: str, owner: str | None) -> Document | None:
+    """The request if `owner` may see it: another key's request looks exactly like a missing one."""
+    return await db[REQUESTS].find_one({"_id": request_id, "owner": owner})
 
 
 async def finished_rows(db: AsyncDatabase[Document], request_id: str) -> AsyncIterator[Document]:

@@ -53,6 +53,19 @@ class RowStatus(BaseModel):
     images: list[RowImage]
 
 
+class WebhookDelivery(BaseModel):
+    attempt: int
+    at: datetime
+    status_code: int | None
+    error: str | None
+
+
+class WebhookStatus(BaseModel):
+    url: str
+    status: str  # pending, retrying, delivered, failed
+    deliveries: list[WebhookDelivery]
+
+
 class RequestStatusBody(BaseModel):
     request_id: str
     status: RequestStatus
@@ -63,4 +76,5 @@ class RequestStatusBody(BaseModel):
     updated_at: datetime
     completed_at: datetime | None
     download_url: str | None
+    webhook: WebhookStatus | None
     row_details: list[RowStatus] | None = None

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str | None = None
+    api_keys: Annotated[tuple[str, ...], NoDecode] = ()
+
+    # Upload limits (each answered with 413).
+    max_upload_bytes: int = 100 * 1024 * 1024
+    max_rows: int = 1_000_000
+    max_urls_per_row: int = 50
 
     # Storage and images.
     processed_images_dir: Path = Path("processed_images")
@@ -77,6 +83,12 @@ class Settings(BaseSettings):
     fetch_timeout_s: float = 30.0
     fetch_allowlist: Annotated[tuple[AllowlistEntry, ...], NoDecode] = ()
     max_redirects: int = 5
+
+    # Webhooks.
+    webhook_secret: str = ""
+    webhook_attempts: int = Field(default=6, ge=1)
+    webhook_retry_base_s: float = 1.0
+    webhook_timeout_s: float = 10.0
 
     # Kafka topology and workers.
     rows_partitions: int = Field(default=6, ge=6)
@@ -93,6 +105,13 @@ class Settings(BaseSettings):
     def _split_allowlist(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(parse_allowlist_entry(p.strip()) for p in value.split(",") if p.strip())
+        return value
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_api_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(key.strip() for key in value.split(",") if key.strip())
         return value
 
     @property

@@ -5,8 +5,8 @@ from __future__ import annotations
 import aiohttp
 from yarl import URL
 
+from imgpipe.destination_guard import BlockedDestination, DestinationGuard, GuardedResolver
 from imgpipe.messages import ErrorCode
-from processors.destination_guard import BlockedDestination, DestinationGuard, GuardedResolver
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 

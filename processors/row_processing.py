@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from imgpipe.destination_guard import DestinationGuard
 from imgpipe.messages import ImageError, ImageOutcome, RowMessage, RowResult
 from imgpipe.request_paths import image_url
 from imgpipe.settings import Settings
 from processors.compress import CompressedImage, ImageRejected, compress_jpeg
-from processors.destination_guard import DestinationGuard
 from processors.fetch import FetchError, fetch_image, new_fetch_session
 from processors.storage import new_image_name, store_image
 

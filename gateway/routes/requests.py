@@ -8,10 +8,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
+from gateway.auth import Owner
 from gateway.dependencies import State
 from gateway.errors import ApiError
 from gateway.request_store import find_request, finished_rows
-from gateway.schemas import Counts, ErrorBody, RequestStatusBody, RowImage, RowStatus
+from gateway.schemas import (
+    Counts,
+    ErrorBody,
+    RequestStatusBody,
+    RowImage,
+    RowStatus,
+    WebhookDelivery,
+    WebhookStatus,
+)
 from imgpipe.database import Document
 from imgpipe.input_spool import input_spool_path, read_input_spool
 from imgpipe.messages import FINISHED_STATUSES, RequestStatus
@@ -19,11 +28,11 @@ from imgpipe.request_paths import download_url, output_csv_path, request_dir
 
 router = APIRouter()
 
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {401: {"model": ErrorBody}, 404: {"model": ErrorBody}}
 
 
-async def _request_or_404(state: State, request_id: uuid.UUID) -> Document:
-    request = await find_request(state.db, str(request_id))
+async def _request_or_404(state: State, owner: str | None, request_id: uuid.UUID) -> Document:
+    request = await find_request(state.db, str(request_id), owner)
     if request is None:
         raise ApiError(404, "not_found", f"no request {request_id}")
     return request
@@ -53,11 +62,21 @@ async def _row_details(state: State, request_id: str) -> list[RowStatus]:
     return details
 
 
+def _webhook_status(request: Document) -> WebhookStatus | None:
+    if not request.get("webhook_url"):
+        return None
+    return WebhookStatus(
+        url=request["webhook_url"],
+        status=request.get("webhook_status", "pending"),
+        deliveries=[WebhookDelivery.model_validate(d) for d in request.get("webhook_deliveries", [])],
+    )
+
+
 @router.get("/status/{request_id}", responses=_NOT_FOUND)
 async def request_status(
-    state: State, request_id: uuid.UUID, rows: Annotated[bool, Query()] = False
+    state: State, owner: Owner, request_id: uuid.UUID, rows: Annotated[bool, Query()] = False
 ) -> RequestStatusBody:
-    request = await _request_or_404(state, request_id)
+    request = await _request_or_404(state, owner, request_id)
     status = RequestStatus(request["status"])
     body = RequestStatusBody(
         request_id=request["_id"],
@@ -75,6 +94,7 @@ async def request_status(
         download_url=(
             download_url(state.settings.base_url, request["_id"]) if status in FINISHED_STATUSES else None
         ),
+        webhook=_webhook_status(request),
     )
     if rows:
         body.row_details = await _row_details(state, request["_id"])
@@ -86,8 +106,8 @@ async def request_status(
     response_class=FileResponse,
     responses={**_NOT_FOUND, 409: {"model": ErrorBody}, 200: {"content": {"text/csv": {}}}},
 )
-async def download(state: State, request_id: uuid.UUID) -> FileResponse:
-    request = await _request_or_404(state, request_id)
+async def download(state: State, owner: Owner, request_id: uuid.UUID) -> FileResponse:
+    request = await _request_or_404(state, owner, request_id)
     if request["status"] not in FINISHED_STATUSES:
         raise ApiError(
             409,

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from gateway.csv_intake import CsvRejected, validate_csv
+from gateway.auth import Owner
+from gateway.csv_intake import CsvRejected, CsvTooLarge, IntakeLimits, validate_csv
 from gateway.dependencies import State
 from gateway.errors import ApiError
 from gateway.request_store import insert_request
@@ -34,10 +35,16 @@ def _check_webhook_url(webhook_url: str | None) -> None:
 @router.post(
     "/upload",
     status_code=202,
-    responses={400: {"model": CsvRejectedBody}, 422: {"model": ErrorBody}},
+    responses={
+        400: {"model": CsvRejectedBody},
+        401: {"model": ErrorBody},
+        413: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+    },
 )
 async def upload(
     state: State,
+    owner: Owner,
     file: UploadFile,
     webhook_url: Annotated[str | None, Form()] = None,
 ) -> UploadAccepted:
@@ -49,7 +56,11 @@ async def upload(
     spool = input_spool_path(directory)
     try:
         # Parsing a large CSV is CPU work: keep it off the event loop.
-        summary = await run_in_threadpool(validate_csv, file.file, spool)
+        limits = IntakeLimits(settings.max_rows, settings.max_urls_per_row)
+        summary = await run_in_threadpool(validate_csv, file.file, spool, limits)
+    except CsvTooLarge as too_large:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise ApiError(413, too_large.error, too_large.message) from None
     except CsvRejected as rejected:
         shutil.rmtree(directory, ignore_errors=True)
         raise ApiError(
@@ -58,7 +69,7 @@ async def upload(
             f"the CSV was rejected: {len(rejected.problems)} problem(s) found",
             problems=[asdict(problem) for problem in rejected.problems],
         ) from None
-    await insert_request(state.db, request_id, summary.rows, summary.images, webhook_url)
+    await insert_request(state.db, request_id, summary.rows, summary.images, webhook_url, owner)
     state.publisher.start(request_id, spool)
     return UploadAccepted(
         request_id=request_id,

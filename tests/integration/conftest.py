@@ -1,26 +1,55 @@
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import pytest
 from pymongo import MongoClient
 
 from imgpipe.database import Document
-from tests.integration.image_server import ImageServer
+from tests.integration.local_http_server import LocalHttpServer
 from tests.integration.stack import RunningStack, running_test_stack
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[RunningStack]:
-    # Two processor workers: the horizontal-scaling test needs both to share the work.
-    with running_test_stack(processor_count=2) as test_stack:
-        yield test_stack
+def image_server() -> Iterator[LocalHttpServer]:
+    """Serves the test images; allowlisted for fetching."""
+    with LocalHttpServer().running() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
-def image_server() -> Iterator[ImageServer]:
-    with ImageServer().running() as server:
+def webhook_receiver() -> Iterator[LocalHttpServer]:
+    """Receives webhook deliveries; allowlisted."""
+    with LocalHttpServer().running() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def forbidden_server() -> Iterator[LocalHttpServer]:
+    """A loopback server that is NOT allowlisted: fetching must never reach it."""
+    with LocalHttpServer().running() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def closed_port() -> int:
+    """An allowlisted loopback port where nothing listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def stack(
+    image_server: LocalHttpServer, webhook_receiver: LocalHttpServer, closed_port: int
+) -> Iterator[RunningStack]:
+    allowlist = ",".join(
+        f"127.0.0.1:{port}" for port in (image_server.port, webhook_receiver.port, closed_port)
+    )
+    # Two processor workers: the horizontal-scaling test needs both to share the work.
+    with running_test_stack(processor_count=2, fetch_allowlist=allowlist) as test_stack:
+        yield test_stack
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from devstack.stack import down, start_infrastructure, start_services
 from imgpipe.settings import Settings
 
 TEST_STATE_DIR = ROOT / ".local" / "test-stack"
+WEBHOOK_SECRET = "test-webhook-secret"
 
 
 @dataclass(frozen=True)
@@ -28,15 +29,22 @@ class RunningStack:
     paths: StackPaths
 
 
-def _test_environment(processed_images: Path) -> dict[str, str]:
+def _test_environment(processed_images: Path, fetch_allowlist: str) -> dict[str, str]:
     return {
         "IMGPIPE_STATE_DIR": str(TEST_STATE_DIR),
         "IMGPIPE_LOCAL_KAFKA_PORT": "19092",
         "IMGPIPE_LOCAL_MONGODB_PORT": "37017",
         "IMGPIPE_PORT": "18000",
         "IMGPIPE_PROCESSED_IMAGES_DIR": str(processed_images),
-        # The test image server listens on loopback, which fetching refuses unless allowlisted.
-        "IMGPIPE_FETCH_ALLOWLIST": "127.0.0.1/32",
+        # The test servers listen on loopback, which fetching refuses unless allowlisted.
+        "IMGPIPE_FETCH_ALLOWLIST": fetch_allowlist,
+        # Limits small enough that tests can cross them cheaply.
+        "IMGPIPE_MAX_UPLOAD_BYTES": str(2_000_000),
+        "IMGPIPE_MAX_ROWS": "5000",
+        "IMGPIPE_MAX_IMAGE_BYTES": str(1_000_000),
+        "IMGPIPE_FETCH_TIMEOUT_S": "3",
+        "IMGPIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "IMGPIPE_WEBHOOK_RETRY_BASE_S": "0.05",
         # A database of its own per run: an external MONGODB_URL is never polluted.
         "IMGPIPE_MONGODB_DATABASE": f"imgpipe_test_{uuid.uuid4().hex[:8]}",
         "IMGPIPE_LOG_LEVEL": "INFO",
@@ -44,11 +52,11 @@ def _test_environment(processed_images: Path) -> dict[str, str]:
 
 
 @contextmanager
-def running_test_stack(processor_count: int) -> Iterator[RunningStack]:
+def running_test_stack(processor_count: int, fetch_allowlist: str) -> Iterator[RunningStack]:
     shutil.rmtree(TEST_STATE_DIR, ignore_errors=True)
     processed_images = TEST_STATE_DIR / "processed_images"
     saved = dict(os.environ)
-    os.environ.update(_test_environment(processed_images))
+    os.environ.update(_test_environment(processed_images, fetch_allowlist))
     settings = Settings()
     paths = StackPaths(settings.state_dir)
     try:

@@ -10,7 +10,7 @@ from pymongo import MongoClient
 
 from imgpipe.database import Document
 from tests.integration.helpers import photo_like_image, product_csv, upload, wait_finished
-from tests.integration.image_server import ImageServer, Resource
+from tests.integration.local_http_server import LocalHttpServer, Resource
 from tests.integration.stack import RunningStack
 
 pytestmark = pytest.mark.integration
@@ -29,9 +29,11 @@ def test_malformed_request_id_is_422_json(stack: RunningStack) -> None:
     assert "error" in response.json()
 
 
-def test_download_before_finishing_is_409_with_status(stack: RunningStack, image_server: ImageServer) -> None:
+def test_download_before_finishing_is_409_with_status(
+    stack: RunningStack, image_server: LocalHttpServer
+) -> None:
     slow = image_server.add(
-        "/slow/a.jpg", Resource(photo_like_image(64, 64, seed=3), "image/jpeg", delay_s=3)
+        "/slow/a.jpg", Resource(photo_like_image(64, 64, seed=3), "image/jpeg", delay_s=1.5)
     )
     request_id = upload(stack.base_url, product_csv([("1", "Slow", [slow])])).json()["request_id"]
     response = httpx.get(f"{stack.base_url}/download/{request_id}")

@@ -19,7 +19,7 @@ from tests.integration.helpers import (
     upload,
     wait_finished,
 )
-from tests.integration.image_server import ImageServer, Resource
+from tests.integration.local_http_server import LocalHttpServer, Resource
 from tests.integration.stack import RunningStack
 
 pytestmark = pytest.mark.integration
@@ -33,7 +33,7 @@ def _sizes(row: int) -> list[tuple[int, int]]:
 
 @pytest.fixture(scope="module")
 def finished_request(
-    stack: RunningStack, image_server: ImageServer
+    stack: RunningStack, image_server: LocalHttpServer
 ) -> tuple[str, list[tuple[str, str, list[str]]], dict[str, tuple[int, int]], dict[str, object]]:
     """20 rows, 42 images: two per row, plus a 404 and an HTML page that is not an image."""
     rows: list[tuple[str, str, list[str]]] = []
@@ -57,7 +57,7 @@ def finished_request(
     return request_id, rows, dimensions, wait_finished(stack.base_url, request_id)
 
 
-def test_upload_answers_with_links(stack: RunningStack, image_server: ImageServer) -> None:
+def test_upload_answers_with_links(stack: RunningStack, image_server: LocalHttpServer) -> None:
     url = image_server.add("/links/a.jpg", Resource(photo_like_image(50, 40, seed=1)))
     response = upload(stack.base_url, product_csv([("1", "A", [url])]))
     body = response.json()

@@ -12,7 +12,7 @@ from tests.integration.helpers import (
     upload,
     wait_finished,
 )
-from tests.integration.image_server import ImageServer, Resource
+from tests.integration.local_http_server import LocalHttpServer, Resource
 from tests.integration.stack import RunningStack
 
 pytestmark = pytest.mark.integration
@@ -21,7 +21,7 @@ ROWS = 120
 
 
 async def test_both_workers_process_rows_of_one_request(
-    stack: RunningStack, image_server: ImageServer
+    stack: RunningStack, image_server: LocalHttpServer
 ) -> None:
     image = photo_like_image(80, 60, seed=7)
     rows = [

@@ -14,6 +14,8 @@ from gateway.csv_intake import (
     URLS,
     CsvProblem,
     CsvRejected,
+    CsvTooLarge,
+    IntakeLimits,
     IntakeSummary,
     validate_csv,
 )
@@ -22,9 +24,12 @@ from imgpipe.input_spool import ProductRow, read_input_spool
 HEADER = "S. No.,Product Name,Input Image Urls\n"
 
 
-def _validate(content: bytes | str, spool: Path) -> IntakeSummary:
+LIMITS = IntakeLimits(max_rows=100, max_urls_per_row=5)
+
+
+def _validate(content: bytes | str, spool: Path, limits: IntakeLimits = LIMITS) -> IntakeSummary:
     data = content.encode() if isinstance(content, str) else content
-    return validate_csv(io.BytesIO(data), spool)
+    return validate_csv(io.BytesIO(data), spool, limits)
 
 
 def _problems(content: bytes | str, spool: Path) -> list[CsvProblem]:
@@ -254,3 +259,41 @@ def test_more_than_the_limit_of_problems_reports_exactly_the_limit(spool: Path) 
     assert MAX_REPORTED_PROBLEMS == 50
     assert len(problems) == 50
     assert _where(problems) == [(line, URLS) for line in range(2, 52)]
+
+
+@pytest.mark.parametrize(
+    ("serial", "message"),
+    [
+        ("0", "the serial number '0' is not a positive integer"),
+        ("-3", "the serial number '-3' is not a positive integer"),
+        ("1.5", "the serial number '1.5' is not a positive integer"),
+        ("abc", "the serial number 'abc' is not a positive integer"),
+    ],
+)
+def test_serial_number_must_be_a_positive_integer(tmp_path: Path, serial: str, message: str) -> None:
+    content = HEADER + f'{serial},Name,"https://example.com/a.jpg"\n'
+    assert _problems(content, tmp_path / "spool.csv") == [CsvProblem(2, SERIAL, message)]
+
+
+def test_duplicate_serial_number_is_reported_on_its_second_line(tmp_path: Path) -> None:
+    content = HEADER + "".join(
+        f'{serial},Name {n},"https://example.com/{n}.jpg"\n' for n, serial in enumerate(["1", "2", "01"])
+    )
+    assert _problems(content, tmp_path / "spool.csv") == [
+        CsvProblem(4, SERIAL, "the serial number 01 appears more than once")
+    ]
+
+
+def test_more_rows_than_the_limit_is_too_large(tmp_path: Path) -> None:
+    content = HEADER + "".join(f'{n},Name,"https://example.com/{n}.jpg"\n' for n in range(1, 5))
+    with pytest.raises(CsvTooLarge) as raised:
+        _validate(content, tmp_path / "spool.csv", IntakeLimits(max_rows=3, max_urls_per_row=5))
+    assert raised.value.error == "too_many_rows"
+
+
+def test_more_urls_in_a_row_than_the_limit_is_too_large(tmp_path: Path) -> None:
+    urls = ",".join(f"https://example.com/{n}.jpg" for n in range(6))
+    with pytest.raises(CsvTooLarge) as raised:
+        _validate(HEADER + f'1,Name,"{urls}"\n', tmp_path / "spool.csv")
+    assert raised.value.error == "too_many_urls"
+    assert raised.value.message == "line 2 has 6 image URLs; at most 5 are allowed per row"

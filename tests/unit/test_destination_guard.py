@@ -1,4 +1,4 @@
-"""processors.destination_guard.DestinationGuard: only public addresses on 80/443 by default."""
+"""imgpipe.destination_guard.DestinationGuard: only public addresses on 80/443 by default."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import ipaddress
 import pytest
 from yarl import URL
 
+from imgpipe.destination_guard import BlockedDestination, DestinationGuard
 from imgpipe.settings import parse_allowlist_entry
-from processors.destination_guard import BlockedDestination, DestinationGuard
 
 PUBLIC_IP = "93.184.216.34"
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
+
 from aggregator.output_csv import write_output_csv
 from imgpipe.input_spool import ProductRow
 
@@ -20,7 +22,8 @@ def test_header_is_exact(tmp_path: Path) -> None:
     write_output_csv([], {}, path)
 
     first_line = path.read_text(encoding="utf-8").splitlines()[0]
-    assert first_line == "S. No.,Product Name,Input Image Urls,Output Image Urls"
+    # Every cell is quoted, the header too.
+    assert first_line == '"S. No.","Product Name","Input Image Urls","Output Image Urls"'
     assert _read(path) == [["S. No.", "Product Name", "Input Image Urls", "Output Image Urls"]]
 
 
@@ -104,3 +107,17 @@ def test_replaces_an_existing_file_and_leaves_no_temporary_file(tmp_path: Path) 
 
     assert _read(path)[1] == ["1", "SKU1", "https://a/1.jpg", "http://o/1.jpg"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["output.csv"]
+
+
+@pytest.mark.parametrize("prefix", ["=", "+", "-", "@", "\t", "\r"])
+def test_formula_like_cells_are_neutralized(tmp_path: Path, prefix: str) -> None:
+    path = tmp_path / "output.csv"
+    name = f'{prefix}HYPERLINK("http://evil.example")'
+    write_output_csv([ProductRow("1", name, ("https://example.com/a.jpg",))], {}, path)
+    assert _read(path)[1][1] == "'" + name
+
+
+def test_plain_cells_are_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "output.csv"
+    write_output_csv([ProductRow("1", "Shoe 2-pack", ("https://example.com/a.jpg",))], {}, path)
+    assert _read(path)[1][:2] == ["1", "Shoe 2-pack"]

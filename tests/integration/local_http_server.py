@@ -1,0 +1,96 @@
+"""A test-owned HTTP server on a loopback port: serves images and failures, receives webhooks."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Resource:
+    body: bytes
+    content_type: str = "application/octet-stream"
+    status: int = 200
+    delay_s: float = 0.0
+    headers: tuple[tuple[str, str], ...] = ()
+    # "actual": the real length; an int: a lie; None: no header, the body ends when the connection closes
+    content_length: int | Literal["actual"] | None = "actual"
+
+
+@dataclass(frozen=True)
+class ReceivedPost:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class LocalHttpServer:
+    resources: dict[str, Resource] = field(default_factory=dict)
+    requests: list[str] = field(default_factory=list)
+    posts: list[ReceivedPost] = field(default_factory=list)
+    # Status codes to answer successive POSTs to a path with; 200 once the list is used up.
+    post_statuses: dict[str, list[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd.daemon_threads = True
+        self.port: int = self._httpd.server_address[1]
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests.append(self.path)
+                resource = server.resources.get(self.path, Resource(b"not found", "text/plain", 404))
+                time.sleep(resource.delay_s)
+                self.send_response(resource.status)
+                self.send_header("Content-Type", resource.content_type)
+                for name, value in resource.headers:
+                    self.send_header(name, value)
+                if resource.content_length == "actual":
+                    self.send_header("Content-Length", str(len(resource.body)))
+                elif resource.content_length is not None:
+                    self.send_header("Content-Length", str(resource.content_length))
+                self.end_headers()
+                # The client may stop reading, as it should for an oversized body.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(resource.body)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length)
+                server.posts.append(ReceivedPost(self.path, dict(self.headers.items()), body))
+                statuses = server.post_statuses.get(self.path, [])
+                self.send_response(statuses.pop(0) if statuses else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        return Handler
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def add(self, path: str, resource: Resource) -> str:
+        self.resources[path] = resource
+        return self.url(path)
+
+    @contextmanager
+    def running(self) -> Iterator[LocalHttpServer]:
+        thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._httpd.shutdown()
+            self._httpd.server_close()
