@@ -28,7 +28,7 @@ def start_infrastructure(settings: Settings, paths: StackPaths) -> None:
     asyncio.run(ensure_topics(settings))
 
 
-def _gateway_answers(url: str) -> bool:
+def gateway_answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
             return bool(response.status == 200)
@@ -58,7 +58,7 @@ def start_services(settings: Settings, paths: StackPaths, processor_count: int) 
         env={**env, "IMGPIPE_WORKER_ID": "aggregator"}, cwd=ROOT,
     )  # fmt: skip
     url = f"http://{settings.host}:{settings.port}"
-    wait_until(lambda: _gateway_answers(url), 60, f"the gateway on {url}")
+    wait_until(lambda: gateway_answers(url), 60, f"the gateway on {url}")
     _fail_if_any_died(paths, ["gateway", *names, "aggregator"])
     return url
 

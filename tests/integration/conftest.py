@@ -6,9 +6,10 @@ from collections.abc import Iterator
 import pytest
 from pymongo import MongoClient
 
+from devstack import processes
 from imgpipe.database import Document
 from tests.integration.local_http_server import LocalHttpServer
-from tests.integration.stack import RunningStack, running_test_stack
+from tests.integration.stack import RunningStack, running_test_stack, start_extra_gateway
 
 
 @pytest.fixture(scope="session")
@@ -57,3 +58,14 @@ def mongo(stack: RunningStack) -> Iterator[MongoClient[Document]]:
     client: MongoClient[Document] = MongoClient(stack.settings.mongodb, tz_aware=True)
     yield client
     client.close()
+
+
+API_KEYS = ("key-alice", "key-bob")
+
+
+@pytest.fixture(scope="session")
+def keyed_gateway(stack: RunningStack) -> Iterator[str]:
+    """A second gateway on the same broker and database, with IMGPIPE_API_KEYS set."""
+    url = start_extra_gateway(stack, "gateway-keys", 18001, {"IMGPIPE_API_KEYS": ",".join(API_KEYS)})
+    yield url
+    processes.stop(stack.paths, "gateway-keys")

@@ -52,10 +52,13 @@ def upload(base_url: str, csv_text: str, **form: str) -> httpx.Response:
     )
 
 
-def wait_finished(base_url: str, request_id: str, timeout_s: float = 180) -> dict[str, Any]:
+def wait_finished(
+    base_url: str, request_id: str, timeout_s: float = 180, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     while True:
-        status: dict[str, Any] = httpx.get(f"{base_url}/status/{request_id}", timeout=10).json()
+        response = httpx.get(f"{base_url}/status/{request_id}", headers=headers, timeout=10)
+        status: dict[str, Any] = response.json()
         if status["status"] in FINISHED:
             return status
         if time.monotonic() > deadline:

@@ -14,8 +14,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.paths import ROOT, StackPaths
-from devstack.stack import down, start_infrastructure, start_services
+from devstack import processes
+from devstack.paths import ROOT, VENV_PYTHON, StackPaths
+from devstack.stack import down, gateway_answers, start_infrastructure, start_services
+from devstack.waiting import wait_until
 from imgpipe.settings import Settings
 
 TEST_STATE_DIR = ROOT / ".local" / "test-stack"
@@ -67,3 +69,13 @@ def running_test_stack(processor_count: int, fetch_allowlist: str) -> Iterator[R
         down(settings)
         os.environ.clear()
         os.environ.update(saved)
+
+
+def start_extra_gateway(stack: RunningStack, name: str, port: int, overrides: dict[str, str]) -> str:
+    """Another gateway process beside the stack's, with some settings changed; returns its URL."""
+    # os.environ holds the test stack's settings for the whole session.
+    env = {**os.environ, "IMGPIPE_PORT": str(port), **overrides}
+    processes.start(stack.paths, name, [str(VENV_PYTHON), "-m", "gateway"], env=env, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: gateway_answers(url), 60, f"{name} on {url}")
+    return url

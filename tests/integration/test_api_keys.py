@@ -1,0 +1,66 @@
+"""With IMGPIPE_API_KEYS set: no key, no access; each key sees only its own requests."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.integration.conftest import API_KEYS
+from tests.integration.helpers import photo_like_image, product_csv, wait_finished
+from tests.integration.local_http_server import LocalHttpServer, Resource
+from tests.integration.stack import RunningStack
+
+pytestmark = pytest.mark.integration
+
+ALICE, BOB = API_KEYS
+
+
+def _upload(gateway: str, headers: dict[str, str], csv_text: str) -> httpx.Response:
+    files = {"file": ("p.csv", csv_text.encode(), "text/csv")}
+    return httpx.post(f"{gateway}/upload", files=files, headers=headers, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def alice_request(keyed_gateway: str, image_server: LocalHttpServer) -> str:
+    url = image_server.add("/keys/a.jpg", Resource(photo_like_image(40, 30, seed=5), "image/jpeg"))
+    response = _upload(keyed_gateway, {"Authorization": f"Bearer {ALICE}"}, product_csv([("1", "A", [url])]))
+    assert response.status_code == 202, response.text
+    request_id: str = response.json()["request_id"]
+    return request_id
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong"}, {"X-API-Key": "wrong"}, {"Authorization": f"Basic {ALICE}"}],
+    ids=["none", "wrong-bearer", "wrong-x-api-key", "wrong-scheme"],
+)
+def test_upload_without_a_valid_key_is_401(keyed_gateway: str, headers: dict[str, str]) -> None:
+    response = _upload(keyed_gateway, headers, product_csv([("1", "A", ["https://example.com/a.jpg"])]))
+    assert response.status_code == 401
+    assert response.json()["error"] == "unauthorized"
+
+
+@pytest.mark.parametrize("path", ["/status/{id}", "/download/{id}"])
+def test_status_and_download_need_a_key(keyed_gateway: str, alice_request: str, path: str) -> None:
+    response = httpx.get(keyed_gateway + path.format(id=alice_request))
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/status/{id}", "/download/{id}"])
+def test_another_key_sees_404_not_403(keyed_gateway: str, alice_request: str, path: str) -> None:
+    response = httpx.get(keyed_gateway + path.format(id=alice_request), headers={"X-API-Key": BOB})
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+def test_owner_sees_and_downloads_with_either_header(keyed_gateway: str, alice_request: str) -> None:
+    status = wait_finished(keyed_gateway, alice_request, headers={"Authorization": f"Bearer {ALICE}"})
+    assert status["status"] == "completed"
+    download = httpx.get(f"{keyed_gateway}/download/{alice_request}", headers={"X-API-Key": ALICE})
+    assert download.status_code == 200
+    assert download.text.splitlines()[0].startswith('"S. No."')
+
+
+def test_open_gateway_does_not_show_keyed_requests(stack: RunningStack, alice_request: str) -> None:
+    # The same database, no key configured: a request that has an owner is not anyone's to see.
+    assert httpx.get(f"{stack.base_url}/status/{alice_request}").status_code == 404
