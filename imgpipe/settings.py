@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str | None = None
-    api_keys: Annotated[tuple[str, ...], NoDecode] = ()
+    api_keys: Annotated[tuple[str, ...], NoDecode] = Field(default=(), repr=False)
 
     # Upload limits (each answered with 413).
     max_upload_bytes: int = 100 * 1024 * 1024
@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     max_redirects: int = 5
 
     # Webhooks.
-    webhook_secret: str = ""
+    webhook_secret: str = Field(default="", repr=False)
     webhook_attempts: int = Field(default=6, ge=1)
     webhook_retry_base_s: float = 1.0
     webhook_timeout_s: float = 10.0
