@@ -108,3 +108,21 @@ class RequestEvent(_Message):
     download_url: str
     created_at: datetime
     completed_at: datetime
+
+
+class DeadLetter(_Message):
+    """`imgpipe.rows.dlq`, keyed as the original: a row message that could not be processed.
+
+    `value_base64` is the original message value, byte for byte, so an operator can inspect or
+    replay it.
+    """
+
+    source_topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value_base64: str
+    reason: Literal["undecodable", "processing_error"]
+    error: str
+    worker_id: str
+    at: datetime

@@ -1,0 +1,34 @@
+"""The example downstream consumer, run as its own process, sees a completion event."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+
+import pytest
+
+from devstack.paths import ROOT, VENV_PYTHON
+from tests.integration.helpers import photo_like_image, product_csv, upload, wait_finished
+from tests.integration.local_http_server import LocalHttpServer, Resource
+from tests.integration.stack import RunningStack
+
+pytestmark = pytest.mark.integration
+
+
+def test_example_consumer_prints_the_completed_request(
+    stack: RunningStack, image_server: LocalHttpServer
+) -> None:
+    url = image_server.add("/consumer/a.jpg", Resource(photo_like_image(32, 32, seed=11), "image/jpeg"))
+    request_id = upload(stack.base_url, product_csv([("1", "Example", [url])])).json()["request_id"]
+    assert wait_finished(stack.base_url, request_id)["status"] == "completed"
+    # A fresh group reading from the beginning sees every event so far, this one included.
+    output = subprocess.run(
+        [
+            str(VENV_PYTHON), str(ROOT / "examples" / "consume_events.py"),
+            "--bootstrap", stack.settings.kafka_bootstrap,
+            "--group", f"example-{uuid.uuid4().hex}",
+            "--from-beginning", "--exit-when-idle", "5",
+        ],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert f"request.completed {request_id} completed: 1/1 images" in output.stdout, output.stderr
