@@ -29,7 +29,7 @@ def all_rows_finished(request: Document) -> bool:
 
 
 def _final_status(request: Document) -> RequestStatus:
-    if request["images_failed"]:
+    if request["images_failed"] or request["rows_failed"]:
         return RequestStatus.COMPLETED_WITH_ERRORS
     return RequestStatus.COMPLETED
 

@@ -20,7 +20,8 @@ def _row_document(item: OffsetResult, now: datetime) -> Document:
     return {
         "request_id": result.request_id,
         "row": result.row,
-        "status": "failed" if result.failed_images else "done",
+        "status": "failed" if result.failed else "done",
+        "error": result.error,
         "images": [image.model_dump(mode="json") for image in result.images],
         "worker_id": result.worker_id,
         "result_offset": item.offset,

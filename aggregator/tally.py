@@ -59,7 +59,7 @@ def tally_new_results(
         failed = result.failed_images
         images_failed += failed
         images_done += len(result.images) - failed
-        if failed:
+        if result.failed:
             rows_failed += 1
         else:
             rows_done += 1

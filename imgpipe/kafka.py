@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiokafka import AIOKafkaProducer
 
 from imgpipe.settings import Settings
@@ -17,3 +19,29 @@ def new_producer(settings: Settings) -> AIOKafkaProducer:
         linger_ms=5,
         max_batch_size=256 * 1024,
     )
+
+
+class SharedProducer:
+    """One producer per worker process, started on first use (inside the worker's event loop)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> AIOKafkaProducer:
+        async with self._lock:
+            if self._producer is None:
+                producer = new_producer(self._settings)
+                await producer.start()
+                self._producer = producer
+            return self._producer
+
+    async def send_and_wait(self, topic: str, value: bytes, key: bytes | None) -> None:
+        producer = await self.get()
+        await producer.send_and_wait(topic, value, key=key)
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None

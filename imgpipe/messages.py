@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     TOO_LARGE = "too_large"
     NOT_AN_IMAGE = "not_an_image"
     IMAGE_TOO_LARGE = "image_too_large"
+    PROCESSING_FAILED = "processing_failed"
 
 
 class RequestStatus(StrEnum):
@@ -83,10 +84,16 @@ class RowResult(_Message):
     images: list[ImageOutcome]
     worker_id: str
     duration_ms: float
+    # Set when the row message itself could not be processed (it went to imgpipe.rows.dlq).
+    error: str | None = None
 
     @property
     def failed_images(self) -> int:
         return sum(1 for image in self.images if image.error is not None)
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None or self.failed_images > 0
 
 
 class RequestCounts(BaseModel):
@@ -110,6 +117,9 @@ class RequestEvent(_Message):
     completed_at: datetime
 
 
+DeadLetterReason = Literal["undecodable", "processing_error"]
+
+
 class DeadLetter(_Message):
     """`imgpipe.rows.dlq`, keyed as the original: a row message that could not be processed.
 
@@ -122,7 +132,7 @@ class DeadLetter(_Message):
     offset: int
     key: str | None
     value_base64: str
-    reason: Literal["undecodable", "processing_error"]
+    reason: DeadLetterReason
     error: str
     worker_id: str
     at: datetime

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     fetch_timeout_s: float = 30.0
     fetch_allowlist: Annotated[tuple[AllowlistEntry, ...], NoDecode] = ()
     max_redirects: int = 5
+    fetch_retries: int = Field(default=3, ge=0)
+    fetch_retry_base_s: float = 0.5
+    fetch_retry_max_s: float = 10.0
 
     # Webhooks.
     webhook_secret: str = Field(default="", repr=False)

@@ -1,41 +1,83 @@
 """Processor workers: imgpipe.rows → fetch, compress, store → imgpipe.results.
 
 Every worker joins the same consumer group, so Kafka spreads the rows' partitions over them.
-A row's offset is acknowledged only after its result is delivered to the broker.
+A row's offset is acknowledged only after its result is on the broker (idempotent producer,
+acks=all): a worker killed mid-row leaves the row to be redelivered, never lost.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import faust
+from pydantic import ValidationError
 
 from imgpipe.faust_app import new_faust_app
-from imgpipe.messages import RowMessage
+from imgpipe.kafka import SharedProducer
+from imgpipe.messages import DeadLetterReason, RowMessage, RowResult
 from imgpipe.settings import get_settings
-from imgpipe.topics import RESULTS, ROWS, request_key
-from processors.row_processing import image_pipeline, process_row
+from imgpipe.topics import RESULTS, ROWS, ROWS_DLQ, request_key
+from processors.dead_letters import dead_letter, failed_row_result, row_from_key
+from processors.row_processing import ImagePipeline, image_pipeline, process_row
 
 logger = logging.getLogger(__name__)
 
 settings = get_settings()
 app = new_faust_app("imgpipe-processors", settings)
 rows_topic = app.topic(ROWS)
-results_topic = app.topic(RESULTS)
+producer = SharedProducer(settings)
 compress_executor = ThreadPoolExecutor(max_workers=settings.compress_threads, thread_name_prefix="compress")
+
+
+async def _send_to_dlq(event: faust.EventT[bytes], reason: DeadLetterReason, error: Exception) -> None:
+    letter = dead_letter(
+        ROWS,
+        event.message.partition,
+        event.message.offset,
+        event.message.key,
+        event.message.value or b"",
+        reason,
+        f"{type(error).__name__}: {error}",
+        settings.worker_id,
+    )
+    await producer.send_and_wait(ROWS_DLQ, letter.model_dump_json().encode(), event.message.key)
+
+
+async def _result_for(pipeline: ImagePipeline, event: faust.EventT[bytes]) -> RowResult | None:
+    """The row's result; for a message that cannot be processed, a failed one (after the DLQ)."""
+    try:
+        message = RowMessage.model_validate_json(event.value)
+    except ValidationError as error:
+        logger.error("undecodable row message at offset %d: %s", event.message.offset, error)
+        await _send_to_dlq(event, "undecodable", error)
+        row = row_from_key(event.message.key)
+        if row is None:
+            return None
+        return failed_row_result(*row, settings.worker_id, "undecodable row message", None)
+    try:
+        return await process_row(pipeline, message)
+    except Exception as error:  # a bug or a poison input must not stop the partition
+        logger.exception("row %s:%d failed", message.request_id, message.row)
+        await _send_to_dlq(event, "processing_error", error)
+        return failed_row_result(
+            message.request_id, message.row, settings.worker_id, "the row could not be processed", message
+        )
 
 
 @app.agent(rows_topic, concurrency=settings.processor_concurrency)
 async def process_rows(stream: faust.StreamT[bytes]) -> None:
     async with image_pipeline(settings, compress_executor) as pipeline:
         async for event in stream.events():
-            message = RowMessage.model_validate_json(event.value)
-            result = await process_row(pipeline, message)
-            delivery = await results_topic.send(
-                key=request_key(result.request_id),
-                value=result.model_dump_json().encode(),
-                force=True,  # publish now, not at commit time
-            )
-            await delivery
-            logger.debug("row %s:%d done", result.request_id, result.row)
+            result = await _result_for(pipeline, event)
+            if result is not None:
+                await producer.send_and_wait(
+                    RESULTS, result.model_dump_json().encode(), request_key(result.request_id)
+                )
+
+
+@app.on_before_shutdown.connect
+def _stop_producer(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> Awaitable[None]:
+    return producer.stop()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import email.utils
+from datetime import UTC, datetime
+
 import aiohttp
 from yarl import URL
 
@@ -12,10 +15,33 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
 class FetchError(Exception):
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    """`transient` failures (timeouts, resets, 429, 5xx) may succeed when tried again."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        transient: bool = False,
+        retry_after_s: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.transient = transient
+        self.retry_after_s = retry_after_s
+
+
+def _retry_after_seconds(header: str | None) -> float | None:
+    """Retry-After is either delay-seconds or an HTTP date."""
+    if not header:
+        return None
+    if header.strip().isdigit():
+        return float(header.strip())
+    try:
+        moment = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 def new_fetch_session(
@@ -56,7 +82,12 @@ async def _fetch_following_redirects(
                 url = url.join(URL(location))
                 continue
             if response.status != 200:
-                raise FetchError(ErrorCode.HTTP_ERROR, f"HTTP {response.status} from the server")
+                raise FetchError(
+                    ErrorCode.HTTP_ERROR,
+                    f"HTTP {response.status} from the server",
+                    transient=response.status == 429 or response.status >= 500,
+                    retry_after_s=_retry_after_seconds(response.headers.get("Retry-After")),
+                )
             return await _read_capped(response, max_bytes)
     raise FetchError(ErrorCode.HTTP_ERROR, f"more than {max_redirects} redirects")
 
@@ -78,8 +109,8 @@ async def fetch_image(
     except BlockedDestination as error:
         raise FetchError(ErrorCode.BLOCKED_DESTINATION, str(error)) from None
     except TimeoutError:
-        raise FetchError(ErrorCode.TIMEOUT, "the server did not answer in time") from None
+        raise FetchError(ErrorCode.TIMEOUT, "the server did not answer in time", transient=True) from None
     except aiohttp.InvalidURL as error:
         raise FetchError(ErrorCode.INVALID_URL, f"not a valid URL: {error}") from None
     except (aiohttp.ClientError, OSError) as error:
-        raise FetchError(ErrorCode.CONNECTION_FAILED, f"could not fetch: {error}") from None
+        raise FetchError(ErrorCode.CONNECTION_FAILED, f"could not fetch: {error}", transient=True) from None

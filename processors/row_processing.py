@@ -21,6 +21,7 @@ from imgpipe.request_paths import image_url
 from imgpipe.settings import Settings
 from processors.compress import CompressedImage, ImageRejected, compress_jpeg
 from processors.fetch import FetchError, fetch_image, new_fetch_session
+from processors.retry import RetryPolicy, with_retries
 from processors.storage import new_image_name, store_image
 
 
@@ -53,8 +54,11 @@ async def process_image(
 ) -> ImageOutcome:
     settings = pipeline.settings
     try:
-        data = await fetch_image(
-            pipeline.session, pipeline.guard, url, settings.max_image_bytes, settings.max_redirects
+        data = await with_retries(
+            lambda: fetch_image(
+                pipeline.session, pipeline.guard, url, settings.max_image_bytes, settings.max_redirects
+            ),
+            RetryPolicy(settings.fetch_retries, settings.fetch_retry_base_s, settings.fetch_retry_max_s),
         )
         file_name = new_image_name(row, index)
         # Decoding and encoding are CPU-bound: a thread keeps the event loop free for fetches.
