@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import logging
 from collections import defaultdict
-from typing import cast
+from collections.abc import Awaitable
+from typing import Any, cast
 
 import faust
 from faust.streams import Stream
@@ -22,7 +23,9 @@ from aggregator.webhook import WebhookPolicy, deliver_webhook, new_webhook_sessi
 from imgpipe.database import connect, database, ensure_indexes
 from imgpipe.destination_guard import DestinationGuard
 from imgpipe.faust_app import new_faust_app
+from imgpipe.kafka import SharedProducer
 from imgpipe.messages import RequestEvent, RowResult
+from imgpipe.retrying import until_available
 from imgpipe.settings import get_settings
 from imgpipe.topics import EVENTS, RESULTS, request_key
 
@@ -36,16 +39,24 @@ settings = get_settings()
 app = new_faust_app("imgpipe-aggregator", settings)
 results_topic = app.topic(RESULTS)
 events_topic = app.topic(EVENTS)
+producer = SharedProducer(settings)
 mongo = connect(settings)
 db = database(mongo, settings)
 
 
 async def publish_event(event: RequestEvent) -> None:
-    delivery = await events_topic.send(
-        key=request_key(event.request_id), value=event.model_dump_json().encode(), force=True
-    )
-    await delivery
+    value, key = event.model_dump_json().encode(), request_key(event.request_id)
+    await until_available(lambda: producer.send_and_wait(EVENTS, value, key), "publishing an event")
     logger.info("request %s finished: %s", event.request_id, event.status)
+
+
+async def aggregate_request(request_id: str, items: list[OffsetResult]) -> None:
+    """Idempotent as a whole, so it is simply run again after a database outage."""
+    request = await apply_results(db, request_id, items)
+    if request is None:
+        logger.warning("results for unknown request %s ignored", request_id)
+        return
+    await finish_request(db, settings, request, publish_event)
 
 
 @app.agent(results_topic)
@@ -59,11 +70,9 @@ async def aggregate_results(stream: faust.StreamT[bytes]) -> None:
             result = RowResult.model_validate_json(event.value)
             by_request[result.request_id].append(OffsetResult(event.message.offset, result))
         for request_id, items in by_request.items():
-            request = await apply_results(db, request_id, items)
-            if request is None:
-                logger.warning("results for unknown request %s ignored", request_id)
-                continue
-            await finish_request(db, settings, request, publish_event)
+            await until_available(
+                functools.partial(aggregate_request, request_id, items), f"recording results of {request_id}"
+            )
 
 
 @app.agent(events_topic, concurrency=WEBHOOK_CONCURRENCY)
@@ -74,8 +83,15 @@ async def deliver_webhooks(stream: faust.StreamT[bytes]) -> None:
     async with new_webhook_session(guard, settings.webhook_timeout_s) as session:
         async for body in stream:
             event = RequestEvent.model_validate_json(body)
-            url = await webhook_target(db, event.request_id)
+            url = await until_available(
+                functools.partial(webhook_target, db, event.request_id), "reading a webhook target"
+            )
             if url is None:
                 continue
             record = functools.partial(record_webhook_attempt, db, event.request_id)
             await deliver_webhook(session, guard, url, body, policy, record)
+
+
+@app.on_before_shutdown.connect
+def _stop_producer(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> Awaitable[None]:
+    return producer.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +17,7 @@ from gateway.row_publisher import RowPublisher
 from gateway.upload_limit import UploadSizeLimit
 from imgpipe.database import connect, database, ensure_indexes
 from imgpipe.kafka import new_producer
+from imgpipe.retrying import until_available
 from imgpipe.settings import Settings, get_settings
 from imgpipe.topics import ensure_topics
 
@@ -27,18 +30,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.processed_images_dir.mkdir(parents=True, exist_ok=True)
         client = connect(settings)
         db = database(client, settings)
-        await ensure_indexes(db)
-        await ensure_topics(settings)
+        # Start even if a dependency is still coming up: wait for it rather than crash.
+        await until_available(functools.partial(ensure_indexes, db), "creating indexes")
+        await until_available(functools.partial(ensure_topics, settings), "creating topics")
         producer = new_producer(settings)
-        await producer.start()
-        publisher = RowPublisher(producer, db)
+        await until_available(producer.start, "connecting to Kafka")
+        publisher = RowPublisher(producer, db, settings.processed_images_dir)
+        resumer = asyncio.create_task(publisher.resume_abandoned())
         app.state.gateway = GatewayState(
-            settings=settings, db=db, publisher=publisher, api_keys=ApiKeys(settings.api_keys)
+            settings=settings,
+            db=db,
+            producer=producer,
+            publisher=publisher,
+            api_keys=ApiKeys(settings.api_keys),
         )
         try:
             yield
         finally:
-            await publisher.drain()
+            resumer.cancel()
+            await publisher.stop()
             await producer.stop()
             await client.close()
 

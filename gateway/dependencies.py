@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, cast
 
+from aiokafka import AIOKafkaProducer
 from fastapi import Depends, Request
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -18,6 +19,7 @@ from imgpipe.settings import Settings
 class GatewayState:
     settings: Settings
     db: AsyncDatabase[Document]
+    producer: AIOKafkaProducer
     publisher: RowPublisher
     api_keys: ApiKeys
 

@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from imgpipe.retrying import UNAVAILABLE
+
 logger = logging.getLogger(__name__)
 
 
@@ -58,6 +60,16 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "invalid_request", "the request is not valid", problems=problems)
 
 
+async def _dependency_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("%s %s: dependency unavailable: %r", request.method, request.url.path, exc)
+    return error_response(
+        503,
+        "dependency_unavailable",
+        "the database or the message broker is unavailable; retry shortly",
+        headers={"Retry-After": "5"},
+    )
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     error_id = uuid.uuid4().hex
     logger.error("unexpected error %s on %s %s", error_id, request.method, request.url.path, exc_info=exc)
@@ -68,4 +80,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    for unavailable in UNAVAILABLE:
+        app.add_exception_handler(unavailable, _dependency_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)

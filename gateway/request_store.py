@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -31,6 +31,8 @@ async def insert_request(
             "images_done": 0,
             "images_failed": 0,
             "rows_published": 0,
+            "publishing_done": False,
+            "publish_heartbeat": now,
             # Highest imgpipe.results offset whose effect is in the counters (see aggregator).
             "results_offset": -1,
             "webhook_url": webhook_url,
@@ -43,8 +45,42 @@ async def insert_request(
     )
 
 
-async def record_rows_published(db: AsyncDatabase[Document], request_id: str, rows_published: int) -> None:
-    await db[REQUESTS].update_one({"_id": request_id}, {"$max": {"rows_published": rows_published}})
+async def record_rows_published(
+    db: AsyncDatabase[Document], request_id: str, published: int, done: bool
+) -> None:
+    now = datetime.now(UTC)
+    changes: Document = {"publish_heartbeat": now, "updated_at": now}
+    if done:
+        changes["publishing_done"] = True
+    await db[REQUESTS].update_one(
+        {"_id": request_id}, {"$max": {"rows_published": published}, "$set": changes}
+    )
+
+
+async def rows_published(db: AsyncDatabase[Document], request_id: str) -> int:
+    request = await db[REQUESTS].find_one({"_id": request_id}, {"rows_published": 1})
+    return int(request["rows_published"]) if request else 0
+
+
+async def claim_stale_publishing(db: AsyncDatabase[Document], lease_s: float) -> list[str]:
+    """Claim requests whose rows are not all published and whose publisher stopped checkpointing.
+
+    The claim is a compare-and-set on the heartbeat, so of several gateways only one wins.
+    """
+    now = datetime.now(UTC)
+    stale = db[REQUESTS].find(
+        {"publishing_done": False, "publish_heartbeat": {"$lt": now - timedelta(seconds=lease_s)}},
+        {"publish_heartbeat": 1},
+    )
+    claimed = []
+    async for request in stale:
+        won = await db[REQUESTS].update_one(
+            {"_id": request["_id"], "publish_heartbeat": request["publish_heartbeat"]},
+            {"$set": {"publish_heartbeat": now}},
+        )
+        if won.modified_count:
+            claimed.append(request["_id"])
+    return claimed
 
 
 async def find_request(db: AsyncDatabase[Document], request_id: str, owner: str | None) -> Document | None:

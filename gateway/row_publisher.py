@@ -1,33 +1,46 @@
-"""Publish an accepted request's rows to `imgpipe.rows`, one message per row, in the background."""
+"""Publish an accepted request's rows to `imgpipe.rows`, one message per row, in the background.
+
+Progress is checkpointed in MongoDB (`rows_published`) together with a heartbeat. A request
+whose heartbeat is older than the lease while rows remain unpublished belongs to a gateway that
+died (or lost the broker): any gateway picks it up and resumes from the checkpoint. Rows after
+the checkpoint may be published twice; the aggregator counts each row once.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import itertools
 import logging
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gateway.request_store import record_rows_published
+from gateway.request_store import claim_stale_publishing, record_rows_published, rows_published
 from imgpipe.database import Document
-from imgpipe.input_spool import read_input_spool
+from imgpipe.input_spool import input_spool_path, read_input_spool
 from imgpipe.messages import RowMessage
+from imgpipe.request_paths import request_dir
+from imgpipe.retrying import until_available
 from imgpipe.topics import ROWS, row_key
 
 logger = logging.getLogger(__name__)
 
-# Progress is recorded in MongoDB after every this many delivered rows (a later restart resumes
-# from the last record), and waiting on deliveries in groups keeps the producer's batches full.
+# Waiting on deliveries in groups keeps the producer's batches full; each group is a checkpoint.
 PUBLISH_CHECKPOINT_ROWS = 5000
+# A publisher that has not checkpointed for this long is presumed dead.
+PUBLISH_LEASE_S = 15.0
+RESUME_SCAN_INTERVAL_S = 5.0
 
 
 async def publish_rows(
-    producer: AIOKafkaProducer, db: AsyncDatabase[Document], request_id: str, spool: Path
+    producer: AIOKafkaProducer, db: AsyncDatabase[Document], request_id: str, spool: Path, start_row: int
 ) -> None:
     deliveries: list[asyncio.Future[object]] = []
-    published = 0
-    for row_index, row in enumerate(read_input_spool(spool)):
+    published = start_row
+    for row_index, row in enumerate(itertools.islice(read_input_spool(spool), start_row, None), start_row):
         message = RowMessage(
             request_id=request_id,
             row=row_index,
@@ -42,32 +55,55 @@ async def publish_rows(
             await asyncio.gather(*deliveries)
             published += len(deliveries)
             deliveries.clear()
-            await record_rows_published(db, request_id, published)
+            await record_rows_published(db, request_id, published, done=False)
     await asyncio.gather(*deliveries)
-    await record_rows_published(db, request_id, published + len(deliveries))
-    logger.info("published %d rows of request %s", published + len(deliveries), request_id)
+    await record_rows_published(db, request_id, published + len(deliveries), done=True)
+    logger.info("published rows %d-%d of request %s", start_row, published + len(deliveries) - 1, request_id)
 
 
 class RowPublisher:
-    """Owns the background publishing tasks so they are not garbage-collected mid-flight."""
+    """Owns the background publishing tasks, and picks up the ones dead gateways left behind."""
 
-    def __init__(self, producer: AIOKafkaProducer, db: AsyncDatabase[Document]) -> None:
+    def __init__(
+        self, producer: AIOKafkaProducer, db: AsyncDatabase[Document], processed_images_dir: Path
+    ) -> None:
         self._producer = producer
         self._db = db
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._processed_images_dir = processed_images_dir
+        self._tasks: dict[str, asyncio.Task[None]] = {}
 
-    def start(self, request_id: str, spool: Path) -> None:
-        task = asyncio.create_task(self._publish(request_id, spool))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def start(self, request_id: str) -> None:
+        if request_id in self._tasks:
+            return
+        task = asyncio.create_task(self._publish(request_id))
+        self._tasks[request_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(request_id, None))
 
-    async def _publish(self, request_id: str, spool: Path) -> None:
+    async def _resume_once(self, request_id: str) -> None:
+        start_row = await rows_published(self._db, request_id)
+        spool = input_spool_path(request_dir(self._processed_images_dir, request_id))
+        await publish_rows(self._producer, self._db, request_id, spool, start_row)
+
+    async def _publish(self, request_id: str) -> None:
         try:
-            await publish_rows(self._producer, self._db, request_id, spool)
+            # After a broker or database outage, start again from the last checkpoint.
+            await until_available(
+                functools.partial(self._resume_once, request_id), f"publishing rows of {request_id}"
+            )
         except Exception:
             logger.exception("publishing rows of request %s failed", request_id)
 
-    async def drain(self) -> None:
-        """Let publishing that was accepted finish before shutdown."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def resume_abandoned(self) -> None:
+        """Forever: take over publishing that stopped (gateway killed mid-upload) and finish it."""
+        while True:
+            with contextlib.suppress(Exception):
+                for request_id in await claim_stale_publishing(self._db, PUBLISH_LEASE_S):
+                    logger.info("resuming publishing of request %s", request_id)
+                    self.start(request_id)
+            await asyncio.sleep(RESUME_SCAN_INTERVAL_S)
+
+    async def stop(self) -> None:
+        """On shutdown: stop at once. Progress is checkpointed, so a gateway resumes it later."""
+        for task in list(self._tasks.values()):
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)

@@ -72,6 +72,8 @@ class RequestStatusBody(BaseModel):
     rows: Counts
     images: Counts
     rows_published: int
+    # Unfinished and nothing has moved (no row published, no result recorded) for IMGPIPE_STALL_SECONDS.
+    stalled: bool
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None

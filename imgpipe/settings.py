@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str | None = None
+    stall_seconds: float = 300.0
     api_keys: Annotated[tuple[str, ...], NoDecode] = Field(default=(), repr=False)
 
     # Upload limits (each answered with 413).

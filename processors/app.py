@@ -7,6 +7,7 @@ acks=all): a worker killed mid-row leaves the row to be redelivered, never lost.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 from imgpipe.faust_app import new_faust_app
 from imgpipe.kafka import SharedProducer
 from imgpipe.messages import DeadLetterReason, RowMessage, RowResult
+from imgpipe.retrying import until_available
 from imgpipe.settings import get_settings
 from imgpipe.topics import RESULTS, ROWS, ROWS_DLQ, request_key
 from processors.dead_letters import dead_letter, failed_row_result, row_from_key
@@ -43,7 +45,10 @@ async def _send_to_dlq(event: faust.EventT[bytes], reason: DeadLetterReason, err
         f"{type(error).__name__}: {error}",
         settings.worker_id,
     )
-    await producer.send_and_wait(ROWS_DLQ, letter.model_dump_json().encode(), event.message.key)
+    value = letter.model_dump_json().encode()
+    await until_available(
+        lambda: producer.send_and_wait(ROWS_DLQ, value, event.message.key), "publishing to the DLQ"
+    )
 
 
 async def _result_for(pipeline: ImagePipeline, event: faust.EventT[bytes]) -> RowResult | None:
@@ -73,9 +78,13 @@ async def process_rows(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             result = await _result_for(pipeline, event)
             if result is not None:
-                await producer.send_and_wait(
-                    RESULTS, result.model_dump_json().encode(), request_key(result.request_id)
+                send = functools.partial(
+                    producer.send_and_wait,
+                    RESULTS,
+                    result.model_dump_json().encode(),
+                    request_key(result.request_id),
                 )
+                await until_available(send, "publishing a result")
 
 
 @app.on_before_shutdown.connect

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -88,6 +89,8 @@ async def request_status(
             failed=request["images_failed"],
         ),
         rows_published=request["rows_published"],
+        stalled=status not in FINISHED_STATUSES
+        and datetime.now(UTC) - request["updated_at"] > timedelta(seconds=state.settings.stall_seconds),
         created_at=request["created_at"],
         updated_at=request["updated_at"],
         completed_at=request["completed_at"],

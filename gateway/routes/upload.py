@@ -15,11 +15,13 @@ from gateway.auth import Owner
 from gateway.csv_intake import CsvRejected, CsvTooLarge, IntakeLimits, validate_csv
 from gateway.dependencies import State
 from gateway.errors import ApiError
+from gateway.readiness import kafka_state
 from gateway.request_store import insert_request
 from gateway.schemas import CsvRejectedBody, ErrorBody, UploadAccepted
 from imgpipe.input_spool import input_spool_path
 from imgpipe.messages import RequestStatus
 from imgpipe.request_paths import download_url, request_dir, status_url
+from imgpipe.retrying import UNAVAILABLE
 
 router = APIRouter()
 
@@ -49,6 +51,10 @@ async def upload(
     webhook_url: Annotated[str | None, Form()] = None,
 ) -> UploadAccepted:
     _check_webhook_url(webhook_url)
+    # Refuse before reading the file: accepting an upload whose rows cannot be published soon
+    # would only park the work. (A broker lost after this point is waited out by the publisher.)
+    if await kafka_state(state.producer) != "ok":
+        raise ApiError(503, "dependency_unavailable", "the message broker is unavailable; retry shortly")
     settings = state.settings
     request_id = str(uuid.uuid4())
     directory = request_dir(settings.processed_images_dir, request_id)
@@ -69,8 +75,12 @@ async def upload(
             f"the CSV was rejected: {len(rejected.problems)} problem(s) found",
             problems=[asdict(problem) for problem in rejected.problems],
         ) from None
-    await insert_request(state.db, request_id, summary.rows, summary.images, webhook_url, owner)
-    state.publisher.start(request_id, spool)
+    try:
+        await insert_request(state.db, request_id, summary.rows, summary.images, webhook_url, owner)
+    except UNAVAILABLE:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    state.publisher.start(request_id)
     return UploadAccepted(
         request_id=request_id,
         status=RequestStatus.QUEUED,
