@@ -76,7 +76,13 @@ def _normalize_header(cell: str) -> str:
     return re.sub(r"[^a-z0-9]", "", cell.lower())
 
 
+def _has_control_characters(text: str, allowed: str = "") -> bool:
+    return any((ord(ch) < 32 or ord(ch) == 127) and ch not in allowed for ch in text)
+
+
 def _url_problem(url: str) -> str | None:
+    if _has_control_characters(url):
+        return f"{url!r} contains control characters"
     try:
         parts = urlsplit(url)
     except ValueError:  # e.g. an unclosed IPv6 bracket
@@ -179,6 +185,8 @@ class _RowParser:
 def _check_row_content(line: int, product_name: str, urls: tuple[str, ...], problems: _ProblemList) -> None:
     if not product_name:
         problems.add(line, PRODUCT, "the product name is empty")
+    elif _has_control_characters(product_name, allowed="\t\r\n"):  # multi-line cells are fine
+        problems.add(line, PRODUCT, "the product name contains control characters")
     if not urls:
         problems.add(line, URLS, "the row has no image URL")
     for url in urls:

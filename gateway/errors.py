@@ -26,7 +26,12 @@ class ApiError(Exception):
         self.body = {"error": error, "message": message, **details}
 
 
-_HTTP_ERRORS = {404: "not_found", 405: "method_not_allowed", 413: "upload_too_large"}
+_HTTP_ERRORS = {
+    400: "invalid_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "upload_too_large",
+}
 
 
 def error_response(

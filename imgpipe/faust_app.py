@@ -21,6 +21,10 @@ def new_faust_app(app_id: str, settings: Settings) -> faust.App:
         web_enabled=False,
         datadir=str(datadir),
         broker_commit_interval=1.0,
+        # A worker killed with -9 holds its partitions until its session expires: keep it short
+        # (Faust's default is 60 s) so the group moves its work to the survivors quickly.
+        broker_session_timeout=settings.consumer_session_timeout_s,
+        broker_heartbeat_interval=settings.consumer_session_timeout_s / 4,
         value_serializer="raw",
         key_serializer="raw",
         logging_config=None,

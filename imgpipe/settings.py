@@ -99,6 +99,7 @@ class Settings(BaseSettings):
     results_partitions: int = 6
     events_partitions: int = 3
     topic_replication_factor: int = 1
+    consumer_session_timeout_s: float = Field(default=10.0, ge=6.0)
     processor_concurrency: int = 8
     compress_threads: int = Field(default_factory=lambda: os.cpu_count() or 2)
     worker_id: str = Field(default_factory=_default_worker_id)

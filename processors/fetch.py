@@ -112,5 +112,9 @@ async def fetch_image(
         raise FetchError(ErrorCode.TIMEOUT, "the server did not answer in time", transient=True) from None
     except aiohttp.InvalidURL as error:
         raise FetchError(ErrorCode.INVALID_URL, f"not a valid URL: {error}") from None
+    except aiohttp.ClientResponseError:
+        # The server broke HTTP (e.g. more bytes than its Content-Length): asking again will not
+        # help, and the parser's message would echo the server's raw bytes back to our users.
+        raise FetchError(ErrorCode.HTTP_ERROR, "the server sent an invalid HTTP response") from None
     except (aiohttp.ClientError, OSError) as error:
         raise FetchError(ErrorCode.CONNECTION_FAILED, f"could not fetch: {error}", transient=True) from None

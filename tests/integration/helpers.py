@@ -57,9 +57,15 @@ def wait_finished(
 ) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     while True:
-        response = httpx.get(f"{base_url}/status/{request_id}", headers=headers, timeout=10)
-        status: dict[str, Any] = response.json()
-        if status["status"] in FINISHED:
+        try:
+            response = httpx.get(f"{base_url}/status/{request_id}", headers=headers, timeout=10)
+        except httpx.TransportError:
+            response = None  # the gateway is being restarted by the test
+        # 503: the database is down for a moment (the fault tests do that on purpose).
+        status: dict[str, Any] = (
+            response.json() if response is not None and response.status_code == 200 else {}
+        )
+        if status.get("status") in FINISHED:
             return status
         if time.monotonic() > deadline:
             raise AssertionError(f"request {request_id} not finished: {status}")

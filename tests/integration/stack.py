@@ -20,8 +20,21 @@ from devstack.stack import down, gateway_answers, start_infrastructure, start_se
 from devstack.waiting import wait_until
 from imgpipe.settings import Settings
 
-TEST_STATE_DIR = ROOT / ".local" / "test-stack"
 WEBHOOK_SECRET = "test-webhook-secret"
+
+
+@dataclass(frozen=True)
+class StackLayout:
+    """Where one test stack lives; each layout can run beside the others and beside `make up`."""
+
+    state_dir: Path
+    kafka_port: int
+    mongodb_port: int
+    gateway_port: int
+
+
+MAIN_LAYOUT = StackLayout(ROOT / ".local" / "test-stack", 19092, 37017, 18000)
+FAULT_LAYOUT = StackLayout(ROOT / ".local" / "fault-stack", 29092, 47017, 28000)
 
 
 @dataclass(frozen=True)
@@ -31,13 +44,13 @@ class RunningStack:
     paths: StackPaths
 
 
-def _test_environment(processed_images: Path, fetch_allowlist: str) -> dict[str, str]:
+def _test_environment(layout: StackLayout, fetch_allowlist: str) -> dict[str, str]:
     return {
-        "IMGPIPE_STATE_DIR": str(TEST_STATE_DIR),
-        "IMGPIPE_LOCAL_KAFKA_PORT": "19092",
-        "IMGPIPE_LOCAL_MONGODB_PORT": "37017",
-        "IMGPIPE_PORT": "18000",
-        "IMGPIPE_PROCESSED_IMAGES_DIR": str(processed_images),
+        "IMGPIPE_STATE_DIR": str(layout.state_dir),
+        "IMGPIPE_LOCAL_KAFKA_PORT": str(layout.kafka_port),
+        "IMGPIPE_LOCAL_MONGODB_PORT": str(layout.mongodb_port),
+        "IMGPIPE_PORT": str(layout.gateway_port),
+        "IMGPIPE_PROCESSED_IMAGES_DIR": str(layout.state_dir / "processed_images"),
         # The test servers listen on loopback, which fetching refuses unless allowlisted.
         "IMGPIPE_FETCH_ALLOWLIST": fetch_allowlist,
         # Limits small enough that tests can cross them cheaply.
@@ -54,11 +67,16 @@ def _test_environment(processed_images: Path, fetch_allowlist: str) -> dict[str,
 
 
 @contextmanager
-def running_test_stack(processor_count: int, fetch_allowlist: str) -> Iterator[RunningStack]:
-    shutil.rmtree(TEST_STATE_DIR, ignore_errors=True)
-    processed_images = TEST_STATE_DIR / "processed_images"
+def running_test_stack(
+    processor_count: int,
+    fetch_allowlist: str,
+    layout: StackLayout = MAIN_LAYOUT,
+    overrides: dict[str, str] | None = None,
+) -> Iterator[RunningStack]:
+    """A fresh stack (state wiped) in `layout`; its settings are in os.environ while it runs."""
+    shutil.rmtree(layout.state_dir, ignore_errors=True)
     saved = dict(os.environ)
-    os.environ.update(_test_environment(processed_images, fetch_allowlist))
+    os.environ.update({**_test_environment(layout, fetch_allowlist), **(overrides or {})})
     settings = Settings()
     paths = StackPaths(settings.state_dir)
     try:

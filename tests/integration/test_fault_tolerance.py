@@ -1,0 +1,158 @@
+"""Kill any process at the worst moment: the result is still exact.
+
+Each scenario runs on a fresh stack of its own (real broker, real database, services as separate
+processes), processes a request of at least 1,000 images served by a test-owned server, kills
+something midway, and checks that the request completes with every row exactly once, an output
+for every image, exact counters and no truncated file. Each runs twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from pymongo import MongoClient
+
+from devstack import processes
+from devstack.kafka import start_kafka
+from devstack.mongodb import start_mongodb
+from devstack.stack import start_services
+from imgpipe.database import Document
+from tests.integration.fault_injection import (
+    Catalogue,
+    assert_exact_outcome,
+    finished_rows,
+    kill_hard,
+    serve_catalogue,
+    wait_until,
+)
+from tests.integration.helpers import product_csv, upload
+from tests.integration.local_http_server import LocalHttpServer
+from tests.integration.stack import FAULT_LAYOUT, RunningStack, running_test_stack
+
+pytestmark = pytest.mark.integration
+
+RUNS = [1, 2]
+
+
+@pytest.fixture
+def fault_server() -> Iterator[LocalHttpServer]:
+    with LocalHttpServer().running() as server:
+        yield server
+
+
+# The gateway scenario needs a CSV large enough to still be publishing when it is killed.
+FAULT_LIMITS = {"IMGPIPE_MAX_ROWS": "100000", "IMGPIPE_MAX_UPLOAD_BYTES": str(20_000_000)}
+
+
+def _stack(server: LocalHttpServer, processors: int) -> Iterator[RunningStack]:
+    allowlist = f"127.0.0.1:{server.port}"
+    with running_test_stack(processors, allowlist, FAULT_LAYOUT, FAULT_LIMITS) as stack:
+        yield stack
+
+
+@pytest.fixture
+def one_processor(fault_server: LocalHttpServer) -> Iterator[RunningStack]:
+    yield from _stack(fault_server, 1)
+
+
+@pytest.fixture
+def two_processors(fault_server: LocalHttpServer) -> Iterator[RunningStack]:
+    yield from _stack(fault_server, 2)
+
+
+@pytest.fixture
+def fault_mongo(fault_server: LocalHttpServer) -> Iterator[MongoClient[Document]]:
+    client: MongoClient[Document] = MongoClient(f"mongodb://127.0.0.1:{FAULT_LAYOUT.mongodb_port}/")
+    yield client
+    client.close()
+
+
+def _start(
+    stack: RunningStack, server: LocalHttpServer, run: int, delay_s: float = 0.1
+) -> tuple[str, Catalogue]:
+    catalogue = serve_catalogue(server, f"run{run}", rows=500, images_per_row=2, delay_s=delay_s)
+    response = upload(stack.base_url, product_csv(catalogue.rows))
+    assert response.status_code == 202, response.text
+    return response.json()["request_id"], catalogue
+
+
+def _wait_midway(stack: RunningStack, mongo: MongoClient[Document], request_id: str) -> None:
+    """Until some rows are finished and most are not: the worst moment to die."""
+    wait_until(lambda: finished_rows(stack, mongo, request_id) >= 50, 120, "the first 50 rows")
+    assert finished_rows(stack, mongo, request_id) < 400, "too late to call it midway"
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_kill_one_of_two_processors(
+    two_processors: RunningStack, fault_server: LocalHttpServer, fault_mongo: MongoClient[Document], run: int
+) -> None:
+    request_id, catalogue = _start(two_processors, fault_server, run)
+    _wait_midway(two_processors, fault_mongo, request_id)
+    kill_hard(two_processors.paths, "processor-2")
+    assert_exact_outcome(two_processors, fault_mongo, request_id, catalogue)
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_kill_the_only_processor_then_start_another(
+    one_processor: RunningStack, fault_server: LocalHttpServer, fault_mongo: MongoClient[Document], run: int
+) -> None:
+    request_id, catalogue = _start(one_processor, fault_server, run, delay_s=0.05)
+    _wait_midway(one_processor, fault_mongo, request_id)
+    kill_hard(one_processor.paths, "processor-1")
+    time.sleep(1)
+    start_services(one_processor.settings, one_processor.paths, processor_count=1)
+    assert_exact_outcome(one_processor, fault_mongo, request_id, catalogue)
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_kill_the_aggregator_then_restart_it(
+    two_processors: RunningStack, fault_server: LocalHttpServer, fault_mongo: MongoClient[Document], run: int
+) -> None:
+    request_id, catalogue = _start(two_processors, fault_server, run)
+    _wait_midway(two_processors, fault_mongo, request_id)
+    kill_hard(two_processors.paths, "aggregator")
+    time.sleep(1)
+    start_services(two_processors.settings, two_processors.paths, processor_count=2)
+    assert_exact_outcome(two_processors, fault_mongo, request_id, catalogue)
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_kill_the_broker_then_restart_it_on_its_data(
+    two_processors: RunningStack, fault_server: LocalHttpServer, fault_mongo: MongoClient[Document], run: int
+) -> None:
+    request_id, catalogue = _start(two_processors, fault_server, run)
+    _wait_midway(two_processors, fault_mongo, request_id)
+    kill_hard(two_processors.paths, "kafka")
+    time.sleep(2)
+    start_kafka(two_processors.paths, FAULT_LAYOUT.kafka_port)
+    assert_exact_outcome(two_processors, fault_mongo, request_id, catalogue)
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_stop_the_database_for_a_while(
+    two_processors: RunningStack, fault_server: LocalHttpServer, fault_mongo: MongoClient[Document], run: int
+) -> None:
+    request_id, catalogue = _start(two_processors, fault_server, run)
+    _wait_midway(two_processors, fault_mongo, request_id)
+    processes.stop(two_processors.paths, "mongodb")
+    time.sleep(4)
+    start_mongodb(two_processors.paths, FAULT_LAYOUT.mongodb_port)
+    assert_exact_outcome(two_processors, fault_mongo, request_id, catalogue)
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_kill_the_gateway_while_it_publishes(
+    two_processors: RunningStack, fault_server: LocalHttpServer, fault_mongo: MongoClient[Document], run: int
+) -> None:
+    catalogue = serve_catalogue(fault_server, f"big{run}", rows=12_000, images_per_row=1, delay_s=0.0)
+    response = upload(two_processors.base_url, product_csv(catalogue.rows))
+    assert response.status_code == 202, response.text
+    request_id = response.json()["request_id"]
+    time.sleep(0.2)
+    kill_hard(two_processors.paths, "gateway")
+    request = fault_mongo[two_processors.settings.mongodb_database].requests.find_one({"_id": request_id})
+    assert request is not None and not request["publishing_done"], "publishing finished before the kill"
+    start_services(two_processors.settings, two_processors.paths, processor_count=2)
+    assert_exact_outcome(two_processors, fault_mongo, request_id, catalogue)
