@@ -1,4 +1,4 @@
-"""The aggregator's MongoDB writes: rows upserted first-writer-wins, counters moved exactly once."""
+"""The aggregator's MongoDB writes: rows stored first-writer-wins, counters moved exactly once."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 from aggregator.tally import OffsetResult, row_id, tally_new_results
 from aggregator.webhook import DeliveryAttempt
 from imgpipe.database import REQUESTS, ROWS, Document
 from imgpipe.messages import RequestStatus
+
+_DUPLICATE_KEY = 11000
 
 
 def _row_document(item: OffsetResult, now: datetime) -> Document:
@@ -30,18 +32,29 @@ def _row_document(item: OffsetResult, now: datetime) -> Document:
 
 
 async def _store_rows(db: AsyncDatabase[Document], items: Sequence[OffsetResult]) -> dict[str, int]:
-    """Upsert each row (an existing row is left as it is); return each row's finishing offset."""
+    """Insert each row; a row that exists already is left as it is (the first writer wins).
+    Return each row's finishing offset.
+
+    Plain inserts, not upserts: FerretDB's SQLite backend finds an upsert's target by scanning
+    the collection, which made large requests quadratic; an insert hits the primary key.
+    """
     now = datetime.now(UTC)
-    ids = [row_id(i.result.request_id, i.result.row) for i in items]
-    await db[ROWS].bulk_write(
-        [
-            UpdateOne({"_id": rid}, {"$setOnInsert": _row_document(item, now)}, upsert=True)
-            for rid, item in zip(ids, items, strict=True)
-        ],
-        ordered=False,
-    )
-    cursor = db[ROWS].find({"_id": {"$in": ids}}, {"result_offset": 1})
-    return {row["_id"]: row["result_offset"] async for row in cursor}
+    documents = [{"_id": row_id(i.result.request_id, i.result.row), **_row_document(i, now)} for i in items]
+    finishing_offsets = {document["_id"]: document["result_offset"] for document in documents}
+    try:
+        await db[ROWS].insert_many(documents, ordered=False)
+        return finishing_offsets
+    except BulkWriteError as error:
+        write_errors = error.details["writeErrors"]
+        if any(e["code"] != _DUPLICATE_KEY for e in write_errors):
+            raise
+        existing = {documents[e["index"]]["_id"] for e in write_errors}
+    # Rows finished earlier (a duplicate or a redelivered result): what counts is who finished them.
+    for existing_id in existing:
+        stored = await db[ROWS].find_one({"_id": existing_id}, {"result_offset": 1})
+        if stored is not None:
+            finishing_offsets[existing_id] = stored["result_offset"]
+    return finishing_offsets
 
 
 async def apply_results(

@@ -8,6 +8,8 @@ for every image, exact counters and no truncated file. Each runs twice.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Iterator
 
@@ -19,6 +21,7 @@ from devstack.kafka import start_kafka
 from devstack.mongodb import start_mongodb
 from devstack.stack import start_services
 from imgpipe.database import Document
+from imgpipe.topics import RESULTS
 from tests.integration.fault_injection import (
     Catalogue,
     assert_exact_outcome,
@@ -27,7 +30,7 @@ from tests.integration.fault_injection import (
     serve_catalogue,
     wait_until,
 )
-from tests.integration.helpers import product_csv, upload
+from tests.integration.helpers import product_csv, read_topic, upload
 from tests.integration.local_http_server import LocalHttpServer
 from tests.integration.stack import FAULT_LAYOUT, RunningStack, running_test_stack
 
@@ -146,7 +149,7 @@ def test_stop_the_database_for_a_while(
 def test_kill_the_gateway_while_it_publishes(
     two_processors: RunningStack, fault_server: LocalHttpServer, fault_mongo: MongoClient[Document], run: int
 ) -> None:
-    catalogue = serve_catalogue(fault_server, f"big{run}", rows=12_000, images_per_row=1, delay_s=0.0)
+    catalogue = serve_catalogue(fault_server, f"big{run}", rows=6_000, images_per_row=1, delay_s=0.0)
     response = upload(two_processors.base_url, product_csv(catalogue.rows))
     assert response.status_code == 202, response.text
     request_id = response.json()["request_id"]
@@ -156,3 +159,21 @@ def test_kill_the_gateway_while_it_publishes(
     assert request is not None and not request["publishing_done"], "publishing finished before the kill"
     start_services(two_processors.settings, two_processors.paths, processor_count=2)
     assert_exact_outcome(two_processors, fault_mongo, request_id, catalogue)
+
+
+@pytest.mark.parametrize("run", RUNS)
+async def test_sigterm_drains_in_flight_rows_and_commits(
+    two_processors: RunningStack, fault_server: LocalHttpServer, fault_mongo: MongoClient[Document], run: int
+) -> None:
+    request_id, catalogue = _start(two_processors, fault_server, run)
+    _wait_midway(two_processors, fault_mongo, request_id)
+    pid = processes.running_pid(two_processors.paths, "processor-2")
+    assert pid is not None
+    os.kill(pid, signal.SIGTERM)
+    wait_until(lambda: processes.running_pid(two_processors.paths, "processor-2") is None, 60, "a clean exit")
+    assert_exact_outcome(two_processors, fault_mongo, request_id, catalogue)
+    # Drained and committed: nothing the stopped worker had started was processed a second time.
+    results = await read_topic(
+        two_processors.settings.kafka_bootstrap, RESULTS, lambda r: r["request_id"] == request_id, 10**9, 20
+    )
+    assert sorted(result["row"] for result in results) == list(range(len(catalogue.rows)))
