@@ -49,11 +49,12 @@ async def _store_rows(db: AsyncDatabase[Document], items: Sequence[OffsetResult]
         if any(e["code"] != _DUPLICATE_KEY for e in write_errors):
             raise
         existing = {documents[e["index"]]["_id"] for e in write_errors}
-    # Rows finished earlier (a duplicate or a redelivered result): what counts is who finished them.
-    for existing_id in existing:
-        stored = await db[ROWS].find_one({"_id": existing_id}, {"result_offset": 1})
-        if stored is not None:
-            finishing_offsets[existing_id] = stored["result_offset"]
+    # Rows finished earlier (a duplicate or a redelivered result): what counts is who finished
+    # them. One query for all of them: this path is rare (after a crash), and per-row reads made
+    # a large redelivery crawl on FerretDB.
+    cursor = db[ROWS].find({"_id": {"$in": sorted(existing)}}, {"result_offset": 1})
+    async for stored in cursor:
+        finishing_offsets[stored["_id"]] = stored["result_offset"]
     return finishing_offsets
 
 

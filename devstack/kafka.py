@@ -13,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from devstack import processes
 from devstack.paths import INFRA, KAFKA_LIBS, StackPaths
+from devstack.ports import require_free
 from devstack.waiting import wait_until
 
 POM = INFRA / "pom.xml"
@@ -94,6 +95,8 @@ async def _broker_answers(bootstrap: str) -> bool:
 def start_kafka(paths: StackPaths, port: int) -> None:
     ensure_kafka_jars()
     if processes.running_pid(paths, "kafka") is None:
+        require_free(port, "Kafka")
+        require_free(port + 1, "the Kafka controller")
         _format_storage(paths, port)
         broker = _java("kafka.Kafka", str(paths.kafka_config), jvm_options=("-Xms256m", "-Xmx1g"))
         processes.start(paths, "kafka", broker)

@@ -19,6 +19,7 @@ from pymongo.errors import PyMongoError
 
 from devstack import processes
 from devstack.paths import FERRETDB_BIN, StackPaths
+from devstack.ports import require_free
 from devstack.waiting import wait_until
 
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
@@ -104,6 +105,8 @@ def _answers(url: str) -> bool:
 
 
 def start_mongodb(paths: StackPaths, port: int) -> None:
+    if processes.running_pid(paths, "mongodb") is None:
+        require_free(port, "the database")
     processes.start(paths, "mongodb", _server_argv(paths, port))
     url = f"mongodb://127.0.0.1:{port}/"
     wait_until(lambda: _answers(url), 60, f"MongoDB on {url}")

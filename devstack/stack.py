@@ -11,6 +11,7 @@ from devstack import processes
 from devstack.kafka import start_kafka
 from devstack.mongodb import start_mongodb
 from devstack.paths import ROOT, VENV_PYTHON, StackPaths
+from devstack.ports import require_free
 from devstack.waiting import wait_until
 from imgpipe.settings import Settings
 from imgpipe.topics import ensure_topics
@@ -40,6 +41,8 @@ def start_services(settings: Settings, paths: StackPaths, processor_count: int) 
     """Start the gateway, `processor_count` processors and one aggregator; return the gateway URL."""
     python = str(VENV_PYTHON if VENV_PYTHON.exists() else "python3")
     env = dict(os.environ)
+    if processes.running_pid(paths, "gateway") is None:
+        require_free(settings.port, "the gateway")
     processes.start(paths, "gateway", [python, "-m", "gateway"], env=env, cwd=ROOT)
     names = [f"processor-{number}" for number in range(1, processor_count + 1)]
     for surplus in set(processes.recorded_names(paths)) - set(names):

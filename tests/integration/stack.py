@@ -74,10 +74,11 @@ def running_test_stack(
     overrides: dict[str, str] | None = None,
 ) -> Iterator[RunningStack]:
     """A fresh stack (state wiped) in `layout`; its settings are in os.environ while it runs."""
-    shutil.rmtree(layout.state_dir, ignore_errors=True)
     saved = dict(os.environ)
     os.environ.update({**_test_environment(layout, fetch_allowlist), **(overrides or {})})
     settings = Settings()
+    down(settings)  # whatever an interrupted earlier run left running in this layout
+    shutil.rmtree(layout.state_dir, ignore_errors=True)
     paths = StackPaths(settings.state_dir)
     try:
         start_infrastructure(settings, paths)
