@@ -7,13 +7,15 @@ acks=all): a worker killed mid-row leaves the row to be redelivered, never lost.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import faust
+from faust.streams import Stream
 from pydantic import ValidationError
 
 from imgpipe.faust_app import new_faust_app
@@ -23,6 +25,7 @@ from imgpipe.retrying import until_available
 from imgpipe.settings import get_settings
 from imgpipe.topics import RESULTS, ROWS, ROWS_DLQ, request_key
 from processors.dead_letters import dead_letter, failed_row_result, row_from_key
+from processors.ordered_acks import OrderedAcks
 from processors.row_processing import ImagePipeline, image_pipeline, process_row
 
 logger = logging.getLogger(__name__)
@@ -72,19 +75,33 @@ async def _result_for(pipeline: ImagePipeline, event: faust.EventT[bytes]) -> Ro
         )
 
 
-@app.agent(rows_topic, concurrency=settings.processor_concurrency)
+async def _process_and_publish(pipeline: ImagePipeline, event: faust.EventT[bytes]) -> None:
+    result = await _result_for(pipeline, event)
+    if result is not None:
+        send = functools.partial(
+            producer.send_and_wait,
+            RESULTS,
+            result.model_dump_json().encode(),
+            request_key(result.request_id),
+        )
+        await until_available(send, "publishing a result")
+
+
+@app.agent(rows_topic)
 async def process_rows(stream: faust.StreamT[bytes]) -> None:
-    async with image_pipeline(settings, compress_executor) as pipeline:
-        async for event in stream.events():
-            result = await _result_for(pipeline, event)
-            if result is not None:
-                send = functools.partial(
-                    producer.send_and_wait,
-                    RESULTS,
-                    result.model_dump_json().encode(),
-                    request_key(result.request_id),
-                )
-                await until_available(send, "publishing a result")
+    # noack exists on the concrete Stream but is missing from Faust's StreamT interface.
+    manual = cast(Stream[bytes], stream).noack()
+    acks: OrderedAcks[faust.EventT[bytes]] = OrderedAcks(
+        manual.ack, max_in_flight=settings.processor_concurrency
+    )
+    acknowledger = asyncio.ensure_future(acks.acknowledge_forever())
+    try:
+        async with image_pipeline(settings, compress_executor) as pipeline:
+            async for event in manual.events():
+                await acks.start(event.message.tp, event, _process_and_publish(pipeline, event))
+    finally:
+        await acks.drain()
+        acknowledger.cancel()
 
 
 @app.on_before_shutdown.connect
