@@ -1,9 +1,6 @@
 """`python -m aggregator`: run the aggregator worker."""
 
-import faust
-
 from aggregator.app import app, settings
-from imgpipe.logs import configure_logging
+from imgpipe.faust_worker import run_worker
 
-configure_logging(settings)
-faust.Worker(app, loglevel=settings.log_level, override_logging=False, quiet=True).execute_from_commandline()
+run_worker(app, settings)

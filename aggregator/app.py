@@ -7,12 +7,14 @@ writes per request per batch instead of one per row.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable
 from typing import Any, cast
 
+import aiohttp
 import faust
 from faust.streams import Stream
 
@@ -23,8 +25,10 @@ from aggregator.webhook import WebhookPolicy, deliver_webhook, new_webhook_sessi
 from imgpipe.database import connect, database, ensure_indexes
 from imgpipe.destination_guard import DestinationGuard
 from imgpipe.faust_app import new_faust_app
+from imgpipe.faust_worker import register_in_flight
 from imgpipe.kafka import SharedProducer
 from imgpipe.messages import RequestEvent, RowResult
+from imgpipe.ordered_acks import OrderedAcks
 from imgpipe.retrying import until_available
 from imgpipe.settings import get_settings
 from imgpipe.topics import EVENTS, RESULTS, request_key
@@ -75,21 +79,37 @@ async def aggregate_results(stream: faust.StreamT[bytes]) -> None:
             )
 
 
-@app.agent(events_topic, concurrency=WEBHOOK_CONCURRENCY)
-async def deliver_webhooks(stream: faust.StreamT[bytes]) -> None:
-    """A slow or failing receiver holds up only its own delivery, never result aggregation."""
-    guard = DestinationGuard(settings.fetch_allowlist)
+async def _deliver_webhook_of(session: aiohttp.ClientSession, guard: DestinationGuard, body: bytes) -> None:
+    event = RequestEvent.model_validate_json(body)
+    url = await until_available(
+        functools.partial(webhook_target, db, event.request_id), "reading a webhook target"
+    )
+    if url is None:
+        return
     policy = WebhookPolicy(settings.webhook_secret, settings.webhook_attempts, settings.webhook_retry_base_s)
-    async with new_webhook_session(guard, settings.webhook_timeout_s) as session:
-        async for body in stream:
-            event = RequestEvent.model_validate_json(body)
-            url = await until_available(
-                functools.partial(webhook_target, db, event.request_id), "reading a webhook target"
-            )
-            if url is None:
-                continue
-            record = functools.partial(record_webhook_attempt, db, event.request_id)
-            await deliver_webhook(session, guard, url, body, policy, record)
+    record = functools.partial(record_webhook_attempt, db, event.request_id)
+    await deliver_webhook(session, guard, url, body, policy, record)
+
+
+@app.agent(events_topic)
+async def deliver_webhooks(stream: faust.StreamT[bytes]) -> None:
+    """Several deliveries at once: a slow or failing receiver holds up only its own."""
+    manual = cast(Stream[bytes], stream).noack()
+    acks: OrderedAcks[faust.EventT[bytes]] = OrderedAcks(manual.ack, max_in_flight=WEBHOOK_CONCURRENCY)
+    register_in_flight(acks)
+    acknowledger = asyncio.ensure_future(acks.acknowledge_forever())
+    guard = DestinationGuard(settings.fetch_allowlist)
+    try:
+        async with new_webhook_session(guard, settings.webhook_timeout_s) as session:
+            async for event in manual.events():
+                work = _deliver_webhook_of(session, guard, event.value)
+                if not await acks.start(event.message.tp, event, work):
+                    # Draining for shutdown: leave it unacknowledged for the next owner. Keep the
+                    # loop alive, or Faust would start a fresh actor that knows nothing of it.
+                    continue
+    finally:
+        await acks.drain()
+        acknowledger.cancel()
 
 
 @app.on_before_shutdown.connect

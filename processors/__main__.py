@@ -1,9 +1,6 @@
 """`python -m processors`: run one processor worker (start as many as you like)."""
 
-import faust
-
-from imgpipe.logs import configure_logging
+from imgpipe.faust_worker import run_worker
 from processors.app import app, settings
 
-configure_logging(settings)
-faust.Worker(app, loglevel=settings.log_level, override_logging=False, quiet=True).execute_from_commandline()
+run_worker(app, settings)

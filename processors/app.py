@@ -19,13 +19,14 @@ from faust.streams import Stream
 from pydantic import ValidationError
 
 from imgpipe.faust_app import new_faust_app
+from imgpipe.faust_worker import register_in_flight
 from imgpipe.kafka import SharedProducer
 from imgpipe.messages import DeadLetterReason, RowMessage, RowResult
+from imgpipe.ordered_acks import OrderedAcks
 from imgpipe.retrying import until_available
 from imgpipe.settings import get_settings
 from imgpipe.topics import RESULTS, ROWS, ROWS_DLQ, request_key
 from processors.dead_letters import dead_letter, failed_row_result, row_from_key
-from processors.ordered_acks import OrderedAcks
 from processors.row_processing import ImagePipeline, image_pipeline, process_row
 
 logger = logging.getLogger(__name__)
@@ -94,11 +95,15 @@ async def process_rows(stream: faust.StreamT[bytes]) -> None:
     acks: OrderedAcks[faust.EventT[bytes]] = OrderedAcks(
         manual.ack, max_in_flight=settings.processor_concurrency
     )
+    register_in_flight(acks)
     acknowledger = asyncio.ensure_future(acks.acknowledge_forever())
     try:
         async with image_pipeline(settings, compress_executor) as pipeline:
             async for event in manual.events():
-                await acks.start(event.message.tp, event, _process_and_publish(pipeline, event))
+                if not await acks.start(event.message.tp, event, _process_and_publish(pipeline, event)):
+                    # Draining for shutdown: leave it unacknowledged for the next owner. Keep the
+                    # loop alive, or Faust would start a fresh actor that knows nothing of it.
+                    continue
     finally:
         await acks.drain()
         acknowledger.cancel()

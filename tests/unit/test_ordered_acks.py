@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from processors.ordered_acks import OrderedAcks
+from imgpipe.ordered_acks import OrderedAcks
 
 
 async def _run(acks: OrderedAcks[str] | OrderedAcks[int]) -> asyncio.Future[None]:

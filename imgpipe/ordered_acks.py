@@ -1,4 +1,4 @@
-"""Process many rows at once, but acknowledge them strictly in offset order, per partition.
+"""Process many messages at once, but acknowledge them strictly in offset order, per partition.
 
 Faust's own `concurrency=N` acknowledges rows in whatever order they finish, and on a partition
 that has no committed offset yet it then commits past rows still in flight: a worker killed at
@@ -23,13 +23,22 @@ class OrderedAcks(Generic[Item]):
         self._slots = asyncio.Semaphore(max_in_flight)
         self._in_flight: dict[Hashable, deque[tuple[Item, asyncio.Future[object]]]] = {}
         self._finished = asyncio.Event()
+        self.draining = False
 
-    async def start(self, partition: Hashable, item: Item, work: Awaitable[object]) -> None:
-        """Start `work` for `item`; waits while `max_in_flight` items are unacknowledged."""
+    async def start(self, partition: Hashable, item: Item, work: Awaitable[object]) -> bool:
+        """Start `work` for `item` and return True; waits while `max_in_flight` items are
+        unacknowledged. Once draining, starts nothing and returns False (the item stays
+        unacknowledged, so it is redelivered, not lost)."""
         await self._slots.acquire()
+        if self.draining:
+            self._slots.release()
+            if asyncio.iscoroutine(work):
+                work.close()
+            return False
         task = asyncio.ensure_future(work)
         task.add_done_callback(lambda _: self._finished.set())
         self._in_flight.setdefault(partition, deque()).append((item, task))
+        return True
 
     async def acknowledge_forever(self) -> None:
         """Run beside the loop that calls `start`: acks every finished head of a partition."""
@@ -47,7 +56,8 @@ class OrderedAcks(Generic[Item]):
                 self._slots.release()
 
     async def drain(self) -> None:
-        """Wait for everything started, then acknowledge it (graceful shutdown)."""
+        """Start nothing more; wait for everything started, then acknowledge it."""
+        self.draining = True
         tasks = [task for queue in self._in_flight.values() for _, task in queue]
         await asyncio.gather(*tasks, return_exceptions=True)
         await self._acknowledge_finished_heads()
