@@ -7,7 +7,6 @@ writes per request per batch instead of one per row.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections import defaultdict
@@ -25,10 +24,9 @@ from aggregator.webhook import WebhookPolicy, deliver_webhook, new_webhook_sessi
 from imgpipe.database import connect, database, ensure_indexes
 from imgpipe.destination_guard import DestinationGuard
 from imgpipe.faust_app import new_faust_app
-from imgpipe.faust_worker import register_in_flight
+from imgpipe.faust_worker import handle_in_offset_order
 from imgpipe.kafka import SharedProducer
 from imgpipe.messages import RequestEvent, RowResult
-from imgpipe.ordered_acks import OrderedAcks
 from imgpipe.retrying import until_available
 from imgpipe.settings import get_settings
 from imgpipe.topics import EVENTS, RESULTS, request_key
@@ -79,7 +77,10 @@ async def aggregate_results(stream: faust.StreamT[bytes]) -> None:
             )
 
 
-async def _deliver_webhook_of(session: aiohttp.ClientSession, guard: DestinationGuard, body: bytes) -> None:
+async def _deliver_webhook_of(
+    session: aiohttp.ClientSession, guard: DestinationGuard, message: faust.EventT[bytes]
+) -> None:
+    body = message.value
     event = RequestEvent.model_validate_json(body)
     url = await until_available(
         functools.partial(webhook_target, db, event.request_id), "reading a webhook target"
@@ -94,22 +95,10 @@ async def _deliver_webhook_of(session: aiohttp.ClientSession, guard: Destination
 @app.agent(events_topic)
 async def deliver_webhooks(stream: faust.StreamT[bytes]) -> None:
     """Several deliveries at once: a slow or failing receiver holds up only its own."""
-    manual = cast(Stream[bytes], stream).noack()
-    acks: OrderedAcks[faust.EventT[bytes]] = OrderedAcks(manual.ack, max_in_flight=WEBHOOK_CONCURRENCY)
-    register_in_flight(acks)
-    acknowledger = asyncio.ensure_future(acks.acknowledge_forever())
     guard = DestinationGuard(settings.fetch_allowlist)
-    try:
-        async with new_webhook_session(guard, settings.webhook_timeout_s) as session:
-            async for event in manual.events():
-                work = _deliver_webhook_of(session, guard, event.value)
-                if not await acks.start(event.message.tp, event, work):
-                    # Draining for shutdown: leave it unacknowledged for the next owner. Keep the
-                    # loop alive, or Faust would start a fresh actor that knows nothing of it.
-                    continue
-    finally:
-        await acks.drain()
-        acknowledger.cancel()
+    async with new_webhook_session(guard, settings.webhook_timeout_s) as session:
+        handle = functools.partial(_deliver_webhook_of, session, guard)
+        await handle_in_offset_order(stream, handle, WEBHOOK_CONCURRENCY)
 
 
 @app.on_before_shutdown.connect

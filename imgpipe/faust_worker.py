@@ -2,16 +2,19 @@
 
 Faust stops its consumer on SIGTERM without waiting for messages still being processed (its
 wait for them is skipped once stopping has begun), so their offsets are not committed and
-another worker does them again. This worker first drains every registered OrderedAcks, commits,
-and only then lets Faust shut down.
+another worker does them again. Agents built on `handle_in_offset_order` register their
+in-flight work here; on SIGTERM the worker drains it, commits, and only then lets Faust stop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import cast
 
 import faust
+from faust.streams import Stream
 
 from imgpipe.logs import configure_logging
 from imgpipe.ordered_acks import OrderedAcks
@@ -20,10 +23,6 @@ from imgpipe.settings import Settings
 logger = logging.getLogger(__name__)
 
 _in_flight: list[OrderedAcks[faust.EventT[bytes]]] = []
-
-
-def register_in_flight(acks: OrderedAcks[faust.EventT[bytes]]) -> None:
-    _in_flight.append(acks)
 
 
 class DrainingWorker(faust.Worker):
@@ -48,3 +47,24 @@ def run_worker(app: faust.App, settings: Settings) -> None:
     DrainingWorker(
         app, loglevel=settings.log_level, override_logging=False, quiet=True
     ).execute_from_commandline()
+
+
+Handle = Callable[[faust.EventT[bytes]], Awaitable[object]]
+
+
+async def handle_in_offset_order(stream: faust.StreamT[bytes], handle: Handle, max_in_flight: int) -> None:
+    """The body of an agent: run `handle` on up to `max_in_flight` events at once, acknowledging
+    them in offset order per partition (see imgpipe.ordered_acks), drained on SIGTERM."""
+    # noack exists on the concrete Stream but is missing from Faust's StreamT interface.
+    manual = cast(Stream[bytes], stream).noack()
+    acks: OrderedAcks[faust.EventT[bytes]] = OrderedAcks(manual.ack, max_in_flight)
+    _in_flight.append(acks)
+    acknowledger = asyncio.ensure_future(acks.acknowledge_forever())
+    try:
+        async for event in manual.events():
+            # When draining for shutdown nothing starts: the event stays unacknowledged for its
+            # next owner. The loop stays alive, or Faust would start a fresh actor.
+            await acks.start(event.message.tp, event, handle(event))
+    finally:
+        await acks.drain()
+        acknowledger.cancel()

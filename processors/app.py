@@ -7,22 +7,19 @@ acks=all): a worker killed mid-row leaves the row to be redelivered, never lost.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, cast
+from typing import Any
 
 import faust
-from faust.streams import Stream
 from pydantic import ValidationError
 
 from imgpipe.faust_app import new_faust_app
-from imgpipe.faust_worker import register_in_flight
+from imgpipe.faust_worker import handle_in_offset_order
 from imgpipe.kafka import SharedProducer
 from imgpipe.messages import DeadLetterReason, RowMessage, RowResult
-from imgpipe.ordered_acks import OrderedAcks
 from imgpipe.retrying import until_available
 from imgpipe.settings import get_settings
 from imgpipe.topics import RESULTS, ROWS, ROWS_DLQ, request_key
@@ -90,23 +87,10 @@ async def _process_and_publish(pipeline: ImagePipeline, event: faust.EventT[byte
 
 @app.agent(rows_topic)
 async def process_rows(stream: faust.StreamT[bytes]) -> None:
-    # noack exists on the concrete Stream but is missing from Faust's StreamT interface.
-    manual = cast(Stream[bytes], stream).noack()
-    acks: OrderedAcks[faust.EventT[bytes]] = OrderedAcks(
-        manual.ack, max_in_flight=settings.processor_concurrency
-    )
-    register_in_flight(acks)
-    acknowledger = asyncio.ensure_future(acks.acknowledge_forever())
-    try:
-        async with image_pipeline(settings, compress_executor) as pipeline:
-            async for event in manual.events():
-                if not await acks.start(event.message.tp, event, _process_and_publish(pipeline, event)):
-                    # Draining for shutdown: leave it unacknowledged for the next owner. Keep the
-                    # loop alive, or Faust would start a fresh actor that knows nothing of it.
-                    continue
-    finally:
-        await acks.drain()
-        acknowledger.cancel()
+    async with image_pipeline(settings, compress_executor) as pipeline:
+        await handle_in_offset_order(
+            stream, functools.partial(_process_and_publish, pipeline), settings.processor_concurrency
+        )
 
 
 @app.on_before_shutdown.connect
