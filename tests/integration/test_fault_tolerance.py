@@ -13,6 +13,7 @@ import signal
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from pymongo import MongoClient
 
@@ -87,6 +88,16 @@ def _wait_midway(stack: RunningStack, mongo: MongoClient[Document], request_id: 
     assert finished_rows(stack, mongo, request_id) < 400, "too late to call it midway"
 
 
+def _assert_unavailable(stack: RunningStack, dependency: str) -> None:
+    """While `dependency` is down: readiness names it, and an upload is refused with 503, not 500."""
+    readiness = httpx.get(f"{stack.base_url}/readyz", timeout=30)
+    assert readiness.status_code == 503
+    assert readiness.json()["dependencies"][dependency].startswith("unavailable")
+    refused = upload(stack.base_url, product_csv([("1", "Waits", ["https://example.com/a.jpg"])]))
+    assert refused.status_code == 503
+    assert refused.json()["error"] == "dependency_unavailable"
+
+
 @pytest.mark.parametrize("run", RUNS)
 def test_kill_one_of_two_processors(
     two_processors: RunningStack, fault_server: LocalHttpServer, fault_mongo: MongoClient[Document], run: int
@@ -128,7 +139,7 @@ def test_kill_the_broker_then_restart_it_on_its_data(
     request_id, catalogue = _start(two_processors, fault_server, run)
     _wait_midway(two_processors, fault_mongo, request_id)
     kill_hard(two_processors.paths, "kafka")
-    time.sleep(2)
+    _assert_unavailable(two_processors, "kafka")
     start_kafka(two_processors.paths, FAULT_LAYOUT.kafka_port)
     assert_exact_outcome(two_processors, fault_mongo, request_id, catalogue)
 
@@ -140,7 +151,9 @@ def test_stop_the_database_for_a_while(
     request_id, catalogue = _start(two_processors, fault_server, run)
     _wait_midway(two_processors, fault_mongo, request_id)
     processes.stop(two_processors.paths, "mongodb")
-    time.sleep(4)
+    started = time.monotonic()
+    _assert_unavailable(two_processors, "mongodb")
+    time.sleep(max(0.0, 4 - (time.monotonic() - started)))
     start_mongodb(two_processors.paths, FAULT_LAYOUT.mongodb_port)
     assert_exact_outcome(two_processors, fault_mongo, request_id, catalogue)
 
