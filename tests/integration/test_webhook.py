@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -25,6 +26,17 @@ def _wait_for_posts(receiver: LocalHttpServer, path: str, count: int) -> list[Re
             return posts
         time.sleep(0.1)
     raise AssertionError(f"{path} received {len(posts)} posts, expected {count}")
+
+
+def _webhook_once_settled(stack: RunningStack, request_id: str) -> dict[str, Any]:
+    """The request's webhook status once delivery has succeeded or given up."""
+    wait_finished(stack.base_url, request_id)
+    deadline = time.monotonic() + 30
+    while True:
+        webhook: dict[str, Any] = httpx.get(f"{stack.base_url}/status/{request_id}").json()["webhook"]
+        if webhook["status"] in ("delivered", "failed") or time.monotonic() > deadline:
+            return webhook
+        time.sleep(0.1)
 
 
 def _submit(stack: RunningStack, image_server: LocalHttpServer, webhook_url: str) -> str:
@@ -58,13 +70,7 @@ def test_failed_deliveries_are_retried_and_visible_in_status(
     request_id = _submit(stack, image_server, webhook_receiver.url("/flaky"))
     posts = _wait_for_posts(webhook_receiver, "/flaky", 4)
     assert len({post.body for post in posts}) == 1  # the same event every time
-    wait_finished(stack.base_url, request_id)
-    deadline = time.monotonic() + 30
-    while True:
-        webhook = httpx.get(f"{stack.base_url}/status/{request_id}").json()["webhook"]
-        if webhook["status"] == "delivered" or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
+    webhook = _webhook_once_settled(stack, request_id)
     assert webhook["url"] == webhook_receiver.url("/flaky")
     assert webhook["status"] == "delivered"
     assert [d["status_code"] for d in webhook["deliveries"]] == [500, 503, 500, 200]
@@ -75,13 +81,7 @@ def test_webhook_to_a_blocked_destination_is_not_sent(
     stack: RunningStack, image_server: LocalHttpServer, forbidden_server: LocalHttpServer
 ) -> None:
     request_id = _submit(stack, image_server, forbidden_server.url("/hook"))
-    wait_finished(stack.base_url, request_id)
-    deadline = time.monotonic() + 30
-    while True:
-        webhook = httpx.get(f"{stack.base_url}/status/{request_id}").json()["webhook"]
-        if webhook["status"] == "failed" or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
+    webhook = _webhook_once_settled(stack, request_id)
     assert webhook["status"] == "failed"
     assert webhook["deliveries"][0]["error"].startswith("blocked_destination")
     assert forbidden_server.posts == []
