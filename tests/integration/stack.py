@@ -81,8 +81,13 @@ def running_test_stack(
     shutil.rmtree(layout.state_dir, ignore_errors=True)
     paths = StackPaths(settings.state_dir)
     try:
-        start_infrastructure(settings, paths)
-        base_url = start_services(settings, paths, processor_count)
+        try:
+            start_infrastructure(settings, paths)
+            base_url = start_services(settings, paths, processor_count)
+        except SystemExit as error:
+            # devstack exits with a message for `make up`; in a test that must be a plain failure,
+            # or pytest stops treating the following tests normally.
+            raise RuntimeError(f"the test stack did not start: {error}") from None
         yield RunningStack(settings, base_url, paths)
     finally:
         down(settings)
