@@ -42,6 +42,9 @@ app = new_faust_app("imgpipe-aggregator", settings)
 results_topic = app.topic(RESULTS)
 events_topic = app.topic(EVENTS)
 producer = SharedProducer(settings)
+webhook_policy = WebhookPolicy(
+    settings.webhook_secret, settings.webhook_attempts, settings.webhook_retry_base_s
+)
 mongo = connect(settings)
 db = database(mongo, settings)
 
@@ -87,9 +90,8 @@ async def _deliver_webhook_of(
     )
     if url is None:
         return
-    policy = WebhookPolicy(settings.webhook_secret, settings.webhook_attempts, settings.webhook_retry_base_s)
     record = functools.partial(record_webhook_attempt, db, event.request_id)
-    await deliver_webhook(session, guard, url, body, policy, record)
+    await deliver_webhook(session, guard, url, body, webhook_policy, record)
 
 
 @app.agent(events_topic)

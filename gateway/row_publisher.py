@@ -9,7 +9,6 @@ the checkpoint may be published twice; the aggregator counts each row once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import itertools
 import logging
@@ -23,7 +22,7 @@ from imgpipe.database import Document
 from imgpipe.input_spool import input_spool_path, read_input_spool
 from imgpipe.messages import RowMessage
 from imgpipe.request_paths import request_dir
-from imgpipe.retrying import until_available
+from imgpipe.retrying import UNAVAILABLE, until_available
 from imgpipe.topics import ROWS, row_key
 
 logger = logging.getLogger(__name__)
@@ -96,10 +95,15 @@ class RowPublisher:
     async def resume_abandoned(self) -> None:
         """Forever: take over publishing that stopped (gateway killed mid-upload) and finish it."""
         while True:
-            with contextlib.suppress(Exception):
+            try:
                 for request_id in await claim_stale_publishing(self._db, PUBLISH_LEASE_S):
                     logger.info("resuming publishing of request %s", request_id)
                     self.start(request_id)
+            except UNAVAILABLE as error:
+                logger.warning("cannot look for abandoned publishing now: %r", error)
+            except Exception:
+                # Keep scanning: a bug here must be visible, but must not stop resumption for good.
+                logger.exception("looking for abandoned publishing failed")
             await asyncio.sleep(RESUME_SCAN_INTERVAL_S)
 
     async def stop(self) -> None:
