@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 from pymongo import MongoClient
 
 from devstack import processes
 from imgpipe.database import Document
+from tests.integration.diagnostics import notable_log_lines
 from tests.integration.local_http_server import LocalHttpServer
 from tests.integration.stack import RunningStack, running_test_stack, start_extra_gateway
 
@@ -69,3 +70,15 @@ def keyed_gateway(stack: RunningStack) -> Iterator[str]:
     url = start_extra_gateway(stack, "gateway-keys", 18001, {"IMGPIPE_API_KEYS": ",".join(API_KEYS)})
     yield url
     processes.stop(stack.paths, "gateway-keys")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestReport, None]:
+    """A failed test that ran on a stack shows the notable lines of that stack's service logs."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed:
+        return
+    stacks = [value for value in getattr(item, "funcargs", {}).values() if isinstance(value, RunningStack)]
+    for stack in stacks:
+        report.sections.append((f"service logs of {stack.base_url}", notable_log_lines(stack.paths.logs)))

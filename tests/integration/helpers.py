@@ -15,6 +15,8 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from PIL import Image, ImageDraw
 
+from tests.integration.diagnostics import pending_rows_report
+
 FINISHED = {"completed", "completed_with_errors", "failed"}
 
 
@@ -68,7 +70,8 @@ def wait_finished(
         if status.get("status") in FINISHED:
             return status
         if time.monotonic() > deadline:
-            raise AssertionError(f"request {request_id} not finished: {status}")
+            pending = pending_rows_report(base_url, request_id, headers)
+            raise AssertionError(f"request {request_id} not finished: {status}; {pending}")
         time.sleep(0.2)
 
 

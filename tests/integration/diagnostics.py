@@ -1,0 +1,138 @@
+"""What a failed integration test prints besides its assertion: enough to tell, from a CI log
+alone, whether rows were never processed (and on which partitions) or never counted."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.partitioner import murmur2
+
+from imgpipe.settings import Settings
+from imgpipe.topics import RESULTS, ROWS, row_key
+
+CONSUMER_GROUPS = ("imgpipe-processors", "imgpipe-aggregator")
+
+# Lines worth seeing from a service log: problems, and the consumer group's rebalances.
+NOTABLE_LOG_LINE = re.compile(
+    r"WARNING|ERROR|CRITICAL|Traceback|crash|[Rr]evok|newly assigned|Joined group|generation id changed",
+)
+NOTABLE_LINES_PER_LOG = 25
+
+
+def rows_partition(request_id: str, row: int, partitions: int) -> int:
+    """The partition of a row message, as the producer's default partitioner picks it."""
+    hashed: int = murmur2(row_key(request_id, row))
+    return (hashed & 0x7FFFFFFF) % partitions
+
+
+def pending_rows_report(base_url: str, request_id: str, headers: dict[str, str] | None) -> str:
+    """Which rows have no result yet, and on which `imgpipe.rows` partitions they sit."""
+    try:
+        response = httpx.get(
+            f"{base_url}/status/{request_id}", params={"rows": "true"}, headers=headers, timeout=30
+        )
+        details: list[dict[str, Any]] = response.json().get("row_details") or []
+    except (httpx.HTTPError, ValueError) as error:
+        return f"pending rows unknown: {error!r}"
+    pending = [row["row"] for row in details if row["status"] == "pending"]
+    partitions = Settings().rows_partitions
+    by_partition: dict[int, list[int]] = {}
+    for row in pending:
+        by_partition.setdefault(rows_partition(request_id, row, partitions), []).append(row)
+    shown = {partition: rows[:10] for partition, rows in sorted(by_partition.items())}
+    report = f"{len(pending)} pending row(s), by rows partition (first 10 each): {shown}"
+    if pending:
+        report += "; " + _run_in_thread(_kafka_report(request_id, set(pending)))
+    return report
+
+
+def _run_in_thread(coroutine: Any) -> str:
+    """Run a coroutine to completion from sync code, even when the caller's loop is running."""
+    outcome: list[str] = []
+
+    def run() -> None:
+        try:
+            outcome.append(asyncio.run(coroutine))
+        except Exception as error:  # a diagnostic must never hide the failure it explains
+            outcome.append(f"kafka diagnostics failed: {error!r}")
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(120)
+    return outcome[0] if outcome else "kafka diagnostics timed out"
+
+
+async def _kafka_report(request_id: str, pending: set[int]) -> str:
+    """Did the pending rows reach the rows topic and the results topic, and how far behind is
+    each consumer group, per partition?"""
+    settings = Settings()
+    bootstrap = settings.kafka_bootstrap
+    seen: dict[str, set[int]] = {ROWS: set(), RESULTS: set()}
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(topic, partition)
+            for topic, count in ((ROWS, settings.rows_partitions), (RESULTS, settings.results_partitions))
+            for partition in range(count)
+        ]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning()
+        ends = await consumer.end_offsets(partitions)
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            for tp, messages in (await consumer.getmany(timeout_ms=1000)).items():
+                for message in messages:
+                    try:
+                        value = json.loads(message.value or b"")
+                    except ValueError:
+                        continue
+                    if value.get("request_id") == request_id and value.get("row") in pending:
+                        seen[tp.topic].add(value["row"])
+    finally:
+        await consumer.stop()
+    lags = await _group_lags(bootstrap, ends)
+    return (
+        f"pending rows on {ROWS}: {sorted(seen[ROWS])[:20]}, on {RESULTS}: {sorted(seen[RESULTS])[:20]}; "
+        f"group lag per partition (committed/end): {lags}"
+    )
+
+
+async def _group_lags(bootstrap: str, ends: dict[TopicPartition, int]) -> dict[str, dict[str, str]]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        lags = {}
+        for group in CONSUMER_GROUPS:
+            committed = await admin.list_consumer_group_offsets(group)
+            lags[group] = {
+                f"{tp.topic}[{tp.partition}]": f"{committed[tp].offset}/{end}"
+                for tp, end in sorted(ends.items())
+                if tp in committed and committed[tp].offset != end
+            }
+        return lags
+    finally:
+        await admin.close()
+
+
+def notable_log_lines(logs_dir: Path) -> str:
+    """The last notable lines of every service log of a test stack."""
+    sections = []
+    for log in sorted(logs_dir.glob("*.log")):
+        if log.name in ("kafka.log", "mongodb.log"):
+            continue
+        lines = [
+            line[:300]
+            for line in log.read_text(errors="replace").splitlines()
+            if NOTABLE_LOG_LINE.search(line)
+        ]
+        if lines:
+            sections.append(f"--- {log.name}\n" + "\n".join(lines[-NOTABLE_LINES_PER_LOG:]))
+    return "\n".join(sections) or "no notable lines in the service logs"
