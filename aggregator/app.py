@@ -16,6 +16,7 @@ from typing import Any, cast
 import aiohttp
 import faust
 from faust.streams import Stream
+from pydantic import ValidationError
 
 from aggregator.completion import finish_request
 from aggregator.result_store import apply_results, record_webhook_attempt, webhook_target
@@ -27,7 +28,7 @@ from imgpipe.faust_app import new_faust_app
 from imgpipe.faust_worker import handle_in_offset_order
 from imgpipe.kafka import SharedProducer
 from imgpipe.messages import RequestEvent, RowResult
-from imgpipe.retrying import until_available
+from imgpipe.retrying import until_available, until_done
 from imgpipe.settings import get_settings
 from imgpipe.topics import EVENTS, RESULTS, request_key
 
@@ -72,10 +73,17 @@ async def aggregate_results(stream: faust.StreamT[bytes]) -> None:
     async for events in batches:
         by_request: defaultdict[str, list[OffsetResult]] = defaultdict(list)
         for event in events:
-            result = RowResult.model_validate_json(event.value)
+            try:
+                result = RowResult.model_validate_json(event.value)
+            except ValidationError as error:
+                # Not a result any processor wrote: nothing in it can be counted.
+                logger.error("undecodable result at offset %d skipped: %s", event.message.offset, error)
+                continue
             by_request[result.request_id].append(OffsetResult(event.message.offset, result))
+        # Faust acknowledges the whole batch once this loop body ends or raises, so every
+        # request's results are recorded before that, however long it takes.
         for request_id, items in by_request.items():
-            await until_available(
+            await until_done(
                 functools.partial(aggregate_request, request_id, items), f"recording results of {request_id}"
             )
 

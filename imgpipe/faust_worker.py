@@ -9,6 +9,7 @@ in-flight work here; on SIGTERM the worker drains it, commits, and only then let
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import cast
@@ -18,6 +19,7 @@ from faust.streams import Stream
 
 from imgpipe.logs import configure_logging
 from imgpipe.ordered_acks import OrderedAcks
+from imgpipe.retrying import until_done
 from imgpipe.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -54,7 +56,10 @@ Handle = Callable[[faust.EventT[bytes]], Awaitable[object]]
 
 async def handle_in_offset_order(stream: faust.StreamT[bytes], handle: Handle, max_in_flight: int) -> None:
     """The body of an agent: run `handle` on up to `max_in_flight` events at once, acknowledging
-    them in offset order per partition (see imgpipe.ordered_acks), drained on SIGTERM."""
+    them in offset order per partition (see imgpipe.ordered_acks), drained on SIGTERM.
+
+    `handle` must be idempotent: after an unexpected failure it runs again (see
+    imgpipe.retrying.until_done), since acknowledging the event would lose it."""
     # noack exists on the concrete Stream but is missing from Faust's StreamT interface.
     manual = cast(Stream[bytes], stream).noack()
     acks: OrderedAcks[faust.EventT[bytes]] = OrderedAcks(manual.ack, max_in_flight)
@@ -64,7 +69,9 @@ async def handle_in_offset_order(stream: faust.StreamT[bytes], handle: Handle, m
         async for event in manual.events():
             # When draining for shutdown nothing starts: the event stays unacknowledged for its
             # next owner. The loop stays alive, or Faust would start a fresh actor.
-            await acks.start(event.message.tp, event, handle(event))
+            message = event.message
+            what = f"handling {message.topic}[{message.partition}]@{message.offset}"
+            await acks.start(message.tp, event, until_done(functools.partial(handle, event), what))
     finally:
         await acks.drain()
         acknowledger.cancel()

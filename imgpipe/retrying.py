@@ -3,6 +3,11 @@
 A worker that cannot write its result must not acknowledge the message it came from, and must
 not crash either: it retries the write, with capped exponential backoff, until the dependency is
 back. Its partition waits meanwhile, which is the point: nothing is skipped.
+
+A worker's handling of one message is retried after *any* failure (`until_done`): a Faust agent
+that raises is restarted on a fresh stream, and the messages the old one held are then
+acknowledged or dropped unprocessed. A bug therefore stalls its partition, loudly, with a
+traceback in the log and the request flagged stalled, instead of silently losing rows.
 """
 
 from __future__ import annotations
@@ -33,5 +38,17 @@ async def until_available(operation: Callable[[], Awaitable[T]], what: str) -> T
             return await operation()
         except UNAVAILABLE as error:
             logger.warning("%s failed (%s: %s); retrying in %.1f s", what, type(error).__name__, error, delay)
+            await asyncio.sleep(delay)
+            delay = min(_MAX_DELAY_S, delay * 2)
+
+
+async def until_done(operation: Callable[[], Awaitable[T]], what: str) -> T:
+    """Like `until_available`, but retries every failure; only for idempotent operations."""
+    delay = _FIRST_DELAY_S
+    while True:
+        try:
+            return await until_available(operation, what)
+        except Exception:
+            logger.exception("%s failed unexpectedly; retrying in %.1f s", what, delay)
             await asyncio.sleep(delay)
             delay = min(_MAX_DELAY_S, delay * 2)
