@@ -1,5 +1,8 @@
 """The aggregator: imgpipe.results → MongoDB (idempotent) → output CSV → imgpipe.events.
 
+It also repairs requests that stalled (see aggregator/repair.py), once every few seconds, on
+one aggregator instance (the group's leader).
+
 Results are keyed by request id, so each request lives on one partition and is owned by one
 aggregator instance at a time. Results are taken in small batches so MongoDB sees one round of
 writes per request per batch instead of one per row.
@@ -10,7 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Any, cast
 
 import aiohttp
@@ -19,23 +22,27 @@ from faust.streams import Stream
 from pydantic import ValidationError
 
 from aggregator.completion import finish_request
+from aggregator.repair import repair_request, stalled_request_ids
 from aggregator.result_store import apply_results, record_webhook_attempt, webhook_target
 from aggregator.tally import OffsetResult
 from aggregator.webhook import WebhookPolicy, deliver_webhook, new_webhook_session
-from imgpipe.database import connect, database, ensure_indexes
+from imgpipe.database import Document, connect, database, ensure_indexes
 from imgpipe.destination_guard import DestinationGuard
 from imgpipe.faust_app import new_faust_app
 from imgpipe.faust_worker import handle_in_offset_order
+from imgpipe.input_spool import input_spool_path, read_input_spool, row_message
 from imgpipe.kafka import SharedProducer
 from imgpipe.messages import RequestEvent, RowResult
-from imgpipe.retrying import until_available, until_done
+from imgpipe.request_paths import request_dir
+from imgpipe.retrying import UNAVAILABLE, until_available, until_done
 from imgpipe.settings import get_settings
-from imgpipe.topics import EVENTS, RESULTS, request_key
+from imgpipe.topics import EVENTS, RESULTS, ROWS, request_key, row_key
 
 logger = logging.getLogger(__name__)
 
 BATCH_MAX_RESULTS = 500
 BATCH_WAIT_S = 0.02
+REPAIR_SCAN_INTERVAL_S = 5.0
 WEBHOOK_CONCURRENCY = 4
 
 settings = get_settings()
@@ -63,6 +70,36 @@ async def aggregate_request(request_id: str, items: list[OffsetResult]) -> None:
         logger.warning("results for unknown request %s ignored", request_id)
         return
     await finish_request(db, settings, request, publish_event)
+
+
+async def republish_rows(request_id: str, rows: Sequence[int]) -> None:
+    wanted = set(rows)
+    spool = input_spool_path(request_dir(settings.processed_images_dir, request_id))
+    for index, row in enumerate(read_input_spool(spool)):
+        if index in wanted:
+            send = functools.partial(
+                producer.send_and_wait,
+                ROWS,
+                row_message(request_id, index, row).model_dump_json().encode(),
+                row_key(request_id, index),
+            )
+            await until_available(send, "publishing a row again")
+
+
+async def finish_repaired(request: Document) -> None:
+    await finish_request(db, settings, request, publish_event)
+
+
+@app.timer(interval=REPAIR_SCAN_INTERVAL_S, on_leader=True)  # type: ignore[untyped-decorator]
+async def repair_stalled_requests() -> None:
+    try:
+        for request_id in await stalled_request_ids(db, settings.stall_seconds):
+            await repair_request(db, request_id, republish_rows, finish_repaired)
+    except UNAVAILABLE as error:
+        logger.warning("cannot look for stalled requests now: %r", error)
+    except Exception:
+        # The next scan tries again; a bug here must be visible, not stop the aggregator.
+        logger.exception("repairing stalled requests failed")
 
 
 @app.agent(results_topic)

@@ -17,7 +17,7 @@ from imgpipe.messages import RequestStatus
 _DUPLICATE_KEY = 11000
 
 
-def _row_document(item: OffsetResult, now: datetime) -> Document:
+def row_document(item: OffsetResult, now: datetime) -> Document:
     result = item.result
     return {
         "request_id": result.request_id,
@@ -39,7 +39,7 @@ async def _store_rows(db: AsyncDatabase[Document], items: Sequence[OffsetResult]
     the collection, which made large requests quadratic; an insert hits the primary key.
     """
     now = datetime.now(UTC)
-    documents = [{"_id": row_id(i.result.request_id, i.result.row), **_row_document(i, now)} for i in items]
+    documents = [{"_id": row_id(i.result.request_id, i.result.row), **row_document(i, now)} for i in items]
     finishing_offsets = {document["_id"]: document["result_offset"] for document in documents}
     try:
         await db[ROWS].insert_many(documents, ordered=False)

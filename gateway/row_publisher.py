@@ -19,8 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from gateway.request_store import claim_stale_publishing, record_rows_published, rows_published
 from imgpipe.database import Document
-from imgpipe.input_spool import input_spool_path, read_input_spool
-from imgpipe.messages import RowMessage
+from imgpipe.input_spool import input_spool_path, read_input_spool, row_message
 from imgpipe.request_paths import request_dir
 from imgpipe.retrying import UNAVAILABLE, until_available
 from imgpipe.topics import ROWS, row_key
@@ -40,13 +39,7 @@ async def publish_rows(
     deliveries: list[asyncio.Future[object]] = []
     published = start_row
     for row_index, row in enumerate(itertools.islice(read_input_spool(spool), start_row, None), start_row):
-        message = RowMessage(
-            request_id=request_id,
-            row=row_index,
-            serial_number=row.serial_number,
-            product_name=row.product_name,
-            input_urls=list(row.input_urls),
-        )
+        message = row_message(request_id, row_index, row)
         deliveries.append(
             await producer.send(ROWS, message.model_dump_json().encode(), key=row_key(request_id, row_index))
         )

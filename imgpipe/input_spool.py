@@ -1,7 +1,8 @@
 """The accepted, normalized copy of an uploaded CSV, kept beside the request's images.
 
 The gateway writes it while validating; the gateway publishes rows from it and the aggregator
-reads it back to write the output CSV in input order. One row per line, URLs joined by commas.
+reads it back to write the output CSV in input order (and to publish again the rows of a
+stalled request that never produced a result). One row per line, URLs joined by commas.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from imgpipe.messages import RowMessage
 
 
 @dataclass(frozen=True)
@@ -39,3 +42,14 @@ def read_input_spool(path: Path) -> Iterator[ProductRow]:
     with path.open(newline="", encoding="utf-8") as file:
         for serial_number, product_name, urls in csv.reader(file):
             yield ProductRow(serial_number, product_name, tuple(urls.split(",")))
+
+
+def row_message(request_id: str, index: int, row: ProductRow) -> RowMessage:
+    """The `imgpipe.rows` message of the spool's row number `index` (0-based)."""
+    return RowMessage(
+        request_id=request_id,
+        row=index,
+        serial_number=row.serial_number,
+        product_name=row.product_name,
+        input_urls=list(row.input_urls),
+    )

@@ -7,6 +7,7 @@ import io
 import os
 import signal
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,9 @@ def assert_exact_outcome(
     assert (request["rows_done"], request["rows_failed"]) == (rows, 0)
     assert (request["images_done"], request["images_failed"]) == (images, 0)
     assert db.rows.count_documents({"request_id": request_id}) == rows
+    if request.get("repairs"):
+        # Exact, but only thanks to the repair of stalled requests: say so in the test report.
+        warnings.warn(f"request {request_id} needed {request['repairs']} repair(s)", stacklevel=2)
 
     table = read_csv(httpx.get(f"{stack.base_url}/download/{request_id}", timeout=30).text)
     assert [cells[0] for cells in table[1:]] == [serial for serial, _, _ in catalogue.rows]

@@ -47,7 +47,13 @@ def fault_server() -> Iterator[LocalHttpServer]:
 
 
 # The gateway scenario needs a CSV large enough to still be publishing when it is killed.
-FAULT_LIMITS = {"IMGPIPE_MAX_ROWS": "100000", "IMGPIPE_MAX_UPLOAD_BYTES": str(20_000_000)}
+FAULT_LIMITS = {
+    "IMGPIPE_MAX_ROWS": "100000",
+    "IMGPIPE_MAX_UPLOAD_BYTES": str(20_000_000),
+    # Longer than any outage staged here: recovery must not lean on the repair of stalled
+    # requests (a repair, if one happens, is reported as a warning by assert_exact_outcome).
+    "IMGPIPE_STALL_SECONDS": "60",
+}
 
 
 def _stack(server: LocalHttpServer, processors: int) -> Iterator[RunningStack]:
@@ -176,10 +182,6 @@ def test_scale_processors_out_and_in_midway(
     assert_exact_outcome(two_processors, fault_mongo, request_id, catalogue)
 
 
-# Open defect (issue #4 stays open): in one clean-clone CI run out of about six, one row of the
-# 6,000 stayed unfinished after this scenario (5,999/6,000); not yet explained. Every other run
-# of it, and every run of the other scenarios, was exact.
-@pytest.mark.xfail(reason="a row is occasionally lost after the gateway is killed mid-publish", strict=False)
 @pytest.mark.parametrize("run", RUNS)
 def test_kill_the_gateway_while_it_publishes(
     two_processors: RunningStack, fault_server: LocalHttpServer, fault_mongo: MongoClient[Document], run: int

@@ -1,7 +1,12 @@
-"""aggregator.tally.tally_new_results: each finished row is counted exactly once."""
+"""aggregator.tally.tally_new_results: each finished row is counted exactly once; and the repair's
+count from stored rows agrees with it."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from aggregator.repair import tally_of_rows
+from aggregator.result_store import row_document
 from aggregator.tally import OffsetResult, Tally, row_id, tally_new_results
 from imgpipe.messages import ErrorCode, ImageError, ImageOutcome, RowResult
 
@@ -93,3 +98,19 @@ def test_mixed_batch_across_requests() -> None:
         "images_done": 3,
         "images_failed": 3,
     }
+
+
+def test_repair_rebuilds_from_stored_rows_what_incremental_counting_counts() -> None:
+    results = [
+        OffsetResult(20, _result(0, [_ok(1), _ok(2)])),
+        OffsetResult(21, _result(1, [_ok(3), _failed(4)])),
+        OffsetResult(22, _result(2, [_failed(5)])),
+        OffsetResult(23, _result(3, [_ok(6)])),
+    ]
+    finishing = {row_id(REQUEST, item.result.row): item.offset for item in results}
+    stored_rows = [row_document(item, datetime.now(UTC)) for item in results]
+
+    rebuilt = tally_of_rows(stored_rows)
+
+    assert rebuilt == tally_new_results(results, finishing, counted_offset=-1)
+    assert rebuilt == Tally(rows_done=2, rows_failed=2, images_done=4, images_failed=2)
