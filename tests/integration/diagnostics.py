@@ -3,10 +3,8 @@ alone, whether rows were never processed (and on which partitions) or never coun
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +15,10 @@ from aiokafka.partitioner import murmur2
 
 from imgpipe.settings import Settings
 from imgpipe.topics import RESULTS, ROWS, row_key
+from tests.integration.stack import PROCESSORS_GROUP
+from tests.integration.sync_run import run_sync
 
-CONSUMER_GROUPS = ("imgpipe-processors", "imgpipe-aggregator")
+CONSUMER_GROUPS = (PROCESSORS_GROUP, "imgpipe-aggregator")
 
 # Lines worth seeing from a service log: problems, and the consumer group's rebalances.
 NOTABLE_LOG_LINE = re.compile(
@@ -50,24 +50,11 @@ def pending_rows_report(base_url: str, request_id: str, headers: dict[str, str] 
     shown = {partition: rows[:10] for partition, rows in sorted(by_partition.items())}
     report = f"{len(pending)} pending row(s), by rows partition (first 10 each): {shown}"
     if pending:
-        report += "; " + _run_in_thread(_kafka_report(request_id, set(pending)))
-    return report
-
-
-def _run_in_thread(coroutine: Any) -> str:
-    """Run a coroutine to completion from sync code, even when the caller's loop is running."""
-    outcome: list[str] = []
-
-    def run() -> None:
         try:
-            outcome.append(asyncio.run(coroutine))
+            report += "; " + run_sync(_kafka_report(request_id, set(pending)))
         except Exception as error:  # a diagnostic must never hide the failure it explains
-            outcome.append(f"kafka diagnostics failed: {error!r}")
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(120)
-    return outcome[0] if outcome else "kafka diagnostics timed out"
+            report += f"; kafka diagnostics failed: {error!r}"
+    return report
 
 
 async def _kafka_report(request_id: str, pending: set[int]) -> str:
