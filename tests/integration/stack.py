@@ -65,8 +65,10 @@ def _test_environment(layout: StackLayout, fetch_allowlist: str) -> dict[str, st
         "IMGPIPE_FETCH_TIMEOUT_S": "3",
         "IMGPIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "IMGPIPE_WEBHOOK_RETRY_BASE_S": "0.05",
-        # Stalled requests are repaired after this long: short enough for the repair test.
-        "IMGPIPE_STALL_SECONDS": "8",
+        # Stalled requests are repaired after this long: short enough for the repair test, yet
+        # longer than the slowest legitimate row here (a fetch timing out 4 times, about 15 s),
+        # or that row would be published again while still in flight.
+        "IMGPIPE_STALL_SECONDS": "30",
         # A database of its own per run: an external MONGODB_URL is never polluted.
         "IMGPIPE_MONGODB_DATABASE": f"imgpipe_test_{uuid.uuid4().hex[:8]}",
         "IMGPIPE_LOG_LEVEL": "INFO",
