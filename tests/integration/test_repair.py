@@ -9,21 +9,20 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import UTC, datetime
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 from PIL import Image
 from pymongo import MongoClient
 
 from imgpipe.database import Document
-from imgpipe.input_spool import InputSpoolWriter, ProductRow, input_spool_path, row_message
+from imgpipe.input_spool import ProductRow, row_message
 from imgpipe.topics import ROWS, row_key
 from tests.integration.fault_injection import wait_until
 from tests.integration.helpers import photo_like_image, read_csv, read_topic, wait_finished
 from tests.integration.local_http_server import LocalHttpServer, Resource
 from tests.integration.stack import RunningStack
+from tests.integration.staged_requests import record_published_request, send_one
 
 pytestmark = pytest.mark.integration
 
@@ -40,33 +39,12 @@ async def test_stalled_request_is_repaired_exactly(
         )
         for n in range(3)
     ]
-    # The request as the gateway records it once every row is published.
-    request_dir = stack.settings.processed_images_dir / request_id
-    request_dir.mkdir(parents=True)
-    spool = InputSpoolWriter(input_spool_path(request_dir))
-    for product in products:
-        spool.write(product)
-    spool.close()
-    now = datetime.now(UTC)
+    record_published_request(stack, mongo, request_id, products)
     requests = mongo[stack.settings.mongodb_database].requests
-    requests.insert_one(
-        {
-            "_id": request_id, "status": "queued", "owner": None,
-            "rows_total": 3, "images_total": 3, "rows_done": 0, "rows_failed": 0,
-            "images_done": 0, "images_failed": 0, "rows_published": 3, "publishing_done": True,
-            "publish_heartbeat": now, "results_offset": -1, "webhook_url": None,
-            "webhook_deliveries": [], "created_at": now, "updated_at": now, "completed_at": None,
-        }
-    )  # fmt: skip
 
     # Only row 1 ever reaches Kafka; rows 0 and 2 are "lost".
-    producer = AIOKafkaProducer(bootstrap_servers=stack.settings.kafka_bootstrap)
-    await producer.start()
-    try:
-        message = row_message(request_id, 1, products[1]).model_dump_json().encode()
-        await producer.send_and_wait(ROWS, message, key=row_key(request_id, 1))
-    finally:
-        await producer.stop()
+    message = row_message(request_id, 1, products[1]).model_dump_json().encode()
+    await send_one(stack, ROWS, message, row_key(request_id, 1))
     wait_until(lambda: (requests.find_one({"_id": request_id}) or {}).get("rows_done") == 1, 60, "row 1")
     # ...and its result is then missing from the counters, as if never counted.
     requests.update_one({"_id": request_id}, {"$inc": {"rows_done": -1, "images_done": -1}})
