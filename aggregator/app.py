@@ -23,9 +23,10 @@ from pydantic import ValidationError
 
 from aggregator.completion import finish_request
 from aggregator.repair import repair_request, stalled_request_ids
-from aggregator.result_store import apply_results, record_webhook_attempt, webhook_target
+from aggregator.result_store import apply_results
 from aggregator.tally import OffsetResult
 from aggregator.webhook import WebhookPolicy, deliver_webhook, new_webhook_session
+from aggregator.webhook_store import record_webhook_attempt, webhook_target
 from imgpipe.database import Document, connect, database, ensure_indexes
 from imgpipe.destination_guard import DestinationGuard
 from imgpipe.faust_app import new_faust_app

@@ -2,8 +2,8 @@
 
 Results are counted incrementally (aggregator/tally.py), which is exact as long as Kafka hands
 every message over once in offset order, at least. Should a row message or a result ever go
-missing on the way (we have seen one row in thousands vanish in rare CI runs, cause not yet
-found), the request would wait forever. So a request with no progress for
+missing on the way, or an update be undone (FerretDB loses concurrent updates to one document:
+see imgpipe/database.py), the request would wait forever. So a request with no progress for
 `IMGPIPE_STALL_SECONDS` is repaired: its counters are recomputed from its row documents (one per
 finished row, first writer wins), and rows that have no document are published again. Both
 steps are idempotent; a repair is logged and counted in the request (`repairs`). Nothing is
@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pymongo.asynchronous.database import AsyncDatabase
 
 from aggregator.tally import Tally
-from imgpipe.database import REQUESTS, ROWS, Document
+from imgpipe.database import PUBLISHING, REQUESTS, ROWS, Document
 from imgpipe.messages import RequestStatus
 
 logger = logging.getLogger(__name__)
@@ -44,25 +44,36 @@ def tally_of_rows(rows: Iterable[Document]) -> Tally:
     return Tally(rows_done, rows_failed, images_done, images_failed)
 
 
+async def _anything_progressing(db: AsyncDatabase[Document], cutoff: datetime) -> bool:
+    """Results counted or rows published since `cutoff`: the pipeline is busy, not losing work."""
+    counting = await db[REQUESTS].find_one(
+        {"status": {"$in": UNFINISHED}, "updated_at": {"$gte": cutoff}}, {"_id": 1}
+    )
+    publishing = await db[PUBLISHING].find_one({"progressed_at": {"$gte": cutoff}}, {"_id": 1})
+    return counting is not None or publishing is not None
+
+
 async def stalled_request_ids(db: AsyncDatabase[Document], stall_seconds: float) -> list[str]:
     """Unfinished requests, fully published, with no progress for `stall_seconds`; none while any
     request makes progress, since a request queued behind a large one only waits its turn."""
     cutoff = datetime.now(UTC) - timedelta(seconds=stall_seconds)
-    progressing = await db[REQUESTS].find_one(
-        {"status": {"$in": UNFINISHED}, "updated_at": {"$gte": cutoff}}, {"_id": 1}
-    )
-    if progressing is not None:
+    if await _anything_progressing(db, cutoff):
         return []
     cursor = db[REQUESTS].find(
-        {"status": {"$in": UNFINISHED}, "publishing_done": True, "updated_at": {"$lt": cutoff}},
-        {"_id": 1, "repaired_at": 1},
+        {"status": {"$in": UNFINISHED}, "updated_at": {"$lt": cutoff}}, {"_id": 1, "repaired_at": 1}
     )
     # A repaired request is left alone for another stall period: its republished rows need time.
-    return [
+    candidates = [
         request["_id"]
         async for request in cursor
         if request.get("repaired_at") is None or request["repaired_at"] < cutoff
     ]
+    if not candidates:
+        return []
+    # Rows still being published are on their way, not lost.
+    published = db[PUBLISHING].find({"_id": {"$in": candidates}, "done": True}, {"_id": 1})
+    fully_published = {checkpoint["_id"] async for checkpoint in published}
+    return [request_id for request_id in candidates if request_id in fully_published]
 
 
 async def repair_request(

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import UTC, datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from aggregator.tally import OffsetResult, row_id, tally_new_results
-from aggregator.webhook import DeliveryAttempt
 from imgpipe.database import REQUESTS, ROWS, Document
 from imgpipe.messages import RequestStatus
 
@@ -107,27 +105,5 @@ async def mark_finished(
                 "completed_at": completed_at,
                 "updated_at": completed_at,
             }
-        },
-    )
-
-
-async def webhook_target(db: AsyncDatabase[Document], request_id: str) -> str | None:
-    """The webhook URL still to be delivered to, or None (none given, or already delivered)."""
-    request = await db[REQUESTS].find_one({"_id": request_id}, {"webhook_url": 1, "webhook_status": 1})
-    if request is None or request.get("webhook_status") == "delivered":
-        return None
-    url: str | None = request.get("webhook_url")
-    return url
-
-
-async def record_webhook_attempt(
-    db: AsyncDatabase[Document], request_id: str, attempt: DeliveryAttempt, final: bool
-) -> None:
-    status = "delivered" if attempt.succeeded else ("failed" if final else "retrying")
-    await db[REQUESTS].update_one(
-        {"_id": request_id},
-        {
-            "$push": {"webhook_deliveries": asdict(attempt)},
-            "$set": {"webhook_status": status},
         },
     )

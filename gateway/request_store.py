@@ -1,13 +1,14 @@
-"""The gateway's reads and writes of the `requests` and `rows` collections."""
+"""The gateway's reads and writes of a request: its document, its rows, its webhook record."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from imgpipe.database import REQUESTS, ROWS, Document
+from gateway.publishing_checkpoint import insert_checkpoint
+from imgpipe.database import REQUESTS, ROWS, WEBHOOKS, Document
 from imgpipe.messages import RequestStatus
 
 
@@ -19,7 +20,10 @@ async def insert_request(
     webhook_url: str | None,
     owner: str | None,
 ) -> None:
+    """Record an accepted request. The checkpoint goes first: a request document is what makes a
+    request exist, and it must never be without a checkpoint that gets its rows published."""
     now = datetime.now(UTC)
+    await insert_checkpoint(db, request_id, now)
     await db[REQUESTS].insert_one(
         {
             "_id": request_id,
@@ -30,57 +34,15 @@ async def insert_request(
             "rows_failed": 0,
             "images_done": 0,
             "images_failed": 0,
-            "rows_published": 0,
-            "publishing_done": False,
-            "publish_heartbeat": now,
             # Highest imgpipe.results offset whose effect is in the counters (see aggregator).
             "results_offset": -1,
             "webhook_url": webhook_url,
-            "webhook_deliveries": [],
             "owner": owner,
             "created_at": now,
             "updated_at": now,
             "completed_at": None,
         }
     )
-
-
-async def record_rows_published(
-    db: AsyncDatabase[Document], request_id: str, published: int, done: bool
-) -> None:
-    now = datetime.now(UTC)
-    changes: Document = {"publish_heartbeat": now, "updated_at": now}
-    if done:
-        changes["publishing_done"] = True
-    await db[REQUESTS].update_one(
-        {"_id": request_id}, {"$max": {"rows_published": published}, "$set": changes}
-    )
-
-
-async def rows_published(db: AsyncDatabase[Document], request_id: str) -> int:
-    request = await db[REQUESTS].find_one({"_id": request_id}, {"rows_published": 1})
-    return int(request["rows_published"]) if request else 0
-
-
-async def claim_stale_publishing(db: AsyncDatabase[Document], lease_s: float) -> list[str]:
-    """Claim requests whose rows are not all published and whose publisher stopped checkpointing.
-
-    The claim is a compare-and-set on the heartbeat, so of several gateways only one wins.
-    """
-    now = datetime.now(UTC)
-    stale = db[REQUESTS].find(
-        {"publishing_done": False, "publish_heartbeat": {"$lt": now - timedelta(seconds=lease_s)}},
-        {"publish_heartbeat": 1},
-    )
-    claimed = []
-    async for request in stale:
-        won = await db[REQUESTS].update_one(
-            {"_id": request["_id"], "publish_heartbeat": request["publish_heartbeat"]},
-            {"$set": {"publish_heartbeat": now}},
-        )
-        if won.modified_count:
-            claimed.append(request["_id"])
-    return claimed
 
 
 async def find_request(db: AsyncDatabase[Document], request_id: str, owner: str | None) -> Document | None:
@@ -92,3 +54,8 @@ async def finished_rows(db: AsyncDatabase[Document], request_id: str) -> AsyncIt
     cursor = db[ROWS].find({"request_id": request_id}).sort("row", 1)
     async for row in cursor:
         yield row
+
+
+async def webhook_record(db: AsyncDatabase[Document], request_id: str) -> Document | None:
+    """The request's webhook deliveries so far (`status`, `deliveries`); None before the first."""
+    return await db[WEBHOOKS].find_one({"_id": request_id})

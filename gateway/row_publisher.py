@@ -1,8 +1,8 @@
 """Publish an accepted request's rows to `imgpipe.rows`, one message per row, in the background.
 
-Progress is checkpointed in MongoDB (`rows_published`) together with a heartbeat. A request
-whose heartbeat is older than the lease while rows remain unpublished belongs to a gateway that
-died (or lost the broker): any gateway picks it up and resumes from the checkpoint. Rows after
+Progress is checkpointed in MongoDB (gateway/publishing_checkpoint.py) together with a heartbeat.
+A request whose heartbeat is older than the lease while rows remain unpublished belongs to a
+gateway that died (or lost the broker): any gateway picks it up and resumes from the checkpoint. Rows after
 the checkpoint may be published twice; the aggregator counts each row once.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gateway.request_store import claim_stale_publishing, record_rows_published, rows_published
+from gateway.publishing_checkpoint import claim_stale_publishing, publishing_progress, record_rows_published
 from imgpipe.database import Document
 from imgpipe.input_spool import input_spool_path, read_input_spool, row_message
 from imgpipe.request_paths import request_dir
@@ -72,7 +72,8 @@ class RowPublisher:
         task.add_done_callback(lambda _: self._tasks.pop(request_id, None))
 
     async def _resume_once(self, request_id: str) -> None:
-        start_row = await rows_published(self._db, request_id)
+        progress = await publishing_progress(self._db, request_id)
+        start_row = progress.rows_published if progress else 0
         spool = input_spool_path(request_dir(self._processed_images_dir, request_id))
         await publish_rows(self._producer, self._db, request_id, spool, start_row)
 

@@ -15,8 +15,13 @@ from imgpipe.settings import Settings
 
 Document = dict[str, Any]
 
-REQUESTS = "requests"
-ROWS = "rows"
+# One writer per document. FerretDB 1.24 (SQLite) applies an update by reading the document
+# and writing it back whole, so two writers updating one document at once undo each other
+# (measured: concurrent $inc on different fields lost ~40% of them). Hence the split:
+REQUESTS = "requests"  # counters and status: the aggregator (inserted by the gateway)
+ROWS = "rows"  # one per finished row: the aggregator, insert-only
+PUBLISHING = "publishing"  # a request's publishing checkpoint and lease: the gateways
+WEBHOOKS = "webhooks"  # a request's webhook deliveries: the aggregator's webhook agent
 
 
 def connect(settings: Settings) -> AsyncMongoClient[Document]:

@@ -12,7 +12,8 @@ from fastapi.responses import FileResponse
 from gateway.auth import Owner
 from gateway.dependencies import State
 from gateway.errors import ApiError
-from gateway.request_store import find_request, finished_rows
+from gateway.publishing_checkpoint import publishing_progress
+from gateway.request_store import find_request, finished_rows, webhook_record
 from gateway.schemas import (
     Counts,
     ErrorBody,
@@ -63,13 +64,14 @@ async def _row_details(state: State, request_id: str) -> list[RowStatus]:
     return details
 
 
-def _webhook_status(request: Document) -> WebhookStatus | None:
+async def _webhook_status(state: State, request: Document) -> WebhookStatus | None:
     if not request.get("webhook_url"):
         return None
+    record = await webhook_record(state.db, request["_id"]) or {"status": "pending", "deliveries": []}
     return WebhookStatus(
         url=request["webhook_url"],
-        status=request.get("webhook_status", "pending"),
-        deliveries=[WebhookDelivery.model_validate(d) for d in request.get("webhook_deliveries", [])],
+        status=record["status"],
+        deliveries=[WebhookDelivery.model_validate(d) for d in record["deliveries"]],
     )
 
 
@@ -79,6 +81,9 @@ async def request_status(
 ) -> RequestStatusBody:
     request = await _request_or_404(state, owner, request_id)
     status = RequestStatus(request["status"])
+    publishing = await publishing_progress(state.db, request["_id"])
+    # Publishing rows is progress too: the request document only moves once results come in.
+    updated_at = max(request["updated_at"], publishing.progressed_at) if publishing else request["updated_at"]
     body = RequestStatusBody(
         request_id=request["_id"],
         status=status,
@@ -88,16 +93,16 @@ async def request_status(
             done=request["images_done"],
             failed=request["images_failed"],
         ),
-        rows_published=request["rows_published"],
+        rows_published=publishing.rows_published if publishing else 0,
         stalled=status not in FINISHED_STATUSES
-        and datetime.now(UTC) - request["updated_at"] > timedelta(seconds=state.settings.stall_seconds),
+        and datetime.now(UTC) - updated_at > timedelta(seconds=state.settings.stall_seconds),
         created_at=request["created_at"],
-        updated_at=request["updated_at"],
+        updated_at=updated_at,
         completed_at=request["completed_at"],
         download_url=(
             download_url(state.settings.base_url, request["_id"]) if status in FINISHED_STATUSES else None
         ),
-        webhook=_webhook_status(request),
+        webhook=await _webhook_status(state, request),
     )
     if rows:
         body.row_details = await _row_details(state, request["_id"])

@@ -27,13 +27,16 @@ def record_published_request(
     spool.close()
     now = datetime.now(UTC)
     rows, images = len(products), sum(len(product.input_urls) for product in products)
-    mongo[stack.settings.mongodb_database].requests.insert_one(
+    db = mongo[stack.settings.mongodb_database]
+    db.publishing.insert_one(
+        {"_id": request_id, "rows_published": rows, "done": True, "heartbeat": now, "progressed_at": now}
+    )
+    db.requests.insert_one(
         {
             "_id": request_id, "status": "queued", "owner": None,
             "rows_total": rows, "images_total": images, "rows_done": 0, "rows_failed": 0,
-            "images_done": 0, "images_failed": 0, "rows_published": rows, "publishing_done": True,
-            "publish_heartbeat": now, "results_offset": -1, "webhook_url": None,
-            "webhook_deliveries": [], "created_at": now, "updated_at": now, "completed_at": None,
+            "images_done": 0, "images_failed": 0, "results_offset": -1, "webhook_url": None,
+            "created_at": now, "updated_at": now, "completed_at": None,
         }
     )  # fmt: skip
 

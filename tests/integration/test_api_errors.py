@@ -46,8 +46,8 @@ def test_download_before_finishing_is_409_with_status(
 def test_rejected_csv_lists_problems_and_creates_nothing(
     stack: RunningStack, mongo: MongoClient[Document]
 ) -> None:
-    requests = mongo[stack.settings.mongodb_database].requests
-    before = requests.count_documents({})
+    db = mongo[stack.settings.mongodb_database]
+    before = (db.requests.count_documents({}), db.publishing.count_documents({}))
     csv_text = (
         "S. No.,Product Name,Input Image Urls\n"
         '1,Good,"https://example.com/a.jpg"\n'
@@ -62,7 +62,7 @@ def test_rejected_csv_lists_problems_and_creates_nothing(
         (3, "Product Name"),
         (4, "Input Image Urls"),
     ]
-    assert requests.count_documents({}) == before
+    assert (db.requests.count_documents({}), db.publishing.count_documents({})) == before
 
 
 def test_missing_column_is_400(stack: RunningStack) -> None:

@@ -192,8 +192,9 @@ def test_kill_the_gateway_while_it_publishes(
     request_id = response.json()["request_id"]
     time.sleep(0.05)  # publishing 6,000 rows takes a few hundred milliseconds: kill it in the middle
     kill_hard(two_processors.paths, "gateway")
-    request = fault_mongo[two_processors.settings.mongodb_database].requests.find_one({"_id": request_id})
-    assert request is not None and not request["publishing_done"], "publishing finished before the kill"
+    db = fault_mongo[two_processors.settings.mongodb_database]
+    checkpoint = db.publishing.find_one({"_id": request_id})
+    assert checkpoint is not None and not checkpoint["done"], "publishing finished before the kill"
     start_services(two_processors.settings, two_processors.paths, processor_count=2)
     assert_exact_outcome(two_processors, fault_mongo, request_id, catalogue)
 

@@ -1,0 +1,89 @@
+"""The gateway and the aggregator write at the same moment, and neither write is lost.
+
+FerretDB 1.24 (SQLite) applies an update by reading the document and writing it back whole, so
+two clients updating one document at once can undo each other. imgpipe therefore gives every
+document one writer: the request's counters and status belong to the aggregator, the publishing
+checkpoint to the gateway, the webhook record to the webhook agent. These tests run the real
+store functions concurrently against the real database and check that every write survives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from aggregator.result_store import apply_results
+from aggregator.tally import OffsetResult
+from aggregator.webhook import DeliveryAttempt
+from aggregator.webhook_store import record_webhook_attempt
+from gateway.publishing_checkpoint import publishing_progress, record_rows_published
+from gateway.request_store import insert_request, webhook_record
+from imgpipe.database import REQUESTS, Document
+from imgpipe.messages import ImageOutcome, RowResult
+from tests.integration.stack import RunningStack
+
+pytestmark = pytest.mark.integration
+
+ROWS = 150
+
+
+@pytest.fixture
+async def db(stack: RunningStack) -> AsyncIterator[AsyncDatabase[Document]]:
+    client: AsyncMongoClient[Document] = AsyncMongoClient(stack.settings.mongodb, tz_aware=True)
+    yield client[stack.settings.mongodb_database]
+    await client.close()
+
+
+def _result(request_id: str, row: int) -> OffsetResult:
+    image = ImageOutcome(input_url=f"http://images.test/{row}.jpg", output_url=f"http://out.test/{row}.jpg")
+    result = RowResult(request_id=request_id, row=row, images=[image], worker_id="w", duration_ms=1)
+    return OffsetResult(row, result)
+
+
+async def _count_one_by_one(db: AsyncDatabase[Document], request_id: str) -> None:
+    for row in range(ROWS):
+        await apply_results(db, request_id, [_result(request_id, row)])
+
+
+async def test_publishing_checkpoints_do_not_undo_counting(db: AsyncDatabase[Document]) -> None:
+    request_id = str(uuid.uuid4())
+    await insert_request(db, request_id, ROWS, ROWS, webhook_url=None, owner=None)
+
+    async def checkpoint_every_row() -> None:
+        for published in range(1, ROWS + 1):
+            await record_rows_published(db, request_id, published, done=published == ROWS)
+
+    await asyncio.gather(checkpoint_every_row(), _count_one_by_one(db, request_id))
+
+    request = await db[REQUESTS].find_one({"_id": request_id})
+    assert request is not None
+    assert (request["rows_done"], request["images_done"], request["results_offset"]) == (ROWS, ROWS, ROWS - 1)
+    progress = await publishing_progress(db, request_id)
+    assert progress is not None and (progress.rows_published, progress.done) == (ROWS, True)
+
+
+async def test_webhook_records_do_not_undo_counting(db: AsyncDatabase[Document]) -> None:
+    request_id = str(uuid.uuid4())
+    await insert_request(db, request_id, ROWS, ROWS, webhook_url="http://hooks.test/", owner=None)
+    # No rows to publish here (there is no spooled CSV): the checkpoint says so.
+    await record_rows_published(db, request_id, ROWS, done=True)
+
+    async def record_attempts() -> None:
+        for attempt in range(1, ROWS + 1):
+            delivery = DeliveryAttempt(attempt, datetime.now(UTC), 500, None)
+            await record_webhook_attempt(db, request_id, delivery, final=attempt == ROWS)
+
+    await asyncio.gather(record_attempts(), _count_one_by_one(db, request_id))
+
+    request = await db[REQUESTS].find_one({"_id": request_id})
+    assert request is not None and (request["rows_done"], request["images_done"]) == (ROWS, ROWS)
+    record = await webhook_record(db, request_id)
+    assert record is not None
+    assert [d["attempt"] for d in record["deliveries"]] == list(range(1, ROWS + 1))
+    assert record["status"] == "failed"
