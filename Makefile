@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PROCESSORS ?= 2
 INSTALLED := $(VENV)/.installed-stamp
 
-.PHONY: install up down logs test lint demo clean-state
+.PHONY: install up down logs test lint bench demo clean-state
 
 # System prerequisites (Java 17, Maven, Go, python3-venv) are checked, and installed with apt
 # where missing, by infra/install-prerequisites.sh; the Python environment is built here.
@@ -34,7 +34,12 @@ test: lint
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy imgpipe gateway processors aggregator devstack
+	$(PY) -m mypy imgpipe gateway processors aggregator devstack bench
+
+# The four performance figures of BENCHMARKS.md, on a stack of its own (not part of `make test`,
+# which runs a smoke version). Writes bench/results.json, bench/throughput.png, BENCHMARKS.md.
+bench: install
+	$(PY) -m bench
 
 demo: install
 	bash examples/demo.sh

@@ -13,9 +13,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import murmur2
 
+from devstack.consumer_groups import PROCESSORS_GROUP
 from imgpipe.settings import Settings
 from imgpipe.topics import RESULTS, ROWS, row_key
-from tests.integration.stack import PROCESSORS_GROUP
 from tests.integration.sync_run import run_sync
 
 CONSUMER_GROUPS = (PROCESSORS_GROUP, "imgpipe-aggregator")

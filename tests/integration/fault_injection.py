@@ -17,10 +17,11 @@ import httpx
 from PIL import Image
 from pymongo import MongoClient
 
+from bench.photos import photo_like_image
 from devstack import processes
 from devstack.paths import StackPaths
 from imgpipe.database import Document
-from tests.integration.helpers import photo_like_image, read_csv, wait_finished
+from tests.integration.helpers import read_csv, wait_finished
 from tests.integration.local_http_server import LocalHttpServer, Resource
 from tests.integration.stack import RunningStack
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import random
 import time
 import uuid
 from collections.abc import Callable
@@ -13,27 +12,10 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer
-from PIL import Image, ImageDraw
 
 from tests.integration.diagnostics import pending_rows_report
 
 FINISHED = {"completed", "completed_with_errors", "failed"}
-
-
-def photo_like_image(width: int, height: int, seed: int, image_format: str = "JPEG") -> bytes:
-    """A deterministic image with gradients, shapes and noise: compresses like a photo."""
-    rng = random.Random(seed)
-    image = Image.linear_gradient("L").resize((width, height)).convert("RGB")
-    draw = ImageDraw.Draw(image)
-    for _ in range(12):
-        x, y = rng.randrange(width), rng.randrange(height)
-        color = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
-        draw.ellipse((x, y, x + rng.randrange(10, 80), y + rng.randrange(10, 80)), fill=color)
-    noise = Image.effect_noise((width, height), 24).convert("RGB")
-    image = Image.blend(image, noise, 0.15)
-    output = io.BytesIO()
-    image.save(output, format=image_format, quality=95)
-    return output.getvalue()
 
 
 def product_csv(rows: list[tuple[str, str, list[str]]]) -> str:

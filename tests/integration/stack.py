@@ -14,10 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
-
 from devstack import processes
+from devstack.consumer_groups import PROCESSORS_GROUP, stable_group_members
 from devstack.paths import ROOT, VENV_PYTHON, StackPaths
 from devstack.stack import down, gateway_answers, start_infrastructure, start_services
 from devstack.waiting import wait_until
@@ -25,7 +23,6 @@ from imgpipe.settings import Settings
 from tests.integration.sync_run import run_sync
 
 WEBHOOK_SECRET = "test-webhook-secret"
-PROCESSORS_GROUP = "imgpipe-processors"
 
 
 @dataclass(frozen=True)
@@ -97,8 +94,9 @@ def running_test_stack(
             # devstack exits with a message for `make up`; in a test that must be a plain failure,
             # or pytest stops treating the following tests normally.
             raise RuntimeError(f"the test stack did not start: {error}") from None
+        bootstrap = settings.kafka_bootstrap
         wait_until(
-            lambda: run_sync(_group_members(settings, PROCESSORS_GROUP)) == processor_count,
+            lambda: run_sync(stable_group_members(bootstrap, PROCESSORS_GROUP)) == processor_count,
             60,
             f"{processor_count} processor(s) settled in their consumer group",
         )
@@ -107,24 +105,6 @@ def running_test_stack(
         down(settings)
         os.environ.clear()
         os.environ.update(saved)
-
-
-async def _group_members(settings: Settings, group: str) -> int:
-    """How many members a consumer group has, once it is stable (no rebalance going on); else 0.
-
-    Tests start only after the group settles: a worker joining late rebalances the group, and
-    rows its peer had in flight are then processed again, which would blur what a test checks.
-    """
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        (response,) = await admin.describe_consumer_groups([group])
-    except KafkaError:
-        return 0  # the group's coordinator is still being elected
-    finally:
-        await admin.close()
-    _error, _group_id, state, _protocol_type, _protocol, members, *_ = response.groups[0]
-    return len(members) if state == "Stable" else 0
 
 
 def start_extra_gateway(stack: RunningStack, name: str, port: int, overrides: dict[str, str]) -> str:

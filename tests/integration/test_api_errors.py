@@ -8,8 +8,9 @@ import httpx
 import pytest
 from pymongo import MongoClient
 
+from bench.photos import photo_like_image
 from imgpipe.database import Document
-from tests.integration.helpers import photo_like_image, product_csv, upload, wait_finished
+from tests.integration.helpers import product_csv, upload, wait_finished
 from tests.integration.local_http_server import LocalHttpServer, Resource
 from tests.integration.stack import RunningStack
 

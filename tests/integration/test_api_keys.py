@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from bench.photos import photo_like_image
 from tests.integration.conftest import API_KEYS
-from tests.integration.helpers import photo_like_image, product_csv, wait_finished
+from tests.integration.helpers import product_csv, wait_finished
 from tests.integration.local_http_server import LocalHttpServer, Resource
 from tests.integration.stack import RunningStack
 

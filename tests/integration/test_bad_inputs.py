@@ -19,7 +19,8 @@ from typing import Any, NamedTuple
 import httpx
 import pytest
 
-from tests.integration.helpers import photo_like_image, product_csv, upload, wait_finished
+from bench.photos import photo_like_image
+from tests.integration.helpers import product_csv, upload, wait_finished
 from tests.integration.local_http_server import LocalHttpServer, Resource
 from tests.integration.stack import RunningStack
 

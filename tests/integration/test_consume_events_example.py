@@ -7,8 +7,9 @@ import uuid
 
 import pytest
 
+from bench.photos import photo_like_image
 from devstack.paths import ROOT, VENV_PYTHON
-from tests.integration.helpers import photo_like_image, product_csv, upload, wait_finished
+from tests.integration.helpers import product_csv, upload, wait_finished
 from tests.integration.local_http_server import LocalHttpServer, Resource
 from tests.integration.stack import RunningStack
 

@@ -15,11 +15,12 @@ import pytest
 from PIL import Image
 from pymongo import MongoClient
 
+from bench.photos import photo_like_image
 from imgpipe.database import Document
 from imgpipe.input_spool import ProductRow, row_message
 from imgpipe.topics import ROWS, row_key
 from tests.integration.fault_injection import wait_until
-from tests.integration.helpers import photo_like_image, read_csv, read_topic, wait_finished
+from tests.integration.helpers import read_csv, read_topic, wait_finished
 from tests.integration.local_http_server import LocalHttpServer, Resource
 from tests.integration.stack import RunningStack
 from tests.integration.staged_requests import record_published_request, send_one

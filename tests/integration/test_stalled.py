@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from bench.photos import photo_like_image
 from devstack import processes
-from tests.integration.helpers import photo_like_image, product_csv, upload, wait_finished
+from tests.integration.helpers import product_csv, upload, wait_finished
 from tests.integration.local_http_server import LocalHttpServer, Resource
 from tests.integration.stack import RunningStack, start_extra_gateway
 

@@ -1,0 +1,1 @@
+"""imgpipe's benchmark (`make bench`): see bench/__main__.py."""

@@ -1,0 +1,44 @@
+"""`make bench` on tiny sizes: every figure is measured and reported, the chart is drawn.
+
+Speed is not checked here (that is what `make bench` is for); only that the benchmark runs end
+to end on a stack of its own and writes what BENCHMARKS.md is built from.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bench.report import TARGETS, value_at
+from devstack.paths import ROOT, VENV_PYTHON
+
+pytestmark = pytest.mark.integration
+
+
+def test_smoke_benchmark_reports_every_figure(tmp_path: Path) -> None:
+    benchmarks_md = (ROOT / "BENCHMARKS.md").read_bytes() if (ROOT / "BENCHMARKS.md").exists() else None
+    run = subprocess.run(
+        [str(VENV_PYTHON), "-m", "bench", "--smoke", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+    results = json.loads((tmp_path / "results.json").read_text())
+    for target in TARGETS:
+        assert value_at(results, target.key) > 0, target.key
+        assert target.label in run.stdout  # the printed table has a line per figure
+    throughput, scale_out = results["throughput"], results["scale_out"]
+    assert throughput["ratio"] == throughput["pipeline_images_per_s"] / throughput["raw_images_per_s"]
+    assert scale_out["ratio"] == scale_out["two_workers_images_per_s"] / scale_out["one_worker_images_per_s"]
+    assert len(results["latency"]["samples_ms"]) == results["sizes"]["latency_requests"]
+    assert results["latency"]["p50_ms"] <= results["latency"]["p99_ms"]
+    assert (tmp_path / "throughput.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    # A smoke run must not pass itself off as the published figures.
+    current = (ROOT / "BENCHMARKS.md").read_bytes() if (ROOT / "BENCHMARKS.md").exists() else None
+    assert current == benchmarks_md
