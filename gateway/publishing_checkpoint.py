@@ -16,6 +16,7 @@ from imgpipe.database import PUBLISHING, REQUESTS, Document
 
 @dataclass(frozen=True)
 class PublishingProgress:
+    rows_total: int
     rows_published: int
     done: bool
     # When rows were last checkpointed: the request's progress while it is being published.
@@ -23,9 +24,18 @@ class PublishingProgress:
     progressed_at: datetime
 
 
-async def insert_checkpoint(db: AsyncDatabase[Document], request_id: str, now: datetime) -> None:
+async def insert_checkpoint(
+    db: AsyncDatabase[Document], request_id: str, rows_total: int, now: datetime
+) -> None:
     await db[PUBLISHING].insert_one(
-        {"_id": request_id, "rows_published": 0, "done": False, "heartbeat": now, "progressed_at": now}
+        {
+            "_id": request_id,
+            "rows_total": rows_total,
+            "rows_published": 0,
+            "done": False,
+            "heartbeat": now,
+            "progressed_at": now,
+        }
     )
 
 
@@ -45,7 +55,12 @@ async def publishing_progress(db: AsyncDatabase[Document], request_id: str) -> P
     checkpoint = await db[PUBLISHING].find_one({"_id": request_id})
     if checkpoint is None:
         return None
-    return PublishingProgress(checkpoint["rows_published"], checkpoint["done"], checkpoint["progressed_at"])
+    return PublishingProgress(
+        checkpoint["rows_total"],
+        checkpoint["rows_published"],
+        checkpoint["done"],
+        checkpoint["progressed_at"],
+    )
 
 
 async def claim_stale_publishing(db: AsyncDatabase[Document], lease_s: float) -> list[str]:

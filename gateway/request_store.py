@@ -23,7 +23,7 @@ async def insert_request(
     """Record an accepted request. The checkpoint goes first: a request document is what makes a
     request exist, and it must never be without a checkpoint that gets its rows published."""
     now = datetime.now(UTC)
-    await insert_checkpoint(db, request_id, now)
+    await insert_checkpoint(db, request_id, rows_total, now)
     await db[REQUESTS].insert_one(
         {
             "_id": request_id,

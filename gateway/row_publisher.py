@@ -17,7 +17,13 @@ from pathlib import Path
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gateway.publishing_checkpoint import claim_stale_publishing, publishing_progress, record_rows_published
+from gateway.publishing_checkpoint import (
+    PublishingProgress,
+    claim_stale_publishing,
+    publishing_progress,
+    record_rows_published,
+)
+from gateway.row_batches import RowBatchSender
 from imgpipe.database import Document
 from imgpipe.input_spool import input_spool_path, read_input_spool, row_message
 from imgpipe.request_paths import request_dir
@@ -26,31 +32,35 @@ from imgpipe.topics import ROWS, row_key
 
 logger = logging.getLogger(__name__)
 
-# Waiting on deliveries in groups keeps the producer's batches full; each group is a checkpoint.
-PUBLISH_CHECKPOINT_ROWS = 5000
+# Every this many rows the publisher waits for the broker's acknowledgements and records a
+# checkpoint: a restart resends at most this many rows, and the lease is renewed.
+PUBLISH_CHECKPOINT_ROWS = 20_000
 # A publisher that has not checkpointed for this long is presumed dead.
 PUBLISH_LEASE_S = 15.0
 RESUME_SCAN_INTERVAL_S = 5.0
 
 
 async def publish_rows(
-    producer: AIOKafkaProducer, db: AsyncDatabase[Document], request_id: str, spool: Path, start_row: int
+    producer: AIOKafkaProducer,
+    db: AsyncDatabase[Document],
+    request_id: str,
+    spool: Path,
+    progress: PublishingProgress,
 ) -> None:
-    deliveries: list[asyncio.Future[object]] = []
+    start_row = progress.rows_published
+    partitions = sorted(await producer.partitions_for(ROWS))
+    sender = RowBatchSender(producer, ROWS, partitions, progress.rows_total - start_row)
     published = start_row
     for row_index, row in enumerate(itertools.islice(read_input_spool(spool), start_row, None), start_row):
         message = row_message(request_id, row_index, row)
-        deliveries.append(
-            await producer.send(ROWS, message.model_dump_json().encode(), key=row_key(request_id, row_index))
-        )
-        if len(deliveries) >= PUBLISH_CHECKPOINT_ROWS:
-            await asyncio.gather(*deliveries)
-            published += len(deliveries)
-            deliveries.clear()
+        await sender.send(row_key(request_id, row_index), message.model_dump_json().encode())
+        if row_index + 1 - published >= PUBLISH_CHECKPOINT_ROWS:
+            await sender.delivered()
+            published = row_index + 1
             await record_rows_published(db, request_id, published, done=False)
-    await asyncio.gather(*deliveries)
-    await record_rows_published(db, request_id, published + len(deliveries), done=True)
-    logger.info("published rows %d-%d of request %s", start_row, published + len(deliveries) - 1, request_id)
+    await sender.delivered()
+    await record_rows_published(db, request_id, progress.rows_total, done=True)
+    logger.info("published rows %d-%d of request %s", start_row, progress.rows_total - 1, request_id)
 
 
 class RowPublisher:
@@ -73,9 +83,10 @@ class RowPublisher:
 
     async def _resume_once(self, request_id: str) -> None:
         progress = await publishing_progress(self._db, request_id)
-        start_row = progress.rows_published if progress else 0
+        if progress is None:
+            raise RuntimeError(f"request {request_id} has no publishing checkpoint")
         spool = input_spool_path(request_dir(self._processed_images_dir, request_id))
-        await publish_rows(self._producer, self._db, request_id, spool, start_row)
+        await publish_rows(self._producer, self._db, request_id, spool, progress)
 
     async def _publish(self, request_id: str) -> None:
         try:

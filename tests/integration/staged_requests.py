@@ -29,7 +29,14 @@ def record_published_request(
     rows, images = len(products), sum(len(product.input_urls) for product in products)
     db = mongo[stack.settings.mongodb_database]
     db.publishing.insert_one(
-        {"_id": request_id, "rows_published": rows, "done": True, "heartbeat": now, "progressed_at": now}
+        {
+            "_id": request_id,
+            "rows_total": rows,
+            "rows_published": rows,
+            "done": True,
+            "heartbeat": now,
+            "progressed_at": now,
+        }
     )
     db.requests.insert_one(
         {

@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 from pymongo import MongoClient
 
+from bench.photos import photo_like_image
 from imgpipe.database import Document
 from imgpipe.topics import EVENTS
 from tests.integration.helpers import (
-    photo_like_image,
     product_csv,
     read_csv,
     read_topic,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bench.photos import photo_like_image
 from imgpipe.topics import RESULTS
 from tests.integration.helpers import (
-    photo_like_image,
     product_csv,
     read_topic,
     upload,
