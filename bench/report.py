@@ -46,6 +46,7 @@ TARGETS = (
     Target("latency.p99_ms", "one-image request, p99", "ms", at_most=1000),
     Target("scale_out.one_worker_images_per_s", "pipeline, 1 worker", "images/s"),
     Target("scale_out.ratio", "2 workers / 1 worker", "", at_least=1.6),
+    Target("scale_out.raw_ratio", "raw Pillow, 2 processes / 1 (the ceiling)", ""),
 )
 
 

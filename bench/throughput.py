@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import io
-import os
+import multiprocessing
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 from PIL import Image
@@ -20,12 +22,42 @@ def _recompress(data: bytes, quality: int) -> int:
     return output.tell()
 
 
-def raw_images_per_s(images: Sequence[bytes], quality: int) -> float:
-    """Decode and re-encode every image with one thread per core (Pillow releases the GIL)."""
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        started = time.perf_counter()
-        list(pool.map(lambda data: _recompress(data, quality), images))
-        return len(images) / (time.perf_counter() - started)
+def raw_images_per_s(images: Sequence[bytes], quality: int, threads: int) -> float:
+    """Decode and re-encode every image on `threads` threads (Pillow releases the GIL).
+
+    The best of two passes: the first one pays for cold caches and page faults, which the
+    pipeline, warmed up beforehand, does not.
+    """
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        rates = []
+        for _ in range(2):
+            started = time.perf_counter()
+            list(pool.map(lambda data: _recompress(data, quality), images))
+            rates.append(len(images) / (time.perf_counter() - started))
+        return max(rates)
+
+
+_process_images: list[bytes] = []
+
+
+def _load_images(paths: Sequence[Path]) -> None:
+    _process_images[:] = [path.read_bytes() for path in paths]
+
+
+def _recompress_loaded(index: int, quality: int) -> int:
+    return _recompress(_process_images[index], quality)
+
+
+def raw_processes_images_per_s(paths: Sequence[Path], quality: int, processes: int) -> float:
+    """Like raw_images_per_s, on `processes` processes: what the cores give to workers, which
+    are processes too (no GIL between them). Best of two passes."""
+    with multiprocessing.get_context("spawn").Pool(processes, _load_images, (paths,)) as pool:
+        rates = []
+        for _ in range(2):
+            started = time.perf_counter()
+            pool.map(functools.partial(_recompress_loaded, quality=quality), range(len(paths)), chunksize=20)
+            rates.append(len(paths) / (time.perf_counter() - started))
+        return max(rates)
 
 
 def rows_of(urls: Sequence[str], images_per_row: int) -> list[Sequence[str]]:
@@ -36,7 +68,7 @@ def pipeline_images_per_s(base_url: str, urls: Sequence[str], images_per_row: in
     """Upload one CSV referencing every URL; images per second until status says completed."""
     with httpx.Client(timeout=60) as client:
         elapsed, status = time_to_completed(
-            client, base_url, product_csv(rows_of(urls, images_per_row)), poll_s=0.02, timeout_s=900
+            client, base_url, product_csv(rows_of(urls, images_per_row)), poll_s=0.1, timeout_s=900
         )
     images = status["images"]
     assert isinstance(images, dict) and images["done"] == len(urls), status

@@ -101,7 +101,9 @@ class Settings(BaseSettings):
     topic_replication_factor: int = 1
     consumer_session_timeout_s: float = Field(default=10.0, ge=6.0)
     processor_concurrency: int = 8
-    compress_threads: int = Field(default_factory=lambda: os.cpu_count() or 2)
+    # 0: decode and encode on the worker's own thread, so a worker is one core's worth of work
+    # and the deployment scales by running one worker per core (see README, Performance).
+    compress_threads: int = Field(default=0, ge=0)
     worker_id: str = Field(default_factory=_default_worker_id)
     log_level: str = "INFO"
 

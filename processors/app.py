@@ -32,7 +32,11 @@ settings = get_settings()
 app = new_faust_app("imgpipe-processors", settings)
 rows_topic = app.topic(ROWS)
 producer = SharedProducer(settings)
-compress_executor = ThreadPoolExecutor(max_workers=settings.compress_threads, thread_name_prefix="compress")
+compress_executor = (
+    ThreadPoolExecutor(max_workers=settings.compress_threads, thread_name_prefix="compress")
+    if settings.compress_threads
+    else None
+)
 
 
 async def _send_to_dlq(event: faust.EventT[bytes], reason: DeadLetterReason, error: Exception) -> None:

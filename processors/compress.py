@@ -54,8 +54,10 @@ def compress_jpeg(data: bytes, quality: int, max_pixels: int) -> CompressedImage
                     f"{width}x{height} is more than {max_pixels} pixels",
                 )
             image.seek(0)  # multi-frame images (GIF, APNG, TIFF) use their first frame
-            oriented = ImageOps.exif_transpose(image)
-            rgb = _to_rgb(oriented)
+            # In place: without an orientation tag, the default would copy every pixel for nothing
+            # (14% of a worker's time in the throughput profile).
+            ImageOps.exif_transpose(image, in_place=True)
+            rgb = _to_rgb(image)
             rgb.info.clear()  # Pillow would copy a comment from the input; outputs carry no metadata
             output = io.BytesIO()
             rgb.save(output, format="JPEG", quality=quality)

@@ -30,11 +30,11 @@ class ImagePipeline:
     settings: Settings
     session: aiohttp.ClientSession
     guard: DestinationGuard
-    executor: Executor
+    executor: Executor | None  # None: compress on the event loop's own thread
 
 
 @asynccontextmanager
-async def image_pipeline(settings: Settings, executor: Executor) -> AsyncIterator[ImagePipeline]:
+async def image_pipeline(settings: Settings, executor: Executor | None) -> AsyncIterator[ImagePipeline]:
     guard = DestinationGuard(settings.fetch_allowlist)
     session = new_fetch_session(guard, settings.fetch_connect_timeout_s, settings.fetch_timeout_s)
     try:
@@ -49,6 +49,19 @@ def _compress_and_store(settings: Settings, request_id: str, file_name: str, dat
     return compressed
 
 
+async def _compress_and_store_on(
+    executor: Executor | None, settings: Settings, request_id: str, file_name: str, data: bytes
+) -> CompressedImage:
+    """On `executor`, or (None) right here, blocking the loop for the few milliseconds it takes:
+    Pillow releases the GIL, but a thread hop per image costs more than it gains when every core
+    already runs a worker of its own (the thumbor model)."""
+    if executor is None:
+        return _compress_and_store(settings, request_id, file_name, data)
+    return await asyncio.get_running_loop().run_in_executor(
+        executor, _compress_and_store, settings, request_id, file_name, data
+    )
+
+
 async def process_image(
     pipeline: ImagePipeline, request_id: str, row: int, index: int, url: str
 ) -> ImageOutcome:
@@ -61,10 +74,7 @@ async def process_image(
             RetryPolicy(settings.fetch_retries, settings.fetch_retry_base_s, settings.fetch_retry_max_s),
         )
         file_name = new_image_name(row, index)
-        # Decoding and encoding are CPU-bound: a thread keeps the event loop free for fetches.
-        compressed = await asyncio.get_running_loop().run_in_executor(
-            pipeline.executor, _compress_and_store, settings, request_id, file_name, data
-        )
+        compressed = await _compress_and_store_on(pipeline.executor, settings, request_id, file_name, data)
     except (FetchError, ImageRejected) as error:
         return ImageOutcome(input_url=url, error=ImageError(code=error.code, message=error.message))
     return ImageOutcome(
