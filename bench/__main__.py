@@ -17,6 +17,7 @@ import os
 import subprocess
 import urllib.request
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from bench.ingestion import ensure_ingestion_csv, gateway_rows_per_s, peak_rss_m
 from bench.latency import one_image_latencies_ms, percentile
 from bench.report import benchmarks_markdown, machine, table, write_outputs
 from bench.stack import BenchStack, running_bench_stack
-from bench.throughput import pipeline_images_per_s, raw_images_per_s, raw_processes_images_per_s
+from bench.throughput import pipeline_images_per_s, raw_images_per_s
 from devstack.paths import ROOT, VENV_PYTHON
 from devstack.ports import require_free
 from devstack.waiting import wait_until
@@ -75,18 +76,20 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
     # by scanning the whole rows collection (see docs/SCALING.md), which grows with every run.
     print("latency …", flush=True)
     latencies = one_image_latencies_ms(stack.base_url, urls[: sizes.latency_requests])
-    print("throughput …", flush=True)
+    print("throughput and scale-out …", flush=True)
     raw = raw_images_per_s(images, quality, threads=os.cpu_count() or 1)
     print(f"  raw {raw:.0f} images/s", flush=True)
-    two_workers = pipeline_images_per_s(stack.base_url, urls, sizes.images_per_row)
-    print(f"  pipeline, 2 workers {two_workers:.0f} images/s", flush=True)
-    print("scale-out …", flush=True)
-    paths = [image_dir / url.rsplit("/", 1)[1] for url in urls]
-    raw_processes = [raw_processes_images_per_s(paths, quality, processes=n) for n in (1, 2)]
-    print(f"  raw on 1 and 2 processes: {raw_processes[0]:.0f}, {raw_processes[1]:.0f} images/s", flush=True)
-    stack.set_processors(1)
-    one_worker = pipeline_images_per_s(stack.base_url, urls, sizes.images_per_row)
-    print(f"  pipeline, 1 worker {one_worker:.0f} images/s", flush=True)
+    raw_one_thread = raw_images_per_s(images, quality, threads=1)
+    print(f"  raw on one thread {raw_one_thread:.0f} images/s", flush=True)
+    # Two and one worker in turn, twice, and the best of each: the machine's noise hits both
+    # alike, and so does the database growing with every run.
+    best: dict[int, float] = {2: 0.0, 1: 0.0}
+    for workers in (2, 1, 2, 1):
+        stack.set_processors(workers)
+        rate = pipeline_images_per_s(stack.base_url, urls, sizes.images_per_row)
+        print(f"  pipeline, {workers} worker(s): {rate:.0f} images/s", flush=True)
+        best[workers] = max(best[workers], rate)
+    two_workers, one_worker = best[2], best[1]
     print("ingestion …", flush=True)
     rows = sizes.ingestion_rows
     csv_path = ensure_ingestion_csv(CACHE / f"ingestion-{rows}.csv", rows, base)
@@ -118,10 +121,9 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
             "one_worker_images_per_s": one_worker,
             "two_workers_images_per_s": two_workers,
             "ratio": two_workers / one_worker,
-            # What the cores themselves give to one process and to two: the ratio's ceiling.
-            "raw_one_process_images_per_s": raw_processes[0],
-            "raw_two_processes_images_per_s": raw_processes[1],
-            "raw_ratio": raw_processes[1] / raw_processes[0],
+            # What the cores themselves give, all of them against one: the ratio's ceiling.
+            "raw_one_thread_images_per_s": raw_one_thread,
+            "raw_ratio": raw / raw_one_thread,
         },
     }
 
@@ -144,6 +146,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
+    results["measured_at"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     results["sizes"] = vars(sizes)
     results["machine"] = machine()
     results["smoke"] = args.smoke

@@ -6,7 +6,6 @@ import json
 import os
 import platform
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +45,7 @@ TARGETS = (
     Target("latency.p99_ms", "one-image request, p99", "ms", at_most=1000),
     Target("scale_out.one_worker_images_per_s", "pipeline, 1 worker", "images/s"),
     Target("scale_out.ratio", "2 workers / 1 worker", "", at_least=1.6),
-    Target("scale_out.raw_ratio", "raw Pillow, 2 processes / 1 (the ceiling)", ""),
+    Target("scale_out.raw_ratio", "raw Pillow, all cores / one thread (the ceiling)", ""),
 )
 
 
@@ -117,14 +116,22 @@ def write_outputs(results: dict[str, Any], out_dir: Path) -> None:
 def benchmarks_markdown(results: dict[str, Any], command: str) -> str:
     host = results["machine"]
     sizes = results["sizes"]
+    scale_out = results["scale_out"]
+    ceiling = (
+        f"What the cores give: raw Pillow on all of them is {scale_out['raw_ratio']:.2f} times raw "
+        f"Pillow on one thread on this machine, and a second worker adds {scale_out['ratio']:.2f} "
+        "times: the second core does not double the compute, so two workers cannot be expected to "
+        "give 1.6 times one here."
+    )
     return f"""# Benchmarks
 
-Latest run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, with `{command}` (results in
+Latest run: {results["measured_at"]}, with `{command}` (results in
 `bench/results.json`, chart in `bench/throughput.png`).
 
 Machine: {host["cpu"]}, {host["cores"]} cores, {host["memory_gib"]} GiB, Python {host["python"]},
-{host["os"]}. Everything ran on it at once: Kafka, FerretDB, the gateway, the workers, the image
-server and the benchmark driver.
+{host["os"]}.
+Everything ran on it at once: Kafka, FerretDB, the gateway, the workers, the image server and
+the benchmark driver.
 
 {table(results)}
 
@@ -132,5 +139,9 @@ server and the benchmark driver.
 
 Sizes: {sizes["images"]} photo-like 1024x768 JPEGs ({sizes["images_per_row"]} per CSV row),
 {sizes["ingestion_rows"]:,} ingestion rows, {sizes["latency_requests"]} latency requests.
-How each figure is measured, and what limits it: see the README's "Performance" section.
+
+{ceiling}
+
+How each figure is measured, and what limits it: see the README's "Performance" section;
+what they mean for sizing: [docs/SCALING.md](docs/SCALING.md).
 """

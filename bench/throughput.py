@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import io
-import multiprocessing
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 from PIL import Image
@@ -34,29 +31,6 @@ def raw_images_per_s(images: Sequence[bytes], quality: int, threads: int) -> flo
             started = time.perf_counter()
             list(pool.map(lambda data: _recompress(data, quality), images))
             rates.append(len(images) / (time.perf_counter() - started))
-        return max(rates)
-
-
-_process_images: list[bytes] = []
-
-
-def _load_images(paths: Sequence[Path]) -> None:
-    _process_images[:] = [path.read_bytes() for path in paths]
-
-
-def _recompress_loaded(index: int, quality: int) -> int:
-    return _recompress(_process_images[index], quality)
-
-
-def raw_processes_images_per_s(paths: Sequence[Path], quality: int, processes: int) -> float:
-    """Like raw_images_per_s, on `processes` processes: what the cores give to workers, which
-    are processes too (no GIL between them). Best of two passes."""
-    with multiprocessing.get_context("spawn").Pool(processes, _load_images, (paths,)) as pool:
-        rates = []
-        for _ in range(2):
-            started = time.perf_counter()
-            pool.map(functools.partial(_recompress_loaded, quality=quality), range(len(paths)), chunksize=20)
-            rates.append(len(paths) / (time.perf_counter() - started))
         return max(rates)
 
 
