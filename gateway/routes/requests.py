@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -12,100 +11,24 @@ from fastapi.responses import FileResponse
 from gateway.auth import Owner
 from gateway.dependencies import State
 from gateway.errors import ApiError
-from gateway.publishing_checkpoint import publishing_progress
-from gateway.request_store import find_request, finished_rows, webhook_record
-from gateway.schemas import (
-    Counts,
-    ErrorBody,
-    RequestStatusBody,
-    RowImage,
-    RowStatus,
-    WebhookDelivery,
-    WebhookStatus,
-)
-from imgpipe.database import Document
-from imgpipe.input_spool import input_spool_path, read_input_spool
-from imgpipe.messages import FINISHED_STATUSES, RequestStatus
-from imgpipe.request_paths import download_url, output_csv_path, request_dir
+from gateway.schemas import ErrorBody, RequestStatusBody
+from gateway.status_view import request_or_404, row_details, status_body
+from imgpipe.messages import FINISHED_STATUSES
+from imgpipe.request_paths import output_csv_path
 
 router = APIRouter()
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {401: {"model": ErrorBody}, 404: {"model": ErrorBody}}
 
 
-async def _request_or_404(state: State, owner: str | None, request_id: uuid.UUID) -> Document:
-    request = await find_request(state.db, str(request_id), owner)
-    if request is None:
-        raise ApiError(404, "not_found", f"no request {request_id}")
-    return request
-
-
-async def _row_details(state: State, request_id: str) -> list[RowStatus]:
-    """Every row in input order: finished rows with their outputs, the others as pending."""
-    finished = {row["row"]: row async for row in finished_rows(state.db, request_id)}
-    spool = input_spool_path(request_dir(state.settings.processed_images_dir, request_id))
-    details = []
-    for index, product in enumerate(read_input_spool(spool)):
-        row = finished.get(index)
-        images = (
-            [RowImage.model_validate(image) for image in row["images"]]
-            if row
-            else [RowImage(input_url=url, output_url=None, error=None) for url in product.input_urls]
-        )
-        details.append(
-            RowStatus(
-                row=index,
-                serial_number=product.serial_number,
-                product_name=product.product_name,
-                status=row["status"] if row else "pending",
-                images=images,
-            )
-        )
-    return details
-
-
-async def _webhook_status(state: State, request: Document) -> WebhookStatus | None:
-    if not request.get("webhook_url"):
-        return None
-    record = await webhook_record(state.db, request["_id"]) or {"status": "pending", "deliveries": []}
-    return WebhookStatus(
-        url=request["webhook_url"],
-        status=record["status"],
-        deliveries=[WebhookDelivery.model_validate(d) for d in record["deliveries"]],
-    )
-
-
 @router.get("/status/{request_id}", responses=_NOT_FOUND)
 async def request_status(
     state: State, owner: Owner, request_id: uuid.UUID, rows: Annotated[bool, Query()] = False
 ) -> RequestStatusBody:
-    request = await _request_or_404(state, owner, request_id)
-    status = RequestStatus(request["status"])
-    publishing = await publishing_progress(state.db, request["_id"])
-    # Publishing rows is progress too: the request document only moves once results come in.
-    updated_at = max(request["updated_at"], publishing.progressed_at) if publishing else request["updated_at"]
-    body = RequestStatusBody(
-        request_id=request["_id"],
-        status=status,
-        rows=Counts(total=request["rows_total"], done=request["rows_done"], failed=request["rows_failed"]),
-        images=Counts(
-            total=request["images_total"],
-            done=request["images_done"],
-            failed=request["images_failed"],
-        ),
-        rows_published=publishing.rows_published if publishing else 0,
-        stalled=status not in FINISHED_STATUSES
-        and datetime.now(UTC) - updated_at > timedelta(seconds=state.settings.stall_seconds),
-        created_at=request["created_at"],
-        updated_at=updated_at,
-        completed_at=request["completed_at"],
-        download_url=(
-            download_url(state.settings.base_url, request["_id"]) if status in FINISHED_STATUSES else None
-        ),
-        webhook=await _webhook_status(state, request),
-    )
+    request = await request_or_404(state, owner, request_id)
+    body = await status_body(state, request)
     if rows:
-        body.row_details = await _row_details(state, request["_id"])
+        body.row_details = await row_details(state, request["_id"])
     return body
 
 
@@ -115,7 +38,7 @@ async def request_status(
     responses={**_NOT_FOUND, 409: {"model": ErrorBody}, 200: {"content": {"text/csv": {}}}},
 )
 async def download(state: State, owner: Owner, request_id: uuid.UUID) -> FileResponse:
-    request = await _request_or_404(state, owner, request_id)
+    request = await request_or_404(state, owner, request_id)
     if request["status"] not in FINISHED_STATUSES:
         raise ApiError(
             409,
