@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
 #
 # One image for all three services; the command picks the role:
-#   python -m gateway      (default)
-#   python -m processors
-#   python -m aggregator
+#   imgpipe gateway      (default)
+#   imgpipe processor
+#   imgpipe aggregator
 
 # ---------------------------------------------------------------------------
 # Builder: resolve and install the runtime dependencies into /opt/venv.
@@ -26,15 +26,24 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
         > requirements.txt \
     && pip install --no-cache-dir -r requirements.txt
 
+# Then the project itself (its packages and the `imgpipe` command) into the same venv.
+COPY README.md ./
+COPY imgpipe ./imgpipe
+COPY gateway ./gateway
+COPY processors ./processors
+COPY aggregator ./aggregator
+COPY devstack ./devstack
+COPY cli ./cli
+RUN pip install --no-cache-dir --no-deps .
+
 # ---------------------------------------------------------------------------
-# Runtime: the venv plus the source packages, no compilers, no pip cache.
+# Runtime: the venv (dependencies and the project), no compilers, no pip cache.
 # ---------------------------------------------------------------------------
 FROM python:3.11-slim
 
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
-    PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONPATH=/app
+    PYTHONDONTWRITEBYTECODE=1
 
 RUN groupadd --system --gid 10001 imgpipe \
     && useradd --system --uid 10001 --gid imgpipe --home-dir /app --no-create-home \
@@ -42,14 +51,8 @@ RUN groupadd --system --gid 10001 imgpipe \
 
 WORKDIR /app
 
+# Root-owned: read-only for the service user.
 COPY --from=builder /opt/venv /opt/venv
-
-# Source stays root-owned (read-only for the service user).
-COPY imgpipe ./imgpipe
-COPY gateway ./gateway
-COPY processors ./processors
-COPY aggregator ./aggregator
-COPY devstack ./devstack
 
 # The only writable paths: processed_images (IMGPIPE_PROCESSED_IMAGES_DIR, relative to /app) and
 # .local (IMGPIPE_STATE_DIR: the Faust workers' data dirs). A new named volume mounted on
@@ -61,4 +64,4 @@ USER imgpipe
 
 EXPOSE 8000
 
-CMD ["python", "-m", "gateway"]
+CMD ["imgpipe", "gateway"]

@@ -34,7 +34,7 @@ test: lint
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy imgpipe gateway processors aggregator devstack bench
+	$(PY) -m mypy imgpipe gateway processors aggregator devstack bench cli
 
 # The four performance figures of BENCHMARKS.md, on a stack of its own (not part of `make test`,
 # which runs a smoke version). Writes bench/results.json, bench/throughput.png, BENCHMARKS.md.

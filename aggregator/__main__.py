@@ -1,6 +1,5 @@
-"""`python -m aggregator`: run the aggregator worker."""
+"""`python -m aggregator`: the same as `imgpipe aggregator`."""
 
-from aggregator.app import app, settings
-from imgpipe.faust_worker import run_worker
+from cli.services import run_aggregator
 
-run_worker(app, settings)
+run_aggregator()

@@ -10,6 +10,7 @@ TOOLS = ROOT / ".local"  # downloaded and built once, reused by every run and ev
 KAFKA_LIBS = TOOLS / "kafka" / "libs"
 FERRETDB_BIN = TOOLS / "bin" / "ferretdb"
 VENV_PYTHON = TOOLS / "venv" / "bin" / "python"
+IMGPIPE_COMMAND = TOOLS / "venv" / "bin" / "imgpipe"  # the project's console script (cli/main.py)
 
 
 class StackPaths:

@@ -10,7 +10,7 @@ import urllib.request
 from devstack import processes
 from devstack.kafka import start_kafka
 from devstack.mongodb import start_mongodb
-from devstack.paths import ROOT, VENV_PYTHON, StackPaths
+from devstack.paths import IMGPIPE_COMMAND, ROOT, StackPaths
 from devstack.ports import require_free
 from devstack.waiting import wait_until
 from imgpipe.settings import Settings
@@ -39,27 +39,20 @@ def gateway_answers(url: str) -> bool:
 
 def start_services(settings: Settings, paths: StackPaths, processor_count: int) -> str:
     """Start the gateway, `processor_count` processors and one aggregator; return the gateway URL."""
-    python = str(VENV_PYTHON if VENV_PYTHON.exists() else "python3")
+    imgpipe = str(IMGPIPE_COMMAND)
     env = dict(os.environ)
     if processes.running_pid(paths, "gateway") is None:
         require_free(settings.port, "the gateway")
-    processes.start(paths, "gateway", [python, "-m", "gateway"], env=env, cwd=ROOT)
+    processes.start(paths, "gateway", [imgpipe, "gateway"], env=env, cwd=ROOT)
     names = [f"processor-{number}" for number in range(1, processor_count + 1)]
     for surplus in set(processes.recorded_names(paths)) - set(names):
         if surplus.startswith("processor-"):  # `make up PROCESSORS=1` after PROCESSORS=2
             processes.stop(paths, surplus)
     for name in names:
-        processes.start(
-            paths,
-            name,
-            [python, "-m", "processors"],
-            env={**env, "IMGPIPE_WORKER_ID": name},
-            cwd=ROOT,
-        )
+        processes.start(paths, name, [imgpipe, "processor"], env={**env, "IMGPIPE_WORKER_ID": name}, cwd=ROOT)
     processes.start(
-        paths, "aggregator", [python, "-m", "aggregator"],
-        env={**env, "IMGPIPE_WORKER_ID": "aggregator"}, cwd=ROOT,
-    )  # fmt: skip
+        paths, "aggregator", [imgpipe, "aggregator"], env={**env, "IMGPIPE_WORKER_ID": "aggregator"}, cwd=ROOT
+    )
     url = f"http://{settings.host}:{settings.port}"
     wait_until(lambda: gateway_answers(url), 60, f"the gateway on {url}")
     _fail_if_any_died(paths, ["gateway", *names, "aggregator"])

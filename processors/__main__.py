@@ -1,6 +1,5 @@
-"""`python -m processors`: run one processor worker (start as many as you like)."""
+"""`python -m processors`: the same as `imgpipe processor` (start as many as you like)."""
 
-from imgpipe.faust_worker import run_worker
-from processors.app import app, settings
+from cli.services import run_processor
 
-run_worker(app, settings)
+run_processor()

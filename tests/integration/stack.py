@@ -16,7 +16,7 @@ from pathlib import Path
 
 from devstack import processes
 from devstack.consumer_groups import PROCESSORS_GROUP, stable_group_members
-from devstack.paths import ROOT, VENV_PYTHON, StackPaths
+from devstack.paths import IMGPIPE_COMMAND, ROOT, StackPaths
 from devstack.stack import down, gateway_answers, start_infrastructure, start_services
 from devstack.waiting import wait_until
 from imgpipe.settings import Settings
@@ -111,7 +111,7 @@ def start_extra_gateway(stack: RunningStack, name: str, port: int, overrides: di
     """Another gateway process beside the stack's, with some settings changed; returns its URL."""
     # os.environ holds the test stack's settings for the whole session.
     env = {**os.environ, "IMGPIPE_PORT": str(port), **overrides}
-    processes.start(stack.paths, name, [str(VENV_PYTHON), "-m", "gateway"], env=env, cwd=ROOT)
+    processes.start(stack.paths, name, [str(IMGPIPE_COMMAND), "gateway"], env=env, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     wait_until(lambda: gateway_answers(url), 60, f"{name} on {url}")
     return url
