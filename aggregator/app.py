@@ -19,6 +19,7 @@ from typing import Any, cast
 import aiohttp
 import faust
 from faust.streams import Stream
+from prometheus_client import Counter
 from pydantic import ValidationError
 
 from aggregator.completion import finish_request
@@ -33,13 +34,19 @@ from imgpipe.faust_app import new_faust_app
 from imgpipe.faust_worker import handle_in_offset_order
 from imgpipe.input_spool import input_spool_path, read_input_spool, row_message
 from imgpipe.kafka import SharedProducer
+from imgpipe.logs import logging_request
 from imgpipe.messages import RequestEvent, RowResult
 from imgpipe.request_paths import request_dir
 from imgpipe.retrying import UNAVAILABLE, until_available, until_done
 from imgpipe.settings import get_settings
 from imgpipe.topics import EVENTS, RESULTS, ROWS, request_key, row_key
+from imgpipe.worker_metrics import LAG_INTERVAL_S, record_consumer_lag
 
 logger = logging.getLogger(__name__)
+
+REQUESTS_FINISHED = Counter(
+    "imgpipe_requests_finished_total", "Requests finished, by final status", ["status"]
+)
 
 BATCH_MAX_RESULTS = 500
 BATCH_WAIT_S = 0.02
@@ -61,11 +68,17 @@ db = database(mongo, settings)
 async def publish_event(event: RequestEvent) -> None:
     value, key = event.model_dump_json().encode(), request_key(event.request_id)
     await until_available(lambda: producer.send_and_wait(EVENTS, value, key), "publishing an event")
+    REQUESTS_FINISHED.labels(event.status.value).inc()
     logger.info("request %s finished: %s", event.request_id, event.status)
 
 
 async def aggregate_request(request_id: str, items: list[OffsetResult]) -> None:
     """Idempotent as a whole, so it is simply run again after a database outage."""
+    with logging_request(request_id):
+        await _aggregate_request_logged(request_id, items)
+
+
+async def _aggregate_request_logged(request_id: str, items: list[OffsetResult]) -> None:
     request = await apply_results(db, request_id, items)
     if request is None:
         logger.warning("results for unknown request %s ignored", request_id)
@@ -95,7 +108,8 @@ async def finish_repaired(request: Document) -> None:
 async def repair_stalled_requests() -> None:
     try:
         for request_id in await stalled_request_ids(db, settings.stall_seconds):
-            await repair_request(db, request_id, republish_rows, finish_repaired)
+            with logging_request(request_id):
+                await repair_request(db, request_id, republish_rows, finish_repaired)
     except UNAVAILABLE as error:
         logger.warning("cannot look for stalled requests now: %r", error)
     except Exception:
@@ -137,7 +151,8 @@ async def _deliver_webhook_of(
     if url is None:
         return
     record = functools.partial(record_webhook_attempt, db, event.request_id)
-    await deliver_webhook(session, guard, url, body, webhook_policy, record)
+    with logging_request(event.request_id):
+        await deliver_webhook(session, guard, url, body, webhook_policy, record)
 
 
 @app.agent(events_topic)
@@ -147,6 +162,11 @@ async def deliver_webhooks(stream: faust.StreamT[bytes]) -> None:
     async with new_webhook_session(guard, settings.webhook_timeout_s) as session:
         handle = functools.partial(_deliver_webhook_of, session, guard)
         await handle_in_offset_order(stream, handle, WEBHOOK_CONCURRENCY)
+
+
+@app.timer(interval=LAG_INTERVAL_S)  # type: ignore[untyped-decorator]
+async def report_consumer_lag() -> None:
+    await record_consumer_lag(app)
 
 
 @app.on_before_shutdown.connect

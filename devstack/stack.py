@@ -37,6 +37,16 @@ def gateway_answers(url: str) -> bool:
         return False
 
 
+def metrics_port(settings: Settings, worker_number: int) -> int:
+    """Each worker's own Prometheus port: the aggregator (0) at the gateway's port + 50, processor N
+    at + 50 + N, so that stacks with different gateway ports never collide."""
+    return settings.port + 50 + worker_number
+
+
+def _worker_env(env: dict[str, str], settings: Settings, name: str, number: int) -> dict[str, str]:
+    return {**env, "IMGPIPE_WORKER_ID": name, "IMGPIPE_METRICS_PORT": str(metrics_port(settings, number))}
+
+
 def start_services(settings: Settings, paths: StackPaths, processor_count: int) -> str:
     """Start the gateway, `processor_count` processors and one aggregator; return the gateway URL."""
     imgpipe = str(IMGPIPE_COMMAND)
@@ -48,11 +58,12 @@ def start_services(settings: Settings, paths: StackPaths, processor_count: int) 
     for surplus in set(processes.recorded_names(paths)) - set(names):
         if surplus.startswith("processor-"):  # `make up PROCESSORS=1` after PROCESSORS=2
             processes.stop(paths, surplus)
-    for name in names:
-        processes.start(paths, name, [imgpipe, "processor"], env={**env, "IMGPIPE_WORKER_ID": name}, cwd=ROOT)
-    processes.start(
-        paths, "aggregator", [imgpipe, "aggregator"], env={**env, "IMGPIPE_WORKER_ID": "aggregator"}, cwd=ROOT
-    )
+    for number, name in enumerate(names, 1):
+        processes.start(
+            paths, name, [imgpipe, "processor"], env=_worker_env(env, settings, name, number), cwd=ROOT
+        )
+    aggregator_env = _worker_env(env, settings, "aggregator", 0)
+    processes.start(paths, "aggregator", [imgpipe, "aggregator"], env=aggregator_env, cwd=ROOT)
     url = f"http://{settings.host}:{settings.port}"
     wait_until(lambda: gateway_answers(url), 60, f"the gateway on {url}")
     _fail_if_any_died(paths, ["gateway", *names, "aggregator"])

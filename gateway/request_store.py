@@ -59,3 +59,8 @@ async def finished_rows(db: AsyncDatabase[Document], request_id: str) -> AsyncIt
 async def webhook_record(db: AsyncDatabase[Document], request_id: str) -> Document | None:
     """The request's webhook deliveries so far (`status`, `deliveries`); None before the first."""
     return await db[WEBHOOKS].find_one({"_id": request_id})
+
+
+async def count_unfinished_requests(db: AsyncDatabase[Document]) -> int:
+    unfinished = [RequestStatus.QUEUED.value, RequestStatus.PROCESSING.value]
+    return await db[REQUESTS].count_documents({"status": {"$in": unfinished}})

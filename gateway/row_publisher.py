@@ -17,6 +17,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gateway.metrics import ROWS_PUBLISHED
 from gateway.publishing_checkpoint import (
     PublishingProgress,
     claim_stale_publishing,
@@ -26,6 +27,7 @@ from gateway.publishing_checkpoint import (
 from gateway.row_batches import RowBatchSender
 from imgpipe.database import Document
 from imgpipe.input_spool import input_spool_path, read_input_spool, row_message
+from imgpipe.logs import logging_request
 from imgpipe.request_paths import request_dir
 from imgpipe.retrying import UNAVAILABLE, until_available
 from imgpipe.topics import ROWS, row_key
@@ -56,9 +58,11 @@ async def publish_rows(
         await sender.send(row_key(request_id, row_index), message.model_dump_json().encode())
         if row_index + 1 - published >= PUBLISH_CHECKPOINT_ROWS:
             await sender.delivered()
+            ROWS_PUBLISHED.inc(row_index + 1 - published)
             published = row_index + 1
             await record_rows_published(db, request_id, published, done=False)
     await sender.delivered()
+    ROWS_PUBLISHED.inc(progress.rows_total - published)
     await record_rows_published(db, request_id, progress.rows_total, done=True)
     logger.info("published rows %d-%d of request %s", start_row, progress.rows_total - 1, request_id)
 
@@ -89,6 +93,10 @@ class RowPublisher:
         await publish_rows(self._producer, self._db, request_id, spool, progress)
 
     async def _publish(self, request_id: str) -> None:
+        with logging_request(request_id):
+            await self._publish_logged(request_id)
+
+    async def _publish_logged(self, request_id: str) -> None:
         try:
             # After a broker or database outage, start again from the last checkpoint.
             await until_available(

@@ -46,9 +46,9 @@ class DrainingWorker(faust.Worker):
 
 def run_worker(app: faust.App, settings: Settings) -> None:
     configure_logging(settings)
-    DrainingWorker(
-        app, loglevel=settings.log_level, override_logging=False, quiet=True
-    ).execute_from_commandline()
+    worker = DrainingWorker(app, loglevel=settings.log_level, override_logging=False, quiet=True)
+    worker.spinner = None  # its terminal escape codes would land in the JSON log
+    worker.execute_from_commandline()
 
 
 Handle = Callable[[faust.EventT[bytes]], Awaitable[object]]

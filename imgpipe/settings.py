@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     # and the deployment scales by running one worker per core (see README, Performance).
     compress_threads: int = Field(default=0, ge=0)
     worker_id: str = Field(default_factory=_default_worker_id)
+    # A worker's Prometheus port (the gateway serves /metrics on its own port); None: no metrics.
+    metrics_port: int | None = None
     log_level: str = "INFO"
 
     @field_validator("fetch_allowlist", mode="before")

@@ -19,11 +19,14 @@ from pydantic import ValidationError
 from imgpipe.faust_app import new_faust_app
 from imgpipe.faust_worker import handle_in_offset_order
 from imgpipe.kafka import SharedProducer
+from imgpipe.logs import logging_request
 from imgpipe.messages import DeadLetterReason, RowMessage, RowResult
 from imgpipe.retrying import until_available
 from imgpipe.settings import get_settings
 from imgpipe.topics import RESULTS, ROWS, ROWS_DLQ, request_key
+from imgpipe.worker_metrics import LAG_INTERVAL_S, record_consumer_lag
 from processors.dead_letters import dead_letter, failed_row_result, row_from_key
+from processors.metrics import count_outcome
 from processors.row_processing import ImagePipeline, image_pipeline, process_row
 
 logger = logging.getLogger(__name__)
@@ -68,7 +71,8 @@ async def _result_for(pipeline: ImagePipeline, event: faust.EventT[bytes]) -> Ro
             return None
         return failed_row_result(*row, settings.worker_id, "undecodable row message", None)
     try:
-        return await process_row(pipeline, message)
+        with logging_request(message.request_id):
+            return await process_row(pipeline, message)
     except Exception as error:  # a bug or a poison input must not stop the partition
         logger.exception("row %s:%d failed", message.request_id, message.row)
         await _send_to_dlq(event, "processing_error", error)
@@ -87,6 +91,8 @@ async def _process_and_publish(pipeline: ImagePipeline, event: faust.EventT[byte
             request_key(result.request_id),
         )
         await until_available(send, "publishing a result")
+        for image in result.images:
+            count_outcome(image)
 
 
 @app.agent(rows_topic)
@@ -95,6 +101,11 @@ async def process_rows(stream: faust.StreamT[bytes]) -> None:
         await handle_in_offset_order(
             stream, functools.partial(_process_and_publish, pipeline), settings.processor_concurrency
         )
+
+
+@app.timer(interval=LAG_INTERVAL_S)  # type: ignore[untyped-decorator]
+async def report_consumer_lag() -> None:
+    await record_consumer_lag(app)
 
 
 @app.on_before_shutdown.connect

@@ -21,6 +21,7 @@ from imgpipe.request_paths import image_url
 from imgpipe.settings import Settings
 from processors.compress import CompressedImage, ImageRejected, compress_jpeg
 from processors.fetch import FetchError, fetch_image, new_fetch_session
+from processors.metrics import COMPRESS_SECONDS, FETCH_SECONDS
 from processors.retry import RetryPolicy, with_retries
 from processors.storage import new_image_name, store_image
 
@@ -44,8 +45,9 @@ async def image_pipeline(settings: Settings, executor: Executor | None) -> Async
 
 
 def _compress_and_store(settings: Settings, request_id: str, file_name: str, data: bytes) -> CompressedImage:
-    compressed = compress_jpeg(data, settings.jpeg_quality, settings.max_image_pixels)
-    store_image(settings.processed_images_dir, request_id, file_name, compressed.data)
+    with COMPRESS_SECONDS.time():
+        compressed = compress_jpeg(data, settings.jpeg_quality, settings.max_image_pixels)
+        store_image(settings.processed_images_dir, request_id, file_name, compressed.data)
     return compressed
 
 
@@ -67,12 +69,13 @@ async def process_image(
 ) -> ImageOutcome:
     settings = pipeline.settings
     try:
-        data = await with_retries(
-            lambda: fetch_image(
-                pipeline.session, pipeline.guard, url, settings.max_image_bytes, settings.max_redirects
-            ),
-            RetryPolicy(settings.fetch_retries, settings.fetch_retry_base_s, settings.fetch_retry_max_s),
-        )
+        with FETCH_SECONDS.time():
+            data = await with_retries(
+                lambda: fetch_image(
+                    pipeline.session, pipeline.guard, url, settings.max_image_bytes, settings.max_redirects
+                ),
+                RetryPolicy(settings.fetch_retries, settings.fetch_retry_base_s, settings.fetch_retry_max_s),
+            )
         file_name = new_image_name(row, index)
         compressed = await _compress_and_store_on(pipeline.executor, settings, request_id, file_name, data)
     except (FetchError, ImageRejected) as error:

@@ -13,8 +13,9 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.auth import Owner
 from gateway.csv_intake import CsvRejected, CsvTooLarge, IntakeLimits, validate_csv
-from gateway.dependencies import State
+from gateway.dependencies import GatewayState, State
 from gateway.errors import ApiError
+from gateway.metrics import counted_upload
 from gateway.readiness import kafka_state
 from gateway.request_store import insert_request
 from gateway.schemas import CsvRejectedBody, ErrorBody, UploadAccepted
@@ -49,6 +50,13 @@ async def upload(
     owner: Owner,
     file: UploadFile,
     webhook_url: Annotated[str | None, Form()] = None,
+) -> UploadAccepted:
+    with counted_upload():
+        return await _accept_upload(state, owner, file, webhook_url)
+
+
+async def _accept_upload(
+    state: GatewayState, owner: str | None, file: UploadFile, webhook_url: str | None
 ) -> UploadAccepted:
     _check_webhook_url(webhook_url)
     # Refuse before reading the file: accepting an upload whose rows cannot be published soon
