@@ -107,14 +107,20 @@ async def finish_repaired(request: Document) -> None:
 @app.timer(interval=REPAIR_SCAN_INTERVAL_S, on_leader=True)  # type: ignore[untyped-decorator]
 async def repair_stalled_requests() -> None:
     try:
-        for request_id in await stalled_request_ids(db, settings.stall_seconds):
-            with logging_request(request_id):
-                await repair_request(db, request_id, republish_rows, finish_repaired)
+        stalled = await stalled_request_ids(db, settings.stall_seconds)
     except UNAVAILABLE as error:
         logger.warning("cannot look for stalled requests now: %r", error)
-    except Exception:
-        # The next scan tries again; a bug here must be visible, not stop the aggregator.
-        logger.exception("repairing stalled requests failed")
+        return
+    for request_id in stalled:
+        with logging_request(request_id):
+            try:
+                await repair_request(db, request_id, republish_rows, finish_repaired)
+            except UNAVAILABLE as error:
+                logger.warning("cannot repair request %s now: %r", request_id, error)
+            except Exception:
+                # The next scan tries again; a bug here must be visible, and must not keep the
+                # other stalled requests from being repaired.
+                logger.exception("repairing stalled request %s failed", request_id)
 
 
 @app.agent(results_topic)

@@ -24,7 +24,7 @@ from aggregator.webhook import DeliveryAttempt
 from aggregator.webhook_store import record_webhook_attempt
 from gateway.publishing_checkpoint import publishing_progress, record_rows_published
 from gateway.request_store import insert_request, webhook_record
-from imgpipe.database import REQUESTS, Document
+from imgpipe.database import PUBLISHING, REQUESTS, WEBHOOKS, Document
 from imgpipe.messages import ImageOutcome, RowResult
 from tests.integration.stack import RunningStack
 
@@ -40,6 +40,16 @@ async def db(stack: RunningStack) -> AsyncIterator[AsyncDatabase[Document]]:
     await client.close()
 
 
+@pytest.fixture
+async def request_id(db: AsyncDatabase[Document]) -> AsyncIterator[str]:
+    """A fresh request id; its documents are deleted afterwards, or the aggregator would find a
+    request with every row counted but never finished, and keep repairing it."""
+    request_id = str(uuid.uuid4())
+    yield request_id
+    for collection in (REQUESTS, PUBLISHING, WEBHOOKS):
+        await db[collection].delete_one({"_id": request_id})
+
+
 def _result(request_id: str, row: int) -> OffsetResult:
     image = ImageOutcome(input_url=f"http://images.test/{row}.jpg", output_url=f"http://out.test/{row}.jpg")
     result = RowResult(request_id=request_id, row=row, images=[image], worker_id="w", duration_ms=1)
@@ -51,8 +61,9 @@ async def _count_one_by_one(db: AsyncDatabase[Document], request_id: str) -> Non
         await apply_results(db, request_id, [_result(request_id, row)])
 
 
-async def test_publishing_checkpoints_do_not_undo_counting(db: AsyncDatabase[Document]) -> None:
-    request_id = str(uuid.uuid4())
+async def test_publishing_checkpoints_do_not_undo_counting(
+    db: AsyncDatabase[Document], request_id: str
+) -> None:
     await insert_request(db, request_id, ROWS, ROWS, webhook_url=None, owner=None)
 
     async def checkpoint_every_row() -> None:
@@ -68,8 +79,7 @@ async def test_publishing_checkpoints_do_not_undo_counting(db: AsyncDatabase[Doc
     assert progress is not None and (progress.rows_published, progress.done) == (ROWS, True)
 
 
-async def test_webhook_records_do_not_undo_counting(db: AsyncDatabase[Document]) -> None:
-    request_id = str(uuid.uuid4())
+async def test_webhook_records_do_not_undo_counting(db: AsyncDatabase[Document], request_id: str) -> None:
     await insert_request(db, request_id, ROWS, ROWS, webhook_url="http://hooks.test/", owner=None)
     # No rows to publish here (there is no spooled CSV): the checkpoint says so.
     await record_rows_published(db, request_id, ROWS, done=True)
