@@ -40,7 +40,6 @@ from imgpipe.request_paths import request_dir
 from imgpipe.retrying import UNAVAILABLE, until_available, until_done
 from imgpipe.settings import get_settings
 from imgpipe.topics import EVENTS, RESULTS, ROWS, request_key, row_key
-from imgpipe.worker_metrics import LAG_INTERVAL_S, record_consumer_lag
 
 logger = logging.getLogger(__name__)
 
@@ -168,11 +167,6 @@ async def deliver_webhooks(stream: faust.StreamT[bytes]) -> None:
     async with new_webhook_session(guard, settings.webhook_timeout_s) as session:
         handle = functools.partial(_deliver_webhook_of, session, guard)
         await handle_in_offset_order(stream, handle, WEBHOOK_CONCURRENCY)
-
-
-@app.timer(interval=LAG_INTERVAL_S)  # type: ignore[untyped-decorator]
-async def report_consumer_lag() -> None:
-    await record_consumer_lag(app)
 
 
 @app.on_before_shutdown.connect

@@ -20,11 +20,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from aggregator.tally import Tally
 from imgpipe.database import PUBLISHING, REQUESTS, ROWS, Document
-from imgpipe.messages import RequestStatus
+from imgpipe.messages import UNFINISHED_STATUSES
 
 logger = logging.getLogger(__name__)
-
-UNFINISHED = [RequestStatus.QUEUED.value, RequestStatus.PROCESSING.value]
 
 RepublishRows = Callable[[str, Sequence[int]], Awaitable[None]]
 FinishRequest = Callable[[Document], Awaitable[None]]
@@ -47,7 +45,7 @@ def tally_of_rows(rows: Iterable[Document]) -> Tally:
 async def _anything_progressing(db: AsyncDatabase[Document], cutoff: datetime) -> bool:
     """Results counted or rows published since `cutoff`: the pipeline is busy, not losing work."""
     counting = await db[REQUESTS].find_one(
-        {"status": {"$in": UNFINISHED}, "updated_at": {"$gte": cutoff}}, {"_id": 1}
+        {"status": {"$in": UNFINISHED_STATUSES}, "updated_at": {"$gte": cutoff}}, {"_id": 1}
     )
     publishing = await db[PUBLISHING].find_one({"progressed_at": {"$gte": cutoff}}, {"_id": 1})
     return counting is not None or publishing is not None
@@ -60,7 +58,7 @@ async def stalled_request_ids(db: AsyncDatabase[Document], stall_seconds: float)
     if await _anything_progressing(db, cutoff):
         return []
     cursor = db[REQUESTS].find(
-        {"status": {"$in": UNFINISHED}, "updated_at": {"$lt": cutoff}}, {"_id": 1, "repaired_at": 1}
+        {"status": {"$in": UNFINISHED_STATUSES}, "updated_at": {"$lt": cutoff}}, {"_id": 1, "repaired_at": 1}
     )
     # A repaired request is left alone for another stall period: its republished rows need time.
     candidates = [
@@ -82,7 +80,7 @@ async def repair_request(
     # The request is read before its rows: the compare-and-set below then fails if results
     # were counted meanwhile, and the next round repairs from fresher rows.
     request = await db[REQUESTS].find_one({"_id": request_id})
-    if request is None or request["status"] not in UNFINISHED:
+    if request is None or request["status"] not in UNFINISHED_STATUSES:
         return
     counted_offset = request["results_offset"]
     rows = [

@@ -39,7 +39,7 @@ def _show_problem(problem: ApiProblem) -> None:
         errors.print(f"  {where}{column}: {item['message']}")
 
 
-def _watch(client: GatewayClient, request_id: str, images_total: int | None) -> dict[str, Any]:
+def _watch(client: GatewayClient, request_id: str) -> dict[str, Any]:
     """Follow the status event stream with a progress bar; return the final status."""
     columns = (
         TextColumn("{task.description}"),
@@ -50,7 +50,7 @@ def _watch(client: GatewayClient, request_id: str, images_total: int | None) -> 
     )
     final: dict[str, Any] = {}
     with Progress(*columns, console=errors, transient=False) as progress:
-        task = progress.add_task("queued", total=images_total)
+        task = progress.add_task("queued", total=None)  # the first event brings the total
         for status in client.status_events(request_id):
             images = status["images"]
             progress.update(
@@ -78,7 +78,7 @@ def submit(client: GatewayClient, csv_path: Path, wait: bool, out: Path | None) 
     if not wait and out is None:
         errors.print(f"accepted; follow it with: imgpipe status {request_id}")
         return EXIT_COMPLETED
-    final = _watch(client, request_id, None)
+    final = _watch(client, request_id)
     errors.print(_summary(final))
     if final.get("status") not in _EXIT_BY_STATUS:
         errors.print("[bold red]the status stream ended before the request finished[/]")

@@ -21,19 +21,15 @@ def run_gateway() -> None:
 
 def run_processor() -> None:
     from imgpipe.faust_worker import run_worker
-    from imgpipe.worker_metrics import serve_metrics
     from processors.app import app, settings
 
-    serve_metrics(settings.metrics_port)
     run_worker(app, settings)
 
 
 def run_aggregator() -> None:
     from aggregator.app import app, settings
     from imgpipe.faust_worker import run_worker
-    from imgpipe.worker_metrics import serve_metrics
 
-    serve_metrics(settings.metrics_port)
     run_worker(app, settings)
 
 

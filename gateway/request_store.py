@@ -9,7 +9,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from gateway.publishing_checkpoint import insert_checkpoint
 from imgpipe.database import REQUESTS, ROWS, WEBHOOKS, Document
-from imgpipe.messages import RequestStatus
+from imgpipe.messages import UNFINISHED_STATUSES, RequestStatus
 
 
 async def insert_request(
@@ -62,5 +62,4 @@ async def webhook_record(db: AsyncDatabase[Document], request_id: str) -> Docume
 
 
 async def count_unfinished_requests(db: AsyncDatabase[Document]) -> int:
-    unfinished = [RequestStatus.QUEUED.value, RequestStatus.PROCESSING.value]
-    return await db[REQUESTS].count_documents({"status": {"$in": unfinished}})
+    return await db[REQUESTS].count_documents({"status": {"$in": UNFINISHED_STATUSES}})

@@ -2,8 +2,8 @@
 
 Progress is checkpointed in MongoDB (gateway/publishing_checkpoint.py) together with a heartbeat.
 A request whose heartbeat is older than the lease while rows remain unpublished belongs to a
-gateway that died (or lost the broker): any gateway picks it up and resumes from the checkpoint. Rows after
-the checkpoint may be published twice; the aggregator counts each row once.
+gateway that died (or lost the broker): any gateway picks it up and resumes from the checkpoint.
+Rows after the checkpoint may be published twice; the aggregator counts each row once.
 """
 
 from __future__ import annotations

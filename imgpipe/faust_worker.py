@@ -21,6 +21,7 @@ from imgpipe.logs import configure_logging
 from imgpipe.ordered_acks import OrderedAcks
 from imgpipe.retrying import until_done
 from imgpipe.settings import Settings
+from imgpipe.worker_metrics import expose_worker_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class DrainingWorker(faust.Worker):
 
 def run_worker(app: faust.App, settings: Settings) -> None:
     configure_logging(settings)
+    expose_worker_metrics(app, settings.metrics_port)
     worker = DrainingWorker(app, loglevel=settings.log_level, override_logging=False, quiet=True)
     worker.spinner = None  # its terminal escape codes would land in the JSON log
     worker.execute_from_commandline()

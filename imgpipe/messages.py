@@ -37,6 +37,8 @@ class RequestStatus(StrEnum):
     FAILED = "failed"
 
 
+# As stored in MongoDB (plain strings), for queries: accepted, not finished yet.
+UNFINISHED_STATUSES = [RequestStatus.QUEUED.value, RequestStatus.PROCESSING.value]
 FINISHED_STATUSES = frozenset(
     {RequestStatus.COMPLETED, RequestStatus.COMPLETED_WITH_ERRORS, RequestStatus.FAILED}
 )

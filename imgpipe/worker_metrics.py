@@ -15,10 +15,16 @@ LAG_INTERVAL_S = 5.0
 _reported: set[tuple[str, str, str]] = set()
 
 
-def serve_metrics(port: int | None) -> None:
-    """Serve /metrics from a background thread; nothing when no port is configured."""
-    if port is not None:
-        start_http_server(port)
+def expose_worker_metrics(app: faust.App, port: int | None) -> None:
+    """Serve /metrics from a background thread (nothing when no port is configured), and have
+    the worker report its consumer lag there every few seconds."""
+    if port is None:
+        return
+    start_http_server(port)
+
+    @app.timer(interval=LAG_INTERVAL_S)  # type: ignore[untyped-decorator]
+    async def report_consumer_lag() -> None:
+        await record_consumer_lag(app)
 
 
 async def record_consumer_lag(app: faust.App) -> None:

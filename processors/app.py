@@ -24,7 +24,6 @@ from imgpipe.messages import DeadLetterReason, RowMessage, RowResult
 from imgpipe.retrying import until_available
 from imgpipe.settings import get_settings
 from imgpipe.topics import RESULTS, ROWS, ROWS_DLQ, request_key
-from imgpipe.worker_metrics import LAG_INTERVAL_S, record_consumer_lag
 from processors.dead_letters import dead_letter, failed_row_result, row_from_key
 from processors.metrics import count_outcome
 from processors.row_processing import ImagePipeline, image_pipeline, process_row
@@ -101,11 +100,6 @@ async def process_rows(stream: faust.StreamT[bytes]) -> None:
         await handle_in_offset_order(
             stream, functools.partial(_process_and_publish, pipeline), settings.processor_concurrency
         )
-
-
-@app.timer(interval=LAG_INTERVAL_S)  # type: ignore[untyped-decorator]
-async def report_consumer_lag() -> None:
-    await record_consumer_lag(app)
 
 
 @app.on_before_shutdown.connect

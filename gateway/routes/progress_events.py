@@ -41,12 +41,11 @@ async def _status_events(state: GatewayState, owner: str | None, request_id: str
         if request is None:  # deleted while watched
             return
         body = await status_body(state, request)
-        # Without the timestamps, which move on every poll while publishing.
-        data = body.model_dump_json()
+        # Compared without the timestamps, which move on every poll while publishing.
         fingerprint = body.model_dump_json(exclude={"updated_at", "stalled"})
         if fingerprint != last_sent:
             last_sent, quiet_s = fingerprint, 0.0
-            yield status_event(data)
+            yield status_event(body.model_dump_json())
         elif quiet_s >= KEEPALIVE_S:
             quiet_s = 0.0
             yield b": keep-alive\n\n"
