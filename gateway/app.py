@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from gateway.api_keys import ApiKeys
 from gateway.dependencies import GatewayState
 from gateway.errors import install_error_handlers
-from gateway.routes import health, images, metrics, progress_events, requests, upload
+from gateway.routes import health, images, metrics, progress_events, requests, upload, web_page
 from gateway.row_publisher import RowPublisher
 from gateway.upload_limit import UploadSizeLimit
 from imgpipe.database import connect, database, ensure_indexes
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="imgpipe", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
     app.add_middleware(UploadSizeLimit, max_bytes=settings.max_upload_bytes)
-    for module in (upload, requests, progress_events, images, health, metrics):
+    for module in (upload, requests, progress_events, images, health, metrics, web_page):
         app.include_router(module.router)
+    app.mount("/web", web_page.web_files, name="web")
     return app

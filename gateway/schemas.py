@@ -43,6 +43,11 @@ class RowImage(BaseModel):
     input_url: str
     output_url: str | None
     error: ImageError | None
+    # Known once the image is compressed: sizes of the fetched and the stored file, and its pixels.
+    bytes_in: int | None = None
+    bytes_out: int | None = None
+    width: int | None = None
+    height: int | None = None
 
 
 class RowStatus(BaseModel):

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Make sure the machine has what imgpipe's local stack needs: Python venv support, Java 17+
-# (to run Kafka), Maven (to resolve Kafka's jars) and Go (to build FerretDB when no MongoDB is
-# given). Missing Debian packages are installed with apt-get when we are root.
+# (to run Kafka), Maven (to resolve Kafka's jars), Go (to build FerretDB when no MongoDB is
+# given) and Chromium (the browser the web page's test drives, through Playwright, which is told
+# to use this one rather than download its own). Missing Debian packages are installed with
+# apt-get when we are root.
 set -euo pipefail
 
 missing=()
@@ -9,6 +11,7 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || missing+=(maven)
 command -v curl >/dev/null || missing+=(curl)
+command -v chromium >/dev/null || missing+=(chromium)
 if [ -z "${MONGODB_URL:-}" ] && ! command -v mongod >/dev/null && ! command -v go >/dev/null; then
   missing+=(golang-go)
 fi

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
 
+GATE_TIMEOUT_S = 60.0
+
 
 @dataclass(frozen=True)
 class Resource:
@@ -21,6 +23,8 @@ class Resource:
     headers: tuple[tuple[str, str], ...] = ()
     # "actual": the real length; an int: a lie; None: no header, the body ends when the connection closes
     content_length: int | Literal["actual"] | None = "actual"
+    # When set, the answer waits until the test sets this event (at most GATE_TIMEOUT_S).
+    gate: threading.Event | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class LocalHttpServer:
                 server.requests.append(self.path)
                 resource = server.resources.get(self.path, Resource(b"not found", "text/plain", 404))
                 time.sleep(resource.delay_s)
+                if resource.gate is not None:
+                    resource.gate.wait(GATE_TIMEOUT_S)
                 self.send_response(resource.status)
                 self.send_header("Content-Type", resource.content_type)
                 for name, value in resource.headers:

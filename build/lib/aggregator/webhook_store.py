@@ -1,0 +1,35 @@
+"""The webhook agent's record of deliveries: one `webhooks` document per request.
+
+Not on the request document: an attempt recorded while a redelivered result is counted would
+collide with that write (see imgpipe/database.py), and could even undo the final status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from aggregator.webhook import DeliveryAttempt
+from imgpipe.database import REQUESTS, WEBHOOKS, Document
+
+
+async def webhook_target(db: AsyncDatabase[Document], request_id: str) -> str | None:
+    """The webhook URL still to be delivered to, or None (none given, or already delivered)."""
+    request = await db[REQUESTS].find_one({"_id": request_id}, {"webhook_url": 1})
+    url: str | None = request.get("webhook_url") if request else None
+    if url is None:
+        return None
+    record = await db[WEBHOOKS].find_one({"_id": request_id}, {"status": 1})
+    return None if record is not None and record["status"] == "delivered" else url
+
+
+async def record_webhook_attempt(
+    db: AsyncDatabase[Document], request_id: str, attempt: DeliveryAttempt, final: bool
+) -> None:
+    status = "delivered" if attempt.succeeded else ("failed" if final else "retrying")
+    await db[WEBHOOKS].update_one(
+        {"_id": request_id},
+        {"$push": {"deliveries": asdict(attempt)}, "$set": {"status": status}},
+        upsert=True,
+    )

@@ -1,0 +1,151 @@
+"""`imgpipe`: submit a CSV and watch it, ask for a status, download a result, or run a service.
+
+Exit codes, for scripts: 0 completed (or, for `status`, still running), 1 completed with errors,
+2 rejected, failed, or not reachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from cli.api import ApiProblem, GatewayClient
+from cli.services import SERVICES
+
+EXIT_COMPLETED, EXIT_COMPLETED_WITH_ERRORS, EXIT_REJECTED_OR_FAILED = 0, 1, 2
+_EXIT_BY_STATUS = {
+    "completed": EXIT_COMPLETED,
+    "completed_with_errors": EXIT_COMPLETED_WITH_ERRORS,
+    "failed": EXIT_REJECTED_OR_FAILED,
+}
+
+# Progress and problems go to stderr, so that stdout carries only what a script would capture.
+errors = Console(stderr=True)
+
+
+def _show_problem(problem: ApiProblem) -> None:
+    body = problem.body
+    errors.print(f"[bold red]{body.get('error', 'error')}[/]: {body.get('message', '')}")
+    for item in body.get("problems", []):
+        where = f"line {item['line']}" if item.get("line") is not None else "the file"
+        column = f", {item['column']}" if item.get("column") else ""
+        errors.print(f"  {where}{column}: {item['message']}")
+
+
+def _watch(client: GatewayClient, request_id: str) -> dict[str, Any]:
+    """Follow the status event stream with a progress bar; return the final status."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("images"),
+        TimeElapsedColumn(),
+    )
+    final: dict[str, Any] = {}
+    with Progress(*columns, console=errors, transient=False) as progress:
+        task = progress.add_task("queued", total=None)  # the first event brings the total
+        for status in client.status_events(request_id):
+            images = status["images"]
+            progress.update(
+                task,
+                description=status["status"],
+                total=images["total"],
+                completed=images["done"] + images["failed"],
+            )
+            final = status
+    return final
+
+
+def _summary(status: dict[str, Any]) -> str:
+    rows, images = status["rows"], status["images"]
+    return (
+        f"{status['status']}: {rows['done']}/{rows['total']} rows done ({rows['failed']} failed), "
+        f"{images['done']}/{images['total']} images done ({images['failed']} failed)"
+    )
+
+
+def submit(client: GatewayClient, csv_path: Path, wait: bool, out: Path | None) -> int:
+    accepted = client.upload(csv_path)
+    request_id = accepted["request_id"]
+    print(request_id)
+    if not wait and out is None:
+        errors.print(f"accepted; follow it with: imgpipe status {request_id}")
+        return EXIT_COMPLETED
+    final = _watch(client, request_id)
+    errors.print(_summary(final))
+    if final.get("status") not in _EXIT_BY_STATUS:
+        errors.print("[bold red]the status stream ended before the request finished[/]")
+        return EXIT_REJECTED_OR_FAILED
+    if final["status"] != "failed":
+        destination = out or csv_path.with_name(f"{csv_path.stem}-output.csv")
+        client.download(request_id, destination)
+        errors.print(f"output CSV saved to {destination}")
+    return _EXIT_BY_STATUS[final["status"]]
+
+
+def status(client: GatewayClient, request_id: str) -> int:
+    body = client.status(request_id)
+    print(json.dumps(body, indent=2))
+    return _EXIT_BY_STATUS.get(body["status"], EXIT_COMPLETED)
+
+
+def download(client: GatewayClient, request_id: str, out: Path | None) -> int:
+    destination = out or Path(f"imgpipe-{request_id}.csv")
+    client.download(request_id, destination)
+    errors.print(f"output CSV saved to {destination}")
+    return EXIT_COMPLETED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="imgpipe", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def client_command(name: str, help_text: str) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--url", default="http://127.0.0.1:8000", help="the gateway's base URL")
+        command.add_argument("--api-key", help="the API key, when the gateway requires one")
+        return command
+
+    submit_command = client_command("submit", "upload a CSV; --wait follows it and saves the output")
+    submit_command.add_argument("file", type=Path)
+    submit_command.add_argument("--wait", action="store_true", help="show progress until it finishes")
+    submit_command.add_argument("--out", type=Path, help="where to save the output CSV (implies --wait)")
+    status_command = client_command("status", "print a request's status as JSON")
+    status_command.add_argument("request_id")
+    download_command = client_command("download", "save a finished request's output CSV")
+    download_command.add_argument("request_id")
+    download_command.add_argument("--out", type=Path)
+    for name in SERVICES:
+        commands.add_parser(name, help=f"run the {name} service in this process")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command in SERVICES:
+        SERVICES[args.command]()
+        return EXIT_COMPLETED
+    client = GatewayClient(args.url.rstrip("/"), args.api_key)
+    try:
+        if args.command == "submit":
+            return submit(client, args.file, args.wait, args.out)
+        if args.command == "status":
+            return status(client, args.request_id)
+        return download(client, args.request_id, args.out)
+    except ApiProblem as problem:
+        _show_problem(problem)
+        return EXIT_REJECTED_OR_FAILED
+    except (httpx.HTTPError, OSError) as error:
+        errors.print(f"[bold red]cannot reach {args.url}[/]: {error}")
+        return EXIT_REJECTED_OR_FAILED
+
+
+def entry_point() -> None:
+    sys.exit(main())

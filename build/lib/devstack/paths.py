@@ -1,0 +1,31 @@
+"""Where the local stack keeps its tools (shared by every stack) and its state (one per stack)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INFRA = ROOT / "infra"
+TOOLS = ROOT / ".local"  # downloaded and built once, reused by every run and every stack
+KAFKA_LIBS = TOOLS / "kafka" / "libs"
+FERRETDB_BIN = TOOLS / "bin" / "ferretdb"
+VENV_PYTHON = TOOLS / "venv" / "bin" / "python"
+IMGPIPE_COMMAND = TOOLS / "venv" / "bin" / "imgpipe"  # the project's console script (cli/main.py)
+
+
+class StackPaths:
+    """The state of one stack: `make up` uses .local/, the test suite its own directory."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.root = state_dir if state_dir.is_absolute() else ROOT / state_dir
+        self.logs = self.root / "logs"
+        self.pids = self.root / "pids"
+        self.kafka_data = self.root / "kafka-data"
+        self.kafka_config = self.root / "kafka-server.properties"
+        self.mongodb_data = self.root / "mongodb-data"
+
+    def log(self, name: str) -> Path:
+        return self.logs / f"{name}.log"
+
+    def pid_file(self, name: str) -> Path:
+        return self.pids / f"{name}.pid"

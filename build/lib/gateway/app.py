@@ -1,0 +1,61 @@
+"""The gateway: FastAPI app wiring settings, MongoDB, the Kafka producer and the routes."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gateway.api_keys import ApiKeys
+from gateway.dependencies import GatewayState
+from gateway.errors import install_error_handlers
+from gateway.routes import health, images, metrics, progress_events, requests, upload, web_page
+from gateway.row_publisher import RowPublisher
+from gateway.upload_limit import UploadSizeLimit
+from imgpipe.database import connect, database, ensure_indexes
+from imgpipe.kafka import new_producer
+from imgpipe.retrying import until_available
+from imgpipe.settings import Settings, get_settings
+from imgpipe.topics import ensure_topics
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.processed_images_dir.mkdir(parents=True, exist_ok=True)
+        client = connect(settings)
+        db = database(client, settings)
+        # Start even if a dependency is still coming up: wait for it rather than crash.
+        await until_available(functools.partial(ensure_indexes, db), "creating indexes")
+        await until_available(functools.partial(ensure_topics, settings), "creating topics")
+        producer = new_producer(settings)
+        await until_available(producer.start, "connecting to Kafka")
+        publisher = RowPublisher(producer, db, settings.processed_images_dir)
+        resumer = asyncio.create_task(publisher.resume_abandoned())
+        app.state.gateway = GatewayState(
+            settings=settings,
+            db=db,
+            producer=producer,
+            publisher=publisher,
+            api_keys=ApiKeys(settings.api_keys),
+        )
+        try:
+            yield
+        finally:
+            resumer.cancel()
+            await publisher.stop()
+            await producer.stop()
+            await client.close()
+
+    app = FastAPI(title="imgpipe", version="0.1.0", lifespan=lifespan)
+    install_error_handlers(app)
+    app.add_middleware(UploadSizeLimit, max_bytes=settings.max_upload_bytes)
+    for module in (upload, requests, progress_events, images, health, metrics, web_page):
+        app.include_router(module.router)
+    app.mount("/web", web_page.web_files, name="web")
+    return app

@@ -1,0 +1,31 @@
+"""What route functions receive: the settings, the database and the row publisher, set up once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, cast
+
+from aiokafka import AIOKafkaProducer
+from fastapi import Depends, Request
+from pymongo.asynchronous.database import AsyncDatabase
+
+from gateway.api_keys import ApiKeys
+from gateway.row_publisher import RowPublisher
+from imgpipe.database import Document
+from imgpipe.settings import Settings
+
+
+@dataclass
+class GatewayState:
+    settings: Settings
+    db: AsyncDatabase[Document]
+    producer: AIOKafkaProducer
+    publisher: RowPublisher
+    api_keys: ApiKeys
+
+
+def gateway_state(request: Request) -> GatewayState:
+    return cast(GatewayState, request.app.state.gateway)
+
+
+State = Annotated[GatewayState, Depends(gateway_state)]

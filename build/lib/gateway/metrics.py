@@ -1,0 +1,30 @@
+"""The gateway's Prometheus metrics, served on its own port at GET /metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prometheus_client import Counter, Gauge
+
+from gateway.errors import ApiError
+from imgpipe.retrying import UNAVAILABLE
+
+UPLOADS = Counter("imgpipe_uploads_total", "Uploads, by outcome: accepted or the error code", ["outcome"])
+ROWS_PUBLISHED = Counter("imgpipe_rows_published_total", "Rows published to imgpipe.rows")
+REQUESTS_IN_FLIGHT = Gauge(
+    "imgpipe_requests_in_flight", "Requests queued or processing (read at scrape time)"
+)
+
+
+@contextmanager
+def counted_upload() -> Iterator[None]:
+    try:
+        yield
+    except ApiError as error:
+        UPLOADS.labels(error.body["error"]).inc()
+        raise
+    except UNAVAILABLE:
+        UPLOADS.labels("dependency_unavailable").inc()
+        raise
+    UPLOADS.labels("accepted").inc()

@@ -1,0 +1,24 @@
+"""GET /healthz: the gateway process serves. GET /readyz: and its dependencies answer."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from gateway.dependencies import State
+from gateway.readiness import dependency_states
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"description": "a dependency is down"}})
+async def readyz(state: State) -> JSONResponse:
+    dependencies = await dependency_states(state.db, state.producer)
+    ready = all(value == "ok" for value in dependencies.values())
+    body = {"status": "ready" if ready else "unavailable", "dependencies": dependencies}
+    return JSONResponse(body, status_code=200 if ready else 503)

@@ -1,0 +1,18 @@
+"""GET /metrics: Prometheus text format. Open even when API keys are set, like /healthz."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from gateway.dependencies import State
+from gateway.metrics import REQUESTS_IN_FLIGHT
+from gateway.request_store import count_unfinished_requests
+
+router = APIRouter()
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+async def metrics(state: State) -> Response:
+    REQUESTS_IN_FLIGHT.set(await count_unfinished_requests(state.db))
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,53 @@
+"""GET /status/{id} and GET /download/{id}: a request's progress and its output CSV."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+
+from gateway.auth import Owner
+from gateway.dependencies import State
+from gateway.errors import ApiError
+from gateway.schemas import ErrorBody, RequestStatusBody
+from gateway.status_view import request_or_404, row_details, status_body
+from imgpipe.messages import FINISHED_STATUSES
+from imgpipe.request_paths import output_csv_path
+
+router = APIRouter()
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {401: {"model": ErrorBody}, 404: {"model": ErrorBody}}
+
+
+@router.get("/status/{request_id}", responses=_NOT_FOUND)
+async def request_status(
+    state: State, owner: Owner, request_id: uuid.UUID, rows: Annotated[bool, Query()] = False
+) -> RequestStatusBody:
+    request = await request_or_404(state, owner, request_id)
+    body = await status_body(state, request)
+    if rows:
+        body.row_details = await row_details(state, request["_id"])
+    return body
+
+
+@router.get(
+    "/download/{request_id}",
+    response_class=FileResponse,
+    responses={**_NOT_FOUND, 409: {"model": ErrorBody}, 200: {"content": {"text/csv": {}}}},
+)
+async def download(state: State, owner: Owner, request_id: uuid.UUID) -> FileResponse:
+    request = await request_or_404(state, owner, request_id)
+    if request["status"] not in FINISHED_STATUSES:
+        raise ApiError(
+            409,
+            "not_finished",
+            f"request {request_id} is {request['status']}; the CSV is ready once it finishes",
+            status=request["status"],
+        )
+    return FileResponse(
+        output_csv_path(state.settings.processed_images_dir, request["_id"]),
+        media_type="text/csv",
+        filename=f"imgpipe-{request_id}.csv",
+    )

@@ -1,0 +1,97 @@
+"""POST /upload: validate the whole CSV, record the request, then publish its rows."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from dataclasses import asdict
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from gateway.auth import Owner
+from gateway.csv_intake import CsvRejected, CsvTooLarge, IntakeLimits, validate_csv
+from gateway.dependencies import GatewayState, State
+from gateway.errors import ApiError
+from gateway.metrics import counted_upload
+from gateway.readiness import kafka_state
+from gateway.request_store import insert_request
+from gateway.schemas import CsvRejectedBody, ErrorBody, UploadAccepted
+from imgpipe.input_spool import input_spool_path
+from imgpipe.messages import RequestStatus
+from imgpipe.request_paths import download_url, request_dir, status_url
+from imgpipe.retrying import UNAVAILABLE
+
+router = APIRouter()
+
+
+def _check_webhook_url(webhook_url: str | None) -> None:
+    if webhook_url is None:
+        return
+    parts = urlsplit(webhook_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ApiError(400, "invalid_webhook_url", "webhook_url must be an absolute http(s) URL")
+
+
+@router.post(
+    "/upload",
+    status_code=202,
+    responses={
+        400: {"model": CsvRejectedBody},
+        401: {"model": ErrorBody},
+        413: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+    },
+)
+async def upload(
+    state: State,
+    owner: Owner,
+    file: UploadFile,
+    webhook_url: Annotated[str | None, Form()] = None,
+) -> UploadAccepted:
+    with counted_upload():
+        return await _accept_upload(state, owner, file, webhook_url)
+
+
+async def _accept_upload(
+    state: GatewayState, owner: str | None, file: UploadFile, webhook_url: str | None
+) -> UploadAccepted:
+    _check_webhook_url(webhook_url)
+    # Refuse before reading the file: accepting an upload whose rows cannot be published soon
+    # would only park the work. (A broker lost after this point is waited out by the publisher.)
+    if await kafka_state(state.producer) != "ok":
+        raise ApiError(503, "dependency_unavailable", "the message broker is unavailable; retry shortly")
+    settings = state.settings
+    request_id = str(uuid.uuid4())
+    directory = request_dir(settings.processed_images_dir, request_id)
+    directory.mkdir(parents=True)
+    spool = input_spool_path(directory)
+    try:
+        # Parsing a large CSV is CPU work: keep it off the event loop.
+        limits = IntakeLimits(settings.max_rows, settings.max_urls_per_row)
+        summary = await run_in_threadpool(validate_csv, file.file, spool, limits)
+    except CsvTooLarge as too_large:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise ApiError(413, too_large.error, too_large.message) from None
+    except CsvRejected as rejected:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise ApiError(
+            400,
+            "csv_rejected",
+            f"the CSV was rejected: {len(rejected.problems)} problem(s) found",
+            problems=[asdict(problem) for problem in rejected.problems],
+        ) from None
+    try:
+        await insert_request(state.db, request_id, summary.rows, summary.images, webhook_url, owner)
+    except UNAVAILABLE:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    state.publisher.start(request_id)
+    return UploadAccepted(
+        request_id=request_id,
+        status=RequestStatus.QUEUED,
+        status_url=status_url(settings.base_url, request_id),
+        download_url=download_url(settings.base_url, request_id),
+    )

@@ -1,0 +1,126 @@
+"""Publish an accepted request's rows to `imgpipe.rows`, one message per row, in the background.
+
+Progress is checkpointed in MongoDB (gateway/publishing_checkpoint.py) together with a heartbeat.
+A request whose heartbeat is older than the lease while rows remain unpublished belongs to a
+gateway that died (or lost the broker): any gateway picks it up and resumes from the checkpoint.
+Rows after the checkpoint may be published twice; the aggregator counts each row once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import itertools
+import logging
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+from pymongo.asynchronous.database import AsyncDatabase
+
+from gateway.metrics import ROWS_PUBLISHED
+from gateway.publishing_checkpoint import (
+    PublishingProgress,
+    claim_stale_publishing,
+    publishing_progress,
+    record_rows_published,
+)
+from gateway.row_batches import RowBatchSender
+from imgpipe.database import Document
+from imgpipe.input_spool import input_spool_path, read_input_spool, row_message
+from imgpipe.logs import logging_request
+from imgpipe.request_paths import request_dir
+from imgpipe.retrying import UNAVAILABLE, until_available
+from imgpipe.topics import ROWS, row_key
+
+logger = logging.getLogger(__name__)
+
+# Every this many rows the publisher waits for the broker's acknowledgements and records a
+# checkpoint: a restart resends at most this many rows, and the lease is renewed.
+PUBLISH_CHECKPOINT_ROWS = 20_000
+# A publisher that has not checkpointed for this long is presumed dead.
+PUBLISH_LEASE_S = 15.0
+RESUME_SCAN_INTERVAL_S = 5.0
+
+
+async def publish_rows(
+    producer: AIOKafkaProducer,
+    db: AsyncDatabase[Document],
+    request_id: str,
+    spool: Path,
+    progress: PublishingProgress,
+) -> None:
+    start_row = progress.rows_published
+    partitions = sorted(await producer.partitions_for(ROWS))
+    sender = RowBatchSender(producer, ROWS, partitions, progress.rows_total - start_row)
+    published = start_row
+    for row_index, row in enumerate(itertools.islice(read_input_spool(spool), start_row, None), start_row):
+        message = row_message(request_id, row_index, row)
+        await sender.send(row_key(request_id, row_index), message.model_dump_json().encode())
+        if row_index + 1 - published >= PUBLISH_CHECKPOINT_ROWS:
+            await sender.delivered()
+            ROWS_PUBLISHED.inc(row_index + 1 - published)
+            published = row_index + 1
+            await record_rows_published(db, request_id, published, done=False)
+    await sender.delivered()
+    ROWS_PUBLISHED.inc(progress.rows_total - published)
+    await record_rows_published(db, request_id, progress.rows_total, done=True)
+    logger.info("published rows %d-%d of request %s", start_row, progress.rows_total - 1, request_id)
+
+
+class RowPublisher:
+    """Owns the background publishing tasks, and picks up the ones dead gateways left behind."""
+
+    def __init__(
+        self, producer: AIOKafkaProducer, db: AsyncDatabase[Document], processed_images_dir: Path
+    ) -> None:
+        self._producer = producer
+        self._db = db
+        self._processed_images_dir = processed_images_dir
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    def start(self, request_id: str) -> None:
+        if request_id in self._tasks:
+            return
+        task = asyncio.create_task(self._publish(request_id))
+        self._tasks[request_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(request_id, None))
+
+    async def _resume_once(self, request_id: str) -> None:
+        progress = await publishing_progress(self._db, request_id)
+        if progress is None:
+            raise RuntimeError(f"request {request_id} has no publishing checkpoint")
+        spool = input_spool_path(request_dir(self._processed_images_dir, request_id))
+        await publish_rows(self._producer, self._db, request_id, spool, progress)
+
+    async def _publish(self, request_id: str) -> None:
+        with logging_request(request_id):
+            await self._publish_logged(request_id)
+
+    async def _publish_logged(self, request_id: str) -> None:
+        try:
+            # After a broker or database outage, start again from the last checkpoint.
+            await until_available(
+                functools.partial(self._resume_once, request_id), f"publishing rows of {request_id}"
+            )
+        except Exception:
+            logger.exception("publishing rows of request %s failed", request_id)
+
+    async def resume_abandoned(self) -> None:
+        """Forever: take over publishing that stopped (gateway killed mid-upload) and finish it."""
+        while True:
+            try:
+                for request_id in await claim_stale_publishing(self._db, PUBLISH_LEASE_S):
+                    logger.info("resuming publishing of request %s", request_id)
+                    self.start(request_id)
+            except UNAVAILABLE as error:
+                logger.warning("cannot look for abandoned publishing now: %r", error)
+            except Exception:
+                # Keep scanning: a bug here must be visible, but must not stop resumption for good.
+                logger.exception("looking for abandoned publishing failed")
+            await asyncio.sleep(RESUME_SCAN_INTERVAL_S)
+
+    async def stop(self) -> None:
+        """On shutdown: stop at once. Progress is checkpointed, so a gateway resumes it later."""
+        for task in list(self._tasks.values()):
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)

@@ -1,0 +1,87 @@
+"""The gateway's response bodies: the REST contract clients rely on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from imgpipe.messages import ImageError, RequestStatus
+
+
+class ErrorBody(BaseModel):
+    """Every error response has this shape: a stable code, a sentence, optional details."""
+
+    error: str
+    message: str
+
+
+class CsvProblemBody(BaseModel):
+    line: int | None
+    column: str | None
+    message: str
+
+
+class CsvRejectedBody(ErrorBody):
+    problems: list[CsvProblemBody]
+
+
+class UploadAccepted(BaseModel):
+    request_id: str
+    status: RequestStatus
+    status_url: str
+    download_url: str
+
+
+class Counts(BaseModel):
+    total: int
+    done: int
+    failed: int
+
+
+class RowImage(BaseModel):
+    input_url: str
+    output_url: str | None
+    error: ImageError | None
+    # Known once the image is compressed: sizes of the fetched and the stored file, and its pixels.
+    bytes_in: int | None = None
+    bytes_out: int | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+class RowStatus(BaseModel):
+    row: int
+    serial_number: str
+    product_name: str
+    status: str
+    images: list[RowImage]
+
+
+class WebhookDelivery(BaseModel):
+    attempt: int
+    at: datetime
+    status_code: int | None
+    error: str | None
+
+
+class WebhookStatus(BaseModel):
+    url: str
+    status: str  # pending, retrying, delivered, failed
+    deliveries: list[WebhookDelivery]
+
+
+class RequestStatusBody(BaseModel):
+    request_id: str
+    status: RequestStatus
+    rows: Counts
+    images: Counts
+    rows_published: int
+    # Unfinished and nothing has moved (no row published, no result recorded) for IMGPIPE_STALL_SECONDS.
+    stalled: bool
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    download_url: str | None
+    webhook: WebhookStatus | None
+    row_details: list[RowStatus] | None = None

@@ -1,0 +1,1 @@
+"""Shared by every imgpipe service: settings, topic names, message models, database access."""

@@ -1,0 +1,31 @@
+"""The Faust app settings shared by the processor and aggregator workers."""
+
+from __future__ import annotations
+
+import faust
+
+from imgpipe.settings import Settings
+
+
+def new_faust_app(app_id: str, settings: Settings) -> faust.App:
+    datadir = settings.state_dir / "faust" / f"{app_id}-{settings.worker_id}"
+    datadir.parent.mkdir(parents=True, exist_ok=True)
+    return faust.App(
+        app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        # A new consumer group starts from the beginning: rows published before the first worker
+        # joined are work to do, not history to skip.
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        # Workers are many per machine; the web UI would make them fight over one port.
+        web_enabled=False,
+        datadir=str(datadir),
+        broker_commit_interval=1.0,
+        # A worker killed with -9 holds its partitions until its session expires: keep it short
+        # (Faust's default is 60 s) so the group moves its work to the survivors quickly.
+        broker_session_timeout=settings.consumer_session_timeout_s,
+        broker_heartbeat_interval=settings.consumer_session_timeout_s / 4,
+        value_serializer="raw",
+        key_serializer="raw",
+        logging_config=None,
+    )

@@ -1,0 +1,47 @@
+"""The Kafka producer every imgpipe service publishes with."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import AIOKafkaProducer
+
+from imgpipe.settings import Settings
+
+
+def new_producer(settings: Settings) -> AIOKafkaProducer:
+    # Idempotent with acks=all: a retried send is never written twice and a message counts as
+    # sent only once every in-sync replica has it. linger_ms lets a burst of rows share batches.
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+    )
+
+
+class SharedProducer:
+    """One producer per worker process, started on first use (inside the worker's event loop)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> AIOKafkaProducer:
+        async with self._lock:
+            if self._producer is None:
+                producer = new_producer(self._settings)
+                await producer.start()
+                self._producer = producer
+            return self._producer
+
+    async def send_and_wait(self, topic: str, value: bytes, key: bytes | None) -> None:
+        producer = await self.get()
+        await producer.send_and_wait(topic, value, key=key)
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None

@@ -1,0 +1,140 @@
+"""The messages on imgpipe's topics: the contract between the services and with downstream consumers.
+
+Every message is JSON with a `schema_version`; a consumer that sees a version it does not know
+should stop rather than guess.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+SCHEMA_VERSION: Literal[1] = 1
+
+
+class ErrorCode(StrEnum):
+    """Why one image has no output. A closed set: consumers may switch on it."""
+
+    INVALID_URL = "invalid_url"
+    BLOCKED_DESTINATION = "blocked_destination"
+    CONNECTION_FAILED = "connection_failed"
+    TIMEOUT = "timeout"
+    HTTP_ERROR = "http_error"
+    TOO_LARGE = "too_large"
+    NOT_AN_IMAGE = "not_an_image"
+    IMAGE_TOO_LARGE = "image_too_large"
+    PROCESSING_FAILED = "processing_failed"
+
+
+class RequestStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    COMPLETED_WITH_ERRORS = "completed_with_errors"
+    FAILED = "failed"
+
+
+# As stored in MongoDB (plain strings), for queries: accepted, not finished yet.
+UNFINISHED_STATUSES = [RequestStatus.QUEUED.value, RequestStatus.PROCESSING.value]
+FINISHED_STATUSES = frozenset(
+    {RequestStatus.COMPLETED, RequestStatus.COMPLETED_WITH_ERRORS, RequestStatus.FAILED}
+)
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+
+
+class RowMessage(_Message):
+    """`imgpipe.rows`, keyed `request_id:row`: one CSV row to process."""
+
+    request_id: str
+    row: int
+    serial_number: str
+    product_name: str
+    input_urls: list[str]
+    attempt: int = 1
+
+
+class ImageError(BaseModel):
+    code: ErrorCode
+    message: str
+
+
+class ImageOutcome(BaseModel):
+    """What happened to one input URL: an output URL, or an error, never both."""
+
+    input_url: str
+    output_url: str | None = None
+    error: ImageError | None = None
+    bytes_in: int | None = None
+    bytes_out: int | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+class RowResult(_Message):
+    """`imgpipe.results`, keyed `request_id`: the outcome of every image of one row, in input order."""
+
+    request_id: str
+    row: int
+    images: list[ImageOutcome]
+    worker_id: str
+    duration_ms: float
+    # Set when the row message itself could not be processed (it went to imgpipe.rows.dlq).
+    error: str | None = None
+
+    @property
+    def failed_images(self) -> int:
+        return sum(1 for image in self.images if image.error is not None)
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None or self.failed_images > 0
+
+
+class RequestCounts(BaseModel):
+    rows_total: int
+    rows_done: int
+    rows_failed: int
+    images_total: int
+    images_done: int
+    images_failed: int
+
+
+class RequestEvent(_Message):
+    """`imgpipe.events`, keyed `request_id`: a request finished."""
+
+    type: Literal["request.completed", "request.failed"]
+    request_id: str
+    status: RequestStatus
+    counts: RequestCounts
+    download_url: str
+    created_at: datetime
+    completed_at: datetime
+
+
+DeadLetterReason = Literal["undecodable", "processing_error"]
+
+
+class DeadLetter(_Message):
+    """`imgpipe.rows.dlq`, keyed as the original: a row message that could not be processed.
+
+    `value_base64` is the original message value, byte for byte, so an operator can inspect or
+    replay it.
+    """
+
+    source_topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value_base64: str
+    reason: DeadLetterReason
+    error: str
+    worker_id: str
+    at: datetime

@@ -1,0 +1,28 @@
+"""The processor's Prometheus metrics: images by outcome, bytes, fetch and compress durations."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+from imgpipe.messages import ImageOutcome
+
+IMAGES_PROCESSED = Counter(
+    "imgpipe_images_processed_total", "Images processed, by outcome and error code", ["outcome", "error_code"]
+)
+IMAGE_BYTES_IN = Counter("imgpipe_image_bytes_in_total", "Bytes of the fetched images")
+IMAGE_BYTES_OUT = Counter("imgpipe_image_bytes_out_total", "Bytes of the compressed images")
+FETCH_SECONDS = Histogram("imgpipe_fetch_duration_seconds", "Fetching one image, retries included")
+COMPRESS_SECONDS = Histogram(
+    "imgpipe_compress_duration_seconds",
+    "Decoding, re-encoding and storing one image",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+)
+
+
+def count_outcome(outcome: ImageOutcome) -> None:
+    if outcome.error is None:
+        IMAGES_PROCESSED.labels("ok", "").inc()
+        IMAGE_BYTES_IN.inc(outcome.bytes_in or 0)
+        IMAGE_BYTES_OUT.inc(outcome.bytes_out or 0)
+    else:
+        IMAGES_PROCESSED.labels("failed", outcome.error.code.value).inc()

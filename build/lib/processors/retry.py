@@ -1,0 +1,44 @@
+"""Retry transient fetch failures with exponential backoff and jitter, honoring Retry-After.
+
+Permanent failures (404, not an image, blocked destination) are returned at once: asking again
+cannot change the answer, and retrying them would only slow the row down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from processors.fetch import FetchError
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    retries: int
+    base_s: float
+    max_s: float
+
+
+def backoff_delay(policy: RetryPolicy, retry: int, retry_after_s: float | None) -> float:
+    """Seconds to wait before retry number `retry` (0-based)."""
+    if retry_after_s is not None:
+        return min(retry_after_s, policy.max_s)
+    # "Full jitter" over the upper half: spreads retries of many rows hitting one slow server.
+    return min(policy.max_s, policy.base_s * 2.0**retry) * random.uniform(0.5, 1.0)
+
+
+async def with_retries(
+    fetch: Callable[[], Awaitable[bytes]],
+    policy: RetryPolicy,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> bytes:
+    for retry in range(policy.retries + 1):
+        try:
+            return await fetch()
+        except FetchError as error:
+            if not error.transient or retry == policy.retries:
+                raise
+            await sleep(backoff_delay(policy, retry, error.retry_after_s))
+    raise AssertionError("unreachable: the last attempt returns or raises")

@@ -1,0 +1,317 @@
+// The imgpipe page: upload a CSV, follow its progress through the event stream, show each row's
+// images as they finish, download the output CSV. Plain browser JavaScript, no build step.
+// Every URL is relative, so the page also works behind a proxy that serves imgpipe under a path.
+"use strict";
+
+// Per-row details come from GET /status/{id}?rows=true, which returns every row at once: fine
+// for a batch a person watches, not for 100,000 rows, which are followed by their counts alone.
+const ROW_DETAILS_LIMIT = 200;
+const FINISHED = new Set(["completed", "completed_with_errors", "failed"]);
+const STATUS_WORDS = {
+  queued: "queued",
+  processing: "processing",
+  completed: "completed",
+  completed_with_errors: "completed with errors",
+  failed: "failed",
+};
+
+const byId = (id) => document.getElementById(id);
+const form = byId("upload-form");
+const fileInput = byId("csv-file");
+const dropZone = byId("drop-zone");
+const uploadButton = byId("upload-button");
+
+let chosenFile = null;
+// The request on screen: {requestId, shownRows: Map of row -> {status, node}, settledShown (rows
+// finished in the last details fetched, -1 before the first), refreshing, refreshAgain}.
+let watched = null;
+
+function authHeaders() {
+  const key = byId("api-key").value.trim();
+  return key ? { Authorization: `Bearer ${key}` } : {};
+}
+
+function choose(file) {
+  chosenFile = file;
+  byId("drop-hint").hidden = Boolean(file);
+  byId("chosen-file").hidden = !file;
+  byId("chosen-file").textContent = file ? `${file.name} (${formatBytes(file.size)})` : "";
+  uploadButton.disabled = !file;
+}
+
+function formatBytes(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(2)} MB`;
+}
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text; // never innerHTML: cells hold user data
+  return node;
+}
+
+// ---- problems -------------------------------------------------------------------------------
+
+function showProblem(title, problems) {
+  byId("problem-title").textContent = title;
+  const list = byId("problem-list");
+  list.replaceChildren();
+  for (const problem of problems) {
+    const item = element("li");
+    if (problem.line !== null && problem.line !== undefined) {
+      const where = problem.column ? `Line ${problem.line}, ${problem.column}` : `Line ${problem.line}`;
+      item.append(element("span", "line-number", `${where}: `));
+    }
+    item.append(problem.message);
+    list.append(item);
+  }
+  byId("problem").hidden = false;
+}
+
+function hideProblem() {
+  byId("problem").hidden = true;
+}
+
+async function errorBody(response) {
+  try {
+    return await response.json();
+  } catch {
+    return { message: `${response.status} ${response.statusText}` };
+  }
+}
+
+// ---- upload ---------------------------------------------------------------------------------
+
+async function upload(event) {
+  event.preventDefault();
+  if (!chosenFile) return;
+  hideProblem();
+  uploadButton.disabled = true;
+  uploadButton.textContent = "Uploading…";
+  const body = new FormData();
+  body.append("file", chosenFile, chosenFile.name);
+  try {
+    const response = await fetch("upload", { method: "POST", body, headers: authHeaders() });
+    const answer = await errorBody(response);
+    if (response.status === 202) {
+      watch(answer.request_id);
+      return;
+    }
+    if (answer.error === "csv_rejected") showProblem(`${chosenFile.name} was rejected`, answer.problems);
+    else showProblem(answer.message, []);
+  } catch (error) {
+    showProblem(`The upload did not reach imgpipe: ${error.message}`, []);
+  } finally {
+    uploadButton.textContent = "Upload";
+    uploadButton.disabled = !chosenFile;
+  }
+}
+
+// ---- progress -------------------------------------------------------------------------------
+
+function watch(requestId) {
+  watched = { requestId, shownRows: new Map(), settledShown: -1, refreshing: false, refreshAgain: false };
+  form.hidden = true;
+  byId("request-id").textContent = requestId;
+  byId("progress").hidden = false;
+  byId("progress").className = "";
+  byId("finished-actions").hidden = true;
+  byId("rows").hidden = true;
+  byId("rows").tBodies[0].replaceChildren();
+  byId("rows-note").hidden = true;
+  followEvents(watched);
+}
+
+// EventSource cannot send an Authorization header, so the stream is read with fetch.
+async function followEvents(target) {
+  let finished = false;
+  while (!finished && watched === target) {
+    try {
+      const response = await fetch(`status/${target.requestId}/events`, { headers: authHeaders() });
+      if (!response.ok) {
+        showProblem((await errorBody(response)).message, []);
+        return;
+      }
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffered = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffered += value;
+        let end;
+        while ((end = buffered.indexOf("\n\n")) >= 0) {
+          const status = statusFromEvent(buffered.slice(0, end));
+          buffered = buffered.slice(end + 2);
+          if (status && watched === target) {
+            showStatus(target, status);
+            finished = FINISHED.has(status.status);
+          }
+        }
+      }
+    } catch {
+      // The connection dropped (gateway restarted, network): pick the stream up again below.
+    }
+    if (!finished) await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+function statusFromEvent(text) {
+  const data = text
+    .split("\n")
+    .filter((line) => line.startsWith("data:"))
+    .map((line) => line.slice(5).trimStart())
+    .join("\n");
+  return data ? JSON.parse(data) : null;
+}
+
+function showStatus(target, status) {
+  const images = status.images;
+  const settled = images.done + images.failed;
+  const percent = images.total ? Math.floor((100 * settled) / images.total) : 100;
+  byId("progress-fill").style.width = `${percent}%`;
+  byId("progress-bar").setAttribute("aria-valuenow", String(percent));
+  byId("progress").className = status.status;
+  const failed = images.failed ? `, ${images.failed} failed` : "";
+  const stalled = status.stalled ? " — no progress for a while; imgpipe will retry it" : "";
+  byId("progress-text").textContent =
+    `${STATUS_WORDS[status.status]}: ${settled} of ${images.total} images${failed} · ` +
+    `${status.rows.done + status.rows.failed} of ${status.rows.total} rows${stalled}`;
+  const done = FINISHED.has(status.status);
+  byId("finished-actions").hidden = !done;
+  if (status.rows.total > ROW_DETAILS_LIMIT) {
+    byId("rows-note").textContent =
+      `Row by row details are shown for batches of up to ${ROW_DETAILS_LIMIT} rows; ` +
+      "the output CSV has every row.";
+    byId("rows-note").hidden = false;
+  } else if (done || status.rows.done + status.rows.failed > target.settledShown) {
+    refreshRows(target);
+  }
+}
+
+// One details request at a time; changes that arrive meanwhile cause one more afterwards.
+async function refreshRows(target) {
+  if (target.refreshing) {
+    target.refreshAgain = true;
+    return;
+  }
+  target.refreshing = true;
+  try {
+    do {
+      target.refreshAgain = false;
+      const response = await fetch(`status/${target.requestId}?rows=true`, { headers: authHeaders() });
+      if (response.ok && watched === target) showRows(target, (await response.json()).row_details);
+    } while (target.refreshAgain && watched === target);
+  } finally {
+    target.refreshing = false;
+  }
+}
+
+// ---- rows -----------------------------------------------------------------------------------
+
+function showRows(target, rows) {
+  const body = byId("rows").tBodies[0];
+  for (const row of rows) {
+    const shown = target.shownRows.get(row.row);
+    if (shown && shown.status === row.status) continue;
+    const fresh = rowElement(row);
+    if (shown) shown.node.replaceWith(fresh);
+    else body.append(fresh);
+    target.shownRows.set(row.row, { status: row.status, node: fresh });
+  }
+  target.settledShown = rows.filter((row) => row.status !== "pending").length;
+  byId("rows").hidden = rows.length === 0;
+}
+
+function rowElement(row) {
+  const tr = element("tr");
+  tr.dataset.row = String(row.row);
+  tr.append(element("td", "", row.serial_number), element("td", "", row.product_name));
+  const word = row.status === "done" ? "completed" : row.status;
+  tr.append(element("td", `status-${word}`, word));
+  const images = element("td");
+  for (const image of row.images) images.append(imageElement(row.status, image));
+  tr.append(images);
+  return tr;
+}
+
+function thumbnail(source, description) {
+  const img = element("img");
+  img.src = source;
+  img.alt = description;
+  img.loading = "lazy";
+  img.referrerPolicy = "no-referrer"; // input images live on other people's servers
+  img.addEventListener("error", () => img.replaceWith(element("span", "thumbnail-missing", "no image")));
+  return img;
+}
+
+function imageElement(rowStatus, image) {
+  const pair = element("div", "image-pair");
+  pair.append(thumbnail(image.input_url, "input image"));
+  if (image.output_url) {
+    pair.append(element("span", "arrow", "→"), thumbnail(image.output_url, "output image"));
+    const saved = image.bytes_in ? Math.round(100 * (1 - image.bytes_out / image.bytes_in)) : 0;
+    const size = image.width ? `${image.width}×${image.height} · ` : "";
+    pair.append(
+      element(
+        "span",
+        "image-sizes",
+        `${size}${formatBytes(image.bytes_in)} → ${formatBytes(image.bytes_out)} (${saved}% smaller)`,
+      ),
+    );
+  } else if (image.error) {
+    pair.append(element("span", "image-error", `${image.error.code}: ${image.error.message}`));
+  } else if (rowStatus === "pending") {
+    pair.append(element("span", "image-sizes", "waiting…"));
+  }
+  return pair;
+}
+
+// ---- download -------------------------------------------------------------------------------
+
+// Fetched rather than linked, so that an API key travels in a header, never in a URL.
+async function download() {
+  const requestId = watched.requestId;
+  const response = await fetch(`download/${requestId}`, { headers: authHeaders() });
+  if (!response.ok) {
+    showProblem((await errorBody(response)).message, []);
+    return;
+  }
+  const link = element("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = `imgpipe-${requestId}.csv`;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+}
+
+function startOver() {
+  watched = null;
+  byId("progress").hidden = true;
+  hideProblem();
+  form.reset();
+  choose(null);
+  form.hidden = false;
+}
+
+// ---- wiring ---------------------------------------------------------------------------------
+
+fileInput.addEventListener("change", () => choose(fileInput.files[0] || null));
+for (const name of ["dragenter", "dragover"]) {
+  dropZone.addEventListener(name, (event) => {
+    event.preventDefault();
+    dropZone.classList.add("dragging");
+  });
+}
+dropZone.addEventListener("dragleave", () => dropZone.classList.remove("dragging"));
+dropZone.addEventListener("drop", (event) => {
+  event.preventDefault();
+  dropZone.classList.remove("dragging");
+  const file = event.dataTransfer.files[0];
+  if (file) choose(file);
+});
+form.addEventListener("submit", upload);
+byId("download-button").addEventListener("click", download);
+byId("again-button").addEventListener("click", startOver);
