@@ -1,7 +1,8 @@
 """The test suite's own imgpipe stack: real Kafka, real MongoDB wire protocol, real services.
 
 It uses its own state directory and ports, so it never disturbs a stack started with `make up`.
-Kafka and the database are provisioned by devstack exactly as `make up` does.
+Kafka and the database are provisioned by devstack exactly as `make up` does, or started as
+containers by testcontainers (tests/integration/backends.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from devstack.paths import IMGPIPE_COMMAND, ROOT, StackPaths
 from devstack.stack import down, gateway_answers, start_infrastructure, start_services
 from devstack.waiting import wait_until
 from imgpipe.settings import Settings
+from tests.integration.backends import infrastructure_settings
 from tests.integration.sync_run import run_sync
 
 WEBHOOK_SECRET = "test-webhook-secret"
@@ -79,9 +81,20 @@ def running_test_stack(
     layout: StackLayout = MAIN_LAYOUT,
     overrides: dict[str, str] | None = None,
 ) -> Iterator[RunningStack]:
-    """A fresh stack (state wiped) in `layout`; its settings are in os.environ while it runs."""
+    """A fresh stack (state wiped) in `layout`; its settings are in os.environ while it runs.
+    Kafka and the database are local processes or containers, as IMGPIPE_TEST_BACKEND says."""
+    with infrastructure_settings() as infrastructure:
+        settings = {**infrastructure, **(overrides or {})}
+        with _running_stack(processor_count, fetch_allowlist, layout, settings) as stack:
+            yield stack
+
+
+@contextmanager
+def _running_stack(
+    processor_count: int, fetch_allowlist: str, layout: StackLayout, overrides: dict[str, str]
+) -> Iterator[RunningStack]:
     saved = dict(os.environ)
-    os.environ.update({**_test_environment(layout, fetch_allowlist), **(overrides or {})})
+    os.environ.update({**_test_environment(layout, fetch_allowlist), **overrides})
     settings = Settings()
     down(settings)  # whatever an interrupted earlier run left running in this layout
     shutil.rmtree(layout.state_dir, ignore_errors=True)

@@ -14,10 +14,13 @@ import pytest
 
 from bench.report import TARGETS, value_at
 from devstack.paths import ROOT, VENV_PYTHON
+from tests.integration.backends import needs_local_infrastructure
 
 pytestmark = pytest.mark.integration
 
 
+# `make bench` provisions a local stack of its own, whatever the test backend.
+@needs_local_infrastructure
 def test_smoke_benchmark_reports_every_figure(tmp_path: Path) -> None:
     benchmarks_md = (ROOT / "BENCHMARKS.md").read_bytes() if (ROOT / "BENCHMARKS.md").exists() else None
     run = subprocess.run(

@@ -23,6 +23,7 @@ from devstack.mongodb import start_mongodb
 from devstack.stack import start_services
 from imgpipe.database import Document
 from imgpipe.topics import RESULTS
+from tests.integration.backends import needs_local_infrastructure
 from tests.integration.fault_injection import (
     Catalogue,
     assert_exact_outcome,
@@ -138,6 +139,7 @@ def test_kill_the_aggregator_then_restart_it(
     assert_exact_outcome(two_processors, fault_mongo, request_id, catalogue)
 
 
+@needs_local_infrastructure
 @pytest.mark.parametrize("run", RUNS)
 def test_kill_the_broker_then_restart_it_on_its_data(
     two_processors: RunningStack, fault_server: LocalHttpServer, fault_mongo: MongoClient[Document], run: int
@@ -150,6 +152,7 @@ def test_kill_the_broker_then_restart_it_on_its_data(
     assert_exact_outcome(two_processors, fault_mongo, request_id, catalogue)
 
 
+@needs_local_infrastructure
 @pytest.mark.parametrize("run", RUNS)
 def test_stop_the_database_for_a_while(
     two_processors: RunningStack, fault_server: LocalHttpServer, fault_mongo: MongoClient[Document], run: int
