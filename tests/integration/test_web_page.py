@@ -41,13 +41,20 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+def _note_blocked(console_text: str, script_errors: list[str]) -> None:
+    if "Content Security Policy" in console_text:
+        script_errors.append(console_text)
+
+
 @pytest.fixture
 def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1100, "height": 800})
     page = context.new_page()
-    # A script error on the page fails the test that caused it.
+    # A script error, or anything the page's Content-Security-Policy blocked, fails the test.
+    # (Other console errors are expected: a missing input image logs its 404.)
     script_errors: list[str] = []
     page.on("pageerror", lambda error: script_errors.append(str(error)))
+    page.on("console", lambda message: _note_blocked(message.text, script_errors))
     yield page
     screenshot(page, request.node.name)  # how the page was left, failed or passed
     context.close()
