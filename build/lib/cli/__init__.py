@@ -1,1 +1,0 @@
-"""The `imgpipe` command: submit CSVs and follow them from a terminal, and run the services."""

@@ -1,1 +1,0 @@
-"""Shared by every imgpipe service: settings, topic names, message models, database access."""
