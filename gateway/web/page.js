@@ -22,8 +22,8 @@ const dropZone = byId("drop-zone");
 const uploadButton = byId("upload-button");
 
 let chosenFile = null;
-// The request on screen: {requestId, shownRows: Map of row -> {status, node}, settledShown (rows
-// finished in the last details fetched, -1 before the first), refreshing, refreshAgain}.
+// The request on screen: {requestId, shownRows: Map of row -> {status, node}, refreshing,
+// refreshAgain}.
 let watched = null;
 
 function authHeaders() {
@@ -112,7 +112,7 @@ async function upload(event) {
 // ---- progress -------------------------------------------------------------------------------
 
 function watch(requestId) {
-  watched = { requestId, shownRows: new Map(), settledShown: -1, refreshing: false, refreshAgain: false };
+  watched = { requestId, shownRows: new Map(), refreshing: false, refreshAgain: false };
   form.hidden = true;
   byId("request-id").textContent = requestId;
   byId("progress").hidden = false;
@@ -169,6 +169,7 @@ function statusFromEvent(text) {
 function showStatus(target, status) {
   const images = status.images;
   const settled = images.done + images.failed;
+  const settledRows = status.rows.done + status.rows.failed;
   const percent = images.total ? Math.floor((100 * settled) / images.total) : 100;
   byId("progress-fill").style.width = `${percent}%`;
   byId("progress-bar").setAttribute("aria-valuenow", String(percent));
@@ -177,7 +178,7 @@ function showStatus(target, status) {
   const stalled = status.stalled ? " — no progress for a while; imgpipe will retry it" : "";
   byId("progress-text").textContent =
     `${STATUS_WORDS[status.status]}: ${settled} of ${images.total} images${failed} · ` +
-    `${status.rows.done + status.rows.failed} of ${status.rows.total} rows${stalled}`;
+    `${settledRows} of ${status.rows.total} rows${stalled}`;
   const done = FINISHED.has(status.status);
   byId("finished-actions").hidden = !done;
   if (status.rows.total > ROW_DETAILS_LIMIT) {
@@ -185,7 +186,7 @@ function showStatus(target, status) {
       `Row by row details are shown for batches of up to ${ROW_DETAILS_LIMIT} rows; ` +
       "the output CSV has every row.";
     byId("rows-note").hidden = false;
-  } else if (done || status.rows.done + status.rows.failed > target.settledShown) {
+  } else if (done || target.shownRows.size === 0 || settledRows > rowsFinishedOnScreen(target)) {
     refreshRows(target);
   }
 }
@@ -220,8 +221,13 @@ function showRows(target, rows) {
     else body.append(fresh);
     target.shownRows.set(row.row, { status: row.status, node: fresh });
   }
-  target.settledShown = rows.filter((row) => row.status !== "pending").length;
   byId("rows").hidden = rows.length === 0;
+}
+
+function rowsFinishedOnScreen(target) {
+  let finished = 0;
+  for (const shown of target.shownRows.values()) if (shown.status !== "pending") finished += 1;
+  return finished;
 }
 
 function rowElement(row) {
