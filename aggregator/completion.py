@@ -1,64 +1,110 @@
-"""Finish a request once every row is in: output CSV, completion event, final status.
+"""Finish a request once every row is counted: output CSV, completion event, final state.
 
-The order matters for crash safety: the event is published before the status is set, so a crash
-in between leaves the request unfinished, and the redelivered results finish it again (the CSV
-is rewritten atomically; downstream may see the event twice, never zero times).
+The order matters for crash safety: the event is published before the final state is written,
+so a crash in between leaves the request unfinished and it is finished again (the CSV is
+rewritten atomically; downstream may see the event twice, never zero times).
+
+The output CSV is streamed: the input spool and the row chunks are read side by side, one chunk
+at a time, so finishing a million-row request holds one chunk in memory, not the request.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from aggregator.output_csv import write_output_csv
-from aggregator.result_store import finished_row_outputs, mark_finished
+from aggregator.output_csv import OutputRow, write_output_csv
 from imgpipe.database import Document
 from imgpipe.input_spool import input_spool_path, read_input_spool
-from imgpipe.messages import FINISHED_STATUSES, RequestCounts, RequestEvent, RequestStatus
+from imgpipe.messages import RequestCounts, RequestEvent, RequestStatus
 from imgpipe.request_paths import download_url, output_csv_path, request_dir
+from imgpipe.request_state import RequestState, advance_state
+from imgpipe.row_outcomes import chunks_in_order
 from imgpipe.settings import Settings
+from imgpipe.unfinished_requests import unmark_unfinished
+
+logger = logging.getLogger(__name__)
 
 PublishEvent = Callable[[RequestEvent], Awaitable[None]]
 
 
-def all_rows_finished(request: Document) -> bool:
-    return bool(request["rows_done"] + request["rows_failed"] >= request["rows_total"])
+class RowWithoutOutcome(Exception):
+    """A counted row has no stored outcome (an update lost by FerretDB): the repair republishes it."""
 
 
-def _final_status(request: Document) -> RequestStatus:
-    if request["images_failed"] or request["rows_failed"]:
+def ready_to_finish(request: Document, state: RequestState) -> bool:
+    return not state.finished and state.rows_finished >= request["rows_total"]
+
+
+def _final_status(state: RequestState) -> RequestStatus:
+    if state.images_failed or state.rows_failed:
         return RequestStatus.COMPLETED_WITH_ERRORS
     return RequestStatus.COMPLETED
 
 
+async def _output_rows(
+    db: AsyncDatabase[Document], request_id: str, rows_total: int, spool: Path
+) -> AsyncIterator[OutputRow]:
+    products = read_input_spool(spool)
+    async for rows, outcomes in chunks_in_order(db, request_id, rows_total):
+        for row, product in zip(rows, products, strict=False):
+            outcome = outcomes.get(row)
+            if outcome is None:
+                raise RowWithoutOutcome(f"row {row} of request {request_id} is counted but has no outcome")
+            yield product, [image.get("output_url") for image in outcome["images"]]
+
+
 async def finish_request(
-    db: AsyncDatabase[Document], settings: Settings, request: Document, publish: PublishEvent
-) -> None:
-    if request["status"] in FINISHED_STATUSES or not all_rows_finished(request):
-        return
+    db: AsyncDatabase[Document],
+    settings: Settings,
+    request: Document,
+    state: RequestState,
+    publish: PublishEvent,
+) -> RequestState:
+    """Finish the request if every row is counted; return its state as it then stands."""
+    if not ready_to_finish(request, state):
+        return state
     request_id = request["_id"]
-    outputs = await finished_row_outputs(db, request_id)
-    directory = request_dir(settings.processed_images_dir, request_id)
-    await asyncio.to_thread(
-        write_output_csv,
-        read_input_spool(input_spool_path(directory)),
-        outputs,
-        output_csv_path(settings.processed_images_dir, request_id),
-    )
-    status = _final_status(request)
+    spool = input_spool_path(request_dir(settings.processed_images_dir, request_id))
+    try:
+        await write_output_csv(
+            _output_rows(db, request_id, request["rows_total"], spool),
+            output_csv_path(settings.processed_images_dir, request_id),
+        )
+    except RowWithoutOutcome as missing:
+        logger.warning("not finishing request %s yet: %s", request_id, missing)
+        return state
+    status = _final_status(state)
     completed_at = datetime.now(UTC)
     await publish(
         RequestEvent(
             type="request.completed",
             request_id=request_id,
             status=status,
-            counts=RequestCounts.model_validate(request),
+            counts=RequestCounts(
+                rows_total=request["rows_total"],
+                rows_done=state.rows_done,
+                rows_failed=state.rows_failed,
+                images_total=request["images_total"],
+                images_done=state.images_done,
+                images_failed=state.images_failed,
+            ),
             download_url=download_url(settings.base_url, request_id),
             created_at=request["created_at"],
             completed_at=completed_at,
         )
     )
-    await mark_finished(db, request_id, status, completed_at)
+
+    def finished(head: RequestState) -> RequestState | None:
+        if head.finished:
+            return None
+        return replace(head, status=status, completed_at=completed_at, updated_at=completed_at)
+
+    final = await advance_state(db, request_id, state, finished)
+    await unmark_unfinished(db, request_id)
+    return final

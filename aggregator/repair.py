@@ -1,35 +1,90 @@
-"""Repair of stalled requests: the row documents are the truth, the counters are rebuilt from them.
+"""Requests in flight, looked after: finished when counted, repaired when stalled.
+
+The aggregator's leader walks the requests in flight (imgpipe/unfinished_requests.py) every few
+seconds. A request whose rows are all counted but which is not finished (its aggregator crashed
+while finishing it) is finished. A request with no progress for `IMGPIPE_STALL_SECONDS` is
+repaired.
 
 Results are counted incrementally (aggregator/tally.py), which is exact as long as Kafka hands
 every message over once in offset order, at least. Should a row message or a result ever go
-missing on the way, or an update be undone (FerretDB loses concurrent updates to one document:
-see imgpipe/database.py), the request would wait forever. So a request with no progress for
-`IMGPIPE_STALL_SECONDS` is repaired: its counters are recomputed from its row documents (one per
-finished row, first writer wins), and rows that have no document are published again. Both
-steps are idempotent; a repair is logged and counted in the request (`repairs`). Nothing is
-repaired while any request makes progress: the pipeline is then busy, not losing work.
+missing on the way, or a row's outcome be lost (FerretDB loses concurrent updates to one
+document: see imgpipe/database.py), the request would wait forever. So a stalled request is
+repaired: its counters are recomputed from its stored rows (first writer wins), and rows that
+have no outcome are published again. Both steps are idempotent; a repair is logged and counted in
+the request's state (`repairs`). Nothing is repaired while any request makes progress: the
+pipeline is then busy, not losing work.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from aggregator.tally import Tally
-from imgpipe.database import PUBLISHING, REQUESTS, ROWS, Document
-from imgpipe.messages import UNFINISHED_STATUSES
+from imgpipe.database import PUBLISHING, REQUESTS, Document
+from imgpipe.request_state import RequestState, advance_state, request_state
+from imgpipe.row_outcomes import chunks_in_order
+from imgpipe.unfinished_requests import unfinished_request_ids, unmark_unfinished
 
 logger = logging.getLogger(__name__)
 
 RepublishRows = Callable[[str, Sequence[int]], Awaitable[None]]
-FinishRequest = Callable[[Document], Awaitable[None]]
+FinishRequest = Callable[[Document, RequestState], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class InFlight:
+    request: Document
+    state: RequestState
+    # When rows were last published, and whether all are; None: no checkpoint (yet).
+    publishing: Document | None
+
+    def progressed_at(self) -> datetime:
+        if self.publishing is None:
+            return self.state.updated_at
+        published_at: datetime = self.publishing["progressed_at"]
+        return max(self.state.updated_at, published_at)
+
+    def fully_published(self) -> bool:
+        return self.publishing is not None and bool(self.publishing["done"])
+
+
+async def requests_in_flight(db: AsyncDatabase[Document]) -> list[InFlight]:
+    """Every unfinished request with its state; entries of finished requests are removed."""
+    in_flight = []
+    for request_id in await unfinished_request_ids(db):
+        request = await db[REQUESTS].find_one({"_id": request_id})
+        if request is None:
+            continue  # being accepted right now, or refused mid-way (the gateways drop those)
+        state = await request_state(db, request)
+        if state.finished:
+            await unmark_unfinished(db, request_id)  # finished by an aggregator that died just after
+            continue
+        in_flight.append(InFlight(request, state, await db[PUBLISHING].find_one({"_id": request_id})))
+    return in_flight
+
+
+def stalled_requests(in_flight: Iterable[InFlight], stall_seconds: float, now: datetime) -> list[InFlight]:
+    """Fully published requests with no progress for `stall_seconds`; none while any request makes
+    progress, since a request queued behind a large one only waits its turn. A repaired request
+    is left alone for another stall period: its republished rows need time."""
+    cutoff = now - timedelta(seconds=stall_seconds)
+    requests = list(in_flight)
+    if any(item.progressed_at() >= cutoff for item in requests):
+        return []
+    return [
+        item
+        for item in requests
+        if item.fully_published() and (item.state.repaired_at is None or item.state.repaired_at < cutoff)
+    ]
 
 
 def tally_of_rows(rows: Iterable[Document]) -> Tally:
-    """The counters that a request's row documents add up to (as aggregator/tally.py counts)."""
+    """The counters that a request's row outcomes add up to (as aggregator/tally.py counts)."""
     rows_done = rows_failed = images_done = images_failed = 0
     for row in rows:
         failed_images = sum(1 for image in row["images"] if image.get("error") is not None)
@@ -42,76 +97,43 @@ def tally_of_rows(rows: Iterable[Document]) -> Tally:
     return Tally(rows_done, rows_failed, images_done, images_failed)
 
 
-async def _anything_progressing(db: AsyncDatabase[Document], cutoff: datetime) -> bool:
-    """Results counted or rows published since `cutoff`: the pipeline is busy, not losing work."""
-    counting = await db[REQUESTS].find_one(
-        {"status": {"$in": UNFINISHED_STATUSES}, "updated_at": {"$gte": cutoff}}, {"_id": 1}
-    )
-    publishing = await db[PUBLISHING].find_one({"progressed_at": {"$gte": cutoff}}, {"_id": 1})
-    return counting is not None or publishing is not None
-
-
-async def stalled_request_ids(db: AsyncDatabase[Document], stall_seconds: float) -> list[str]:
-    """Unfinished requests, fully published, with no progress for `stall_seconds`; none while any
-    request makes progress, since a request queued behind a large one only waits its turn."""
-    cutoff = datetime.now(UTC) - timedelta(seconds=stall_seconds)
-    if await _anything_progressing(db, cutoff):
-        return []
-    cursor = db[REQUESTS].find(
-        {"status": {"$in": UNFINISHED_STATUSES}, "updated_at": {"$lt": cutoff}}, {"_id": 1, "repaired_at": 1}
-    )
-    # A repaired request is left alone for another stall period: its republished rows need time.
-    candidates = [
-        request["_id"]
-        async for request in cursor
-        if request.get("repaired_at") is None or request["repaired_at"] < cutoff
-    ]
-    if not candidates:
-        return []
-    # Rows still being published are on their way, not lost.
-    published = db[PUBLISHING].find({"_id": {"$in": candidates}, "done": True}, {"_id": 1})
-    fully_published = {checkpoint["_id"] async for checkpoint in published}
-    return [request_id for request_id in candidates if request_id in fully_published]
-
-
 async def repair_request(
-    db: AsyncDatabase[Document], request_id: str, republish: RepublishRows, finish: FinishRequest
+    db: AsyncDatabase[Document], item: InFlight, republish: RepublishRows, finish: FinishRequest
 ) -> None:
-    # The request is read before its rows: the compare-and-set below then fails if results
-    # were counted meanwhile, and the next round repairs from fresher rows.
-    request = await db[REQUESTS].find_one({"_id": request_id})
-    if request is None or request["status"] not in UNFINISHED_STATUSES:
-        return
-    counted_offset = request["results_offset"]
-    rows = [
-        row
-        async for row in db[ROWS].find(
-            {"request_id": request_id}, {"row": 1, "status": 1, "images": 1, "result_offset": 1}
+    request_id, seen = item.request["_id"], item.state
+    tally, highest_offset, missing = Tally(), seen.results_offset, list[int]()
+    # Chunk by chunk: a million-row request is never held whole.
+    async for rows, outcomes in chunks_in_order(db, request_id, item.request["rows_total"]):
+        tally += tally_of_rows(outcomes.values())
+        # Every result up to the highest stored one is now reflected in the counters: the
+        # results agent skips those (its counted mark), so none is counted twice.
+        highest_offset = max([highest_offset, *(outcome["result_offset"] for outcome in outcomes.values())])
+        missing.extend(row for row in rows if row not in outcomes)
+
+    def repaired(head: RequestState) -> RequestState | None:
+        if head.version != seen.version:
+            return None  # results were counted meanwhile: not stalled after all
+        return replace(
+            head,
+            rows_done=tally.rows_done,
+            rows_failed=tally.rows_failed,
+            images_done=tally.images_done,
+            images_failed=tally.images_failed,
+            results_offset=highest_offset,
+            repairs=head.repairs + 1,
+            repaired_at=datetime.now(UTC),
         )
-    ]
-    tally = tally_of_rows(rows)
-    # Every result up to the highest stored one is now reflected in the counters: the results
-    # agent skips those (its counted mark), so none is counted twice.
-    highest_offset = max([counted_offset, *(row["result_offset"] for row in rows)])
-    changes: Document = {
-        **tally.as_increments(),
-        "results_offset": highest_offset,
-        "repaired_at": datetime.now(UTC),
-    }
-    updated = await db[REQUESTS].update_one(
-        {"_id": request_id, "results_offset": counted_offset},
-        {"$set": changes, "$inc": {"repairs": 1}},
-    )
-    if not updated.matched_count:
-        return  # results are being counted: not stalled after all
-    missing = sorted(set(range(request["rows_total"])) - {row["row"] for row in rows})
+
+    state = await advance_state(db, request_id, seen, repaired)
+    if state.version == seen.version:
+        return
     logger.warning(
         "repaired stalled request %s: counters %s -> %s, %d row(s) without a result published again",
         request_id,
-        {field: request[field] for field in tally.as_increments()},
+        {"rows_done": seen.rows_done, "rows_failed": seen.rows_failed},
         tally.as_increments(),
         len(missing),
     )
     if missing:
         await republish(request_id, missing)
-    await finish({**request, **changes})
+    await finish(item.request, state)

@@ -1,25 +1,29 @@
-"""The aggregator's MongoDB writes: rows stored first-writer-wins, counters moved exactly once."""
+"""The aggregator's MongoDB writes of results: rows stored first-writer-wins, counters moved exactly once.
+
+Rows go into their chunk documents (imgpipe/row_outcomes.py), then the counters move by one new
+version of the request's state (imgpipe/request_state.py): every write is to one `_id`.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import DuplicateKeyError
 
 from aggregator.tally import OffsetResult, row_id, tally_new_results
-from imgpipe.database import REQUESTS, ROWS, Document
+from imgpipe.database import ROW_OUTCOMES, Document
 from imgpipe.messages import RequestStatus
+from imgpipe.request_state import RequestState, StateStep, advance_state
+from imgpipe.row_outcomes import chunk_id, chunk_of, read_chunk
 
-_DUPLICATE_KEY = 11000
 
-
-def row_document(item: OffsetResult, now: datetime) -> Document:
+def row_outcome(item: OffsetResult, now: datetime) -> Document:
     result = item.result
     return {
-        "request_id": result.request_id,
-        "row": result.row,
         "status": "failed" if result.failed else "done",
         "error": result.error,
         "images": [image.model_dump(mode="json") for image in result.images],
@@ -29,81 +33,77 @@ def row_document(item: OffsetResult, now: datetime) -> Document:
     }
 
 
-async def _store_rows(db: AsyncDatabase[Document], items: Sequence[OffsetResult]) -> dict[str, int]:
-    """Insert each row; a row that exists already is left as it is (the first writer wins).
-    Return each row's finishing offset.
+async def _store_chunk(
+    db: AsyncDatabase[Document], request_id: str, chunk: int, items: Sequence[OffsetResult], now: datetime
+) -> dict[int, int]:
+    """Add the rows of one chunk that are not stored yet; return each row's finishing offset.
 
-    Plain inserts, not upserts: FerretDB's SQLite backend finds an upsert's target by scanning
-    the collection, which made large requests quadratic; an insert hits the primary key.
+    The chunk is read, then only its new rows are set: a row stored earlier keeps its first
+    result. The owner of a request's results partition is the only writer of its chunks, and
+    it handles one batch at a time.
     """
+    stored = await read_chunk(db, request_id, chunk)
+    finishing = {row: outcome["result_offset"] for row, outcome in stored.items()}
+    new_rows: dict[str, Document] = {}
+    for item in items:
+        if item.result.row not in finishing:
+            finishing[item.result.row] = item.offset
+            new_rows[str(item.result.row)] = row_outcome(item, now)
+    if not new_rows:
+        return finishing
+    if not stored:
+        try:
+            await db[ROW_OUTCOMES].insert_one({"_id": chunk_id(request_id, chunk), "rows": new_rows})
+            return finishing
+        except DuplicateKeyError:
+            # Written since it was read (a rebalance handed the partition over mid-batch).
+            return await _store_chunk(db, request_id, chunk, items, now)
+    await db[ROW_OUTCOMES].update_one(
+        {"_id": chunk_id(request_id, chunk)},
+        {"$set": {f"rows.{row}": outcome for row, outcome in new_rows.items()}},
+    )
+    return finishing
+
+
+async def store_rows(
+    db: AsyncDatabase[Document], request_id: str, items: Sequence[OffsetResult]
+) -> dict[str, int]:
+    """Store each row's first result; return each row's finishing offset, by row id."""
     now = datetime.now(UTC)
-    documents = [{"_id": row_id(i.result.request_id, i.result.row), **row_document(i, now)} for i in items]
-    finishing_offsets = {document["_id"]: document["result_offset"] for document in documents}
-    try:
-        await db[ROWS].insert_many(documents, ordered=False)
-        return finishing_offsets
-    except BulkWriteError as error:
-        write_errors = error.details["writeErrors"]
-        if any(e["code"] != _DUPLICATE_KEY for e in write_errors):
-            raise
-        existing = {documents[e["index"]]["_id"] for e in write_errors}
-    # Rows finished earlier (a duplicate or a redelivered result): what counts is who finished
-    # them. One query for all of them: this path is rare (after a crash), and per-row reads made
-    # a large redelivery crawl on FerretDB.
-    cursor = db[ROWS].find({"_id": {"$in": sorted(existing)}}, {"result_offset": 1})
-    async for stored in cursor:
-        finishing_offsets[stored["_id"]] = stored["result_offset"]
+    by_chunk: defaultdict[int, list[OffsetResult]] = defaultdict(list)
+    for item in items:
+        by_chunk[chunk_of(item.result.row)].append(item)
+    finishing_offsets: dict[str, int] = {}
+    for chunk, chunk_items in by_chunk.items():
+        for row, offset in (await _store_chunk(db, request_id, chunk, chunk_items, now)).items():
+            finishing_offsets[row_id(request_id, row)] = offset
     return finishing_offsets
 
 
-async def apply_results(
-    db: AsyncDatabase[Document], request_id: str, items: Sequence[OffsetResult]
-) -> Document | None:
-    """Record one request's results; return the request as it now stands (None if unknown)."""
-    finishing_offsets = await _store_rows(db, items)
+def _counted(items: Sequence[OffsetResult], finishing_offsets: dict[str, int]) -> StateStep:
     highest_offset = max(item.offset for item in items)
-    while True:
-        request = await db[REQUESTS].find_one({"_id": request_id})
-        if request is None:
-            return None
-        counted_offset = request["results_offset"]
-        tally = tally_new_results(items, finishing_offsets, counted_offset)
-        changes: Document = {
-            "results_offset": max(counted_offset, highest_offset),
-            "updated_at": datetime.now(UTC),
-        }
-        if request["status"] == RequestStatus.QUEUED:
-            changes["status"] = RequestStatus.PROCESSING.value
-        increments = tally.as_increments()
-        # The filter on the counted mark makes this a compare-and-set: if another aggregator
-        # instance (during a rebalance) moved it meanwhile, re-read and count again.
-        updated = await db[REQUESTS].update_one(
-            {"_id": request_id, "results_offset": counted_offset},
-            {"$set": changes, "$inc": increments},
+
+    def step(head: RequestState) -> RequestState | None:
+        if head.finished or head.results_offset >= highest_offset:
+            return None  # counted already (a redelivery), or nothing left to count
+        tally = tally_new_results(items, finishing_offsets, head.results_offset)
+        return replace(
+            head,
+            status=RequestStatus.PROCESSING,
+            rows_done=head.rows_done + tally.rows_done,
+            rows_failed=head.rows_failed + tally.rows_failed,
+            images_done=head.images_done + tally.images_done,
+            images_failed=head.images_failed + tally.images_failed,
+            results_offset=highest_offset,
+            updated_at=datetime.now(UTC),
         )
-        if updated.matched_count:
-            for field, increment in increments.items():
-                request[field] += increment
-            request.update(changes)
-            return request
+
+    return step
 
 
-async def finished_row_outputs(db: AsyncDatabase[Document], request_id: str) -> dict[int, list[str | None]]:
-    """Each finished row's output URLs, in input order within the row."""
-    cursor = db[ROWS].find({"request_id": request_id}, {"row": 1, "images.output_url": 1})
-    return {row["row"]: [image.get("output_url") for image in row["images"]] async for row in cursor}
-
-
-async def mark_finished(
-    db: AsyncDatabase[Document], request_id: str, status: RequestStatus, completed_at: datetime
-) -> None:
-    await db[REQUESTS].update_one(
-        {"_id": request_id},
-        {
-            "$set": {
-                "status": status.value,
-                "completed_at": completed_at,
-                "updated_at": completed_at,
-            }
-        },
-    )
+async def apply_results(
+    db: AsyncDatabase[Document], request_id: str, head: RequestState, items: Sequence[OffsetResult]
+) -> RequestState:
+    """Record one request's results; return its state as it now stands."""
+    finishing_offsets = await store_rows(db, request_id, items)
+    return await advance_state(db, request_id, head, _counted(items, finishing_offsets))

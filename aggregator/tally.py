@@ -29,6 +29,14 @@ class Tally:
     images_done: int = 0
     images_failed: int = 0
 
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(
+            self.rows_done + other.rows_done,
+            self.rows_failed + other.rows_failed,
+            self.images_done + other.images_done,
+            self.images_failed + other.images_failed,
+        )
+
     def as_increments(self) -> dict[str, int]:
         return {
             "rows_done": self.rows_done,

@@ -15,7 +15,7 @@ from gateway.errors import install_error_handlers
 from gateway.routes import health, images, metrics, progress_events, requests, upload, web_page
 from gateway.row_publisher import RowPublisher
 from gateway.upload_limit import UploadSizeLimit
-from imgpipe.database import connect, database, ensure_indexes
+from imgpipe.database import connect, database
 from imgpipe.kafka import new_producer
 from imgpipe.retrying import until_available
 from imgpipe.settings import Settings, get_settings
@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         client = connect(settings)
         db = database(client, settings)
         # Start even if a dependency is still coming up: wait for it rather than crash.
-        await until_available(functools.partial(ensure_indexes, db), "creating indexes")
+        await until_available(functools.partial(db.command, "ping"), "connecting to MongoDB")
         await until_available(functools.partial(ensure_topics, settings), "creating topics")
         producer = new_producer(settings)
         await until_available(producer.start, "connecting to Kafka")

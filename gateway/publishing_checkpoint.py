@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
-from imgpipe.database import PUBLISHING, REQUESTS, Document
+from imgpipe.database import PUBLISHING, PUBLISHING_CLAIMS, REQUESTS, Document
+from imgpipe.unfinished_requests import unfinished_request_ids, unmark_unfinished
 
 
 @dataclass(frozen=True)
@@ -63,27 +65,51 @@ async def publishing_progress(db: AsyncDatabase[Document], request_id: str) -> P
     )
 
 
-async def claim_stale_publishing(db: AsyncDatabase[Document], lease_s: float) -> list[str]:
-    """Claim requests whose rows are not all published and whose publisher stopped checkpointing.
+async def _claim_takeover(
+    db: AsyncDatabase[Document], request_id: str, takeover: int, now: datetime, lease_s: float
+) -> int | None:
+    """Insert the claim of takeover number `takeover` (or a later one); None if another gateway
+    holds a live claim. A claim older than the lease belongs to a gateway that died before it
+    could record its takeover, so the next number is tried."""
+    while True:
+        try:
+            await db[PUBLISHING_CLAIMS].insert_one({"_id": f"{request_id}/{takeover}", "at": now})
+            return takeover
+        except DuplicateKeyError:
+            existing = await db[PUBLISHING_CLAIMS].find_one({"_id": f"{request_id}/{takeover}"})
+            if existing is not None and existing["at"] >= now - timedelta(seconds=lease_s):
+                return None
+            takeover += 1
 
-    The claim is a compare-and-set on the heartbeat, so of several gateways one wins (on FerretDB
-    two may both win now and then; the rows are then published twice, which the aggregator
-    absorbs). A checkpoint without a request is what an upload refused mid-way leaves behind:
-    its rows must not be published, so it is dropped.
+
+async def claim_stale_publishing(db: AsyncDatabase[Document], lease_s: float) -> list[str]:
+    """Claim requests in flight whose rows are not all published and whose publisher stopped
+    checkpointing.
+
+    Of several gateways exactly one wins a claim: the n-th takeover of a request inserts the
+    document `"<request_id>/<n>"` of `publishing_claims`, and the unique `_id` refuses the others.
+    A checkpoint without a request is what an upload refused mid-way leaves behind: its rows must
+    not be published, so it is dropped.
     """
     now = datetime.now(UTC)
-    stale = db[PUBLISHING].find(
-        {"done": False, "heartbeat": {"$lt": now - timedelta(seconds=lease_s)}}, {"heartbeat": 1}
-    )
     claimed = []
-    async for checkpoint in stale:
-        request_id = checkpoint["_id"]
+    for request_id in await unfinished_request_ids(db):
+        checkpoint = await db[PUBLISHING].find_one({"_id": request_id})
+        if (
+            checkpoint is None
+            or checkpoint["done"]
+            or checkpoint["heartbeat"] >= now - timedelta(seconds=lease_s)
+        ):
+            continue
         if await db[REQUESTS].find_one({"_id": request_id}, {"_id": 1}) is None:
             await db[PUBLISHING].delete_one({"_id": request_id})
+            await unmark_unfinished(db, request_id)
             continue
-        won = await db[PUBLISHING].update_one(
-            {"_id": request_id, "heartbeat": checkpoint["heartbeat"]}, {"$set": {"heartbeat": now}}
+        takeover = await _claim_takeover(db, request_id, checkpoint.get("takeovers", 0) + 1, now, lease_s)
+        if takeover is None:
+            continue  # another gateway claimed it
+        await db[PUBLISHING].update_one(
+            {"_id": request_id}, {"$set": {"heartbeat": now, "takeovers": takeover}}
         )
-        if won.modified_count:
-            claimed.append(request_id)
+        claimed.append(request_id)
     return claimed

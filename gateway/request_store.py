@@ -1,15 +1,15 @@
-"""The gateway's reads and writes of a request: its document, its rows, its webhook record."""
+"""The gateway's reads and writes of a request: its documents, its webhook record, the in-flight count."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from gateway.publishing_checkpoint import insert_checkpoint
-from imgpipe.database import REQUESTS, ROWS, WEBHOOKS, Document
-from imgpipe.messages import UNFINISHED_STATUSES, RequestStatus
+from imgpipe.database import REQUESTS, UNFINISHED_REQUESTS, WEBHOOKS, Document
+from imgpipe.request_state import insert_initial_state
+from imgpipe.unfinished_requests import mark_unfinished
 
 
 async def insert_request(
@@ -20,40 +20,34 @@ async def insert_request(
     webhook_url: str | None,
     owner: str | None,
 ) -> None:
-    """Record an accepted request. The checkpoint goes first: a request document is what makes a
-    request exist, and it must never be without a checkpoint that gets its rows published."""
+    """Record an accepted request. Everything it needs goes first: the request document is what
+    makes a request exist, and it must never be without the checkpoint that gets its rows
+    published, its first state, or its entry among the requests in flight."""
     now = datetime.now(UTC)
     await insert_checkpoint(db, request_id, rows_total, now)
+    await insert_initial_state(db, request_id, now)
+    await mark_unfinished(db, request_id)
     await db[REQUESTS].insert_one(
         {
             "_id": request_id,
-            "status": RequestStatus.QUEUED.value,
             "rows_total": rows_total,
             "images_total": images_total,
-            "rows_done": 0,
-            "rows_failed": 0,
-            "images_done": 0,
-            "images_failed": 0,
-            # Highest imgpipe.results offset whose effect is in the counters (see aggregator).
-            "results_offset": -1,
             "webhook_url": webhook_url,
             "owner": owner,
             "created_at": now,
-            "updated_at": now,
-            "completed_at": None,
+            # The newest version of the request's state, or one before it (imgpipe/request_state.py).
+            "state_version": 0,
         }
     )
 
 
 async def find_request(db: AsyncDatabase[Document], request_id: str, owner: str | None) -> Document | None:
-    """The request if `owner` may see it: another key's request looks exactly like a missing one."""
-    return await db[REQUESTS].find_one({"_id": request_id, "owner": owner})
+    """The request if `owner` may see it: another key's request looks exactly like a missing one.
 
-
-async def finished_rows(db: AsyncDatabase[Document], request_id: str) -> AsyncIterator[Document]:
-    cursor = db[ROWS].find({"request_id": request_id}).sort("row", 1)
-    async for row in cursor:
-        yield row
+    The owner is compared here, not in the filter: FerretDB answers only a plain `_id` filter
+    without scanning the collection."""
+    request = await db[REQUESTS].find_one({"_id": request_id})
+    return request if request is not None and request["owner"] == owner else None
 
 
 async def webhook_record(db: AsyncDatabase[Document], request_id: str) -> Document | None:
@@ -62,4 +56,4 @@ async def webhook_record(db: AsyncDatabase[Document], request_id: str) -> Docume
 
 
 async def count_unfinished_requests(db: AsyncDatabase[Document]) -> int:
-    return await db[REQUESTS].count_documents({"status": {"$in": UNFINISHED_STATUSES}})
+    return await db[UNFINISHED_REQUESTS].count_documents({})

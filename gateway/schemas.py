@@ -58,6 +58,16 @@ class RowStatus(BaseModel):
     images: list[RowImage]
 
 
+class RowPage(BaseModel):
+    """Which rows `row_details` holds: `limit` rows from `offset`, of `total`; `next_url` is the
+    next page's URL, None on the last page."""
+
+    offset: int
+    limit: int
+    total: int
+    next_url: str | None
+
+
 class WebhookDelivery(BaseModel):
     attempt: int
     at: datetime
@@ -84,4 +94,6 @@ class RequestStatusBody(BaseModel):
     completed_at: datetime | None
     download_url: str | None
     webhook: WebhookStatus | None
+    # With ?rows=true: one page of rows, in input order, and where it sits.
     row_details: list[RowStatus] | None = None
+    row_page: RowPage | None = None

@@ -8,12 +8,25 @@ from datetime import UTC, datetime, timedelta
 from gateway.dependencies import GatewayState
 from gateway.errors import ApiError
 from gateway.publishing_checkpoint import publishing_progress
-from gateway.request_store import find_request, finished_rows, webhook_record
-from gateway.schemas import Counts, RequestStatusBody, RowImage, RowStatus, WebhookDelivery, WebhookStatus
+from gateway.request_store import find_request, webhook_record
+from gateway.schemas import (
+    Counts,
+    RequestStatusBody,
+    RowImage,
+    RowPage,
+    RowStatus,
+    WebhookDelivery,
+    WebhookStatus,
+)
 from imgpipe.database import Document
 from imgpipe.input_spool import input_spool_path, read_input_spool
-from imgpipe.messages import FINISHED_STATUSES, RequestStatus
-from imgpipe.request_paths import download_url, request_dir
+from imgpipe.messages import FINISHED_STATUSES
+from imgpipe.request_paths import download_url, request_dir, status_url
+from imgpipe.request_state import request_state
+from imgpipe.row_outcomes import read_rows
+
+DEFAULT_PAGE_ROWS = 500
+MAX_PAGE_ROWS = 5_000
 
 
 async def request_or_404(state: GatewayState, owner: str | None, request_id: uuid.UUID) -> Document:
@@ -23,12 +36,25 @@ async def request_or_404(state: GatewayState, owner: str | None, request_id: uui
     return request
 
 
-async def row_details(state: GatewayState, request_id: str) -> list[RowStatus]:
-    """Every row in input order: finished rows with their outputs, the others as pending."""
-    finished = {row["row"]: row async for row in finished_rows(state.db, request_id)}
+def check_page(offset: int, limit: int) -> None:
+    if offset < 0:
+        raise ApiError(400, "invalid_page", f"offset must be 0 or more, not {offset}")
+    if not 1 <= limit <= MAX_PAGE_ROWS:
+        raise ApiError(400, "invalid_page", f"limit must be between 1 and {MAX_PAGE_ROWS}, not {limit}")
+
+
+async def row_details(
+    state: GatewayState, request: Document, offset: int, limit: int
+) -> tuple[list[RowStatus], RowPage]:
+    """Rows `offset` to `offset + limit - 1` in input order: finished rows with their outputs,
+    the others as pending. Reads only the page's rows, however long the request."""
+    request_id, total = request["_id"], request["rows_total"]
+    stop = min(offset + limit, total)
+    finished = await read_rows(state.db, request_id, offset, stop)
     spool = input_spool_path(request_dir(state.settings.processed_images_dir, request_id))
     details = []
-    for index, product in enumerate(read_input_spool(spool)):
+    products = read_input_spool(spool, offset) if offset < stop else iter(())
+    for index, product in zip(range(offset, stop), products, strict=False):
         row = finished.get(index)
         images = (
             [RowImage.model_validate(image) for image in row["images"]]
@@ -44,7 +70,12 @@ async def row_details(state: GatewayState, request_id: str) -> list[RowStatus]:
                 images=images,
             )
         )
-    return details
+    next_url = (
+        f"{status_url(state.settings.base_url, request_id)}?rows=true&offset={stop}&limit={limit}"
+        if stop < total
+        else None
+    )
+    return details, RowPage(offset=offset, limit=limit, total=total, next_url=next_url)
 
 
 async def _webhook_status(state: GatewayState, request: Document) -> WebhookStatus | None:
@@ -59,27 +90,29 @@ async def _webhook_status(state: GatewayState, request: Document) -> WebhookStat
 
 
 async def status_body(state: GatewayState, request: Document) -> RequestStatusBody:
-    status = RequestStatus(request["status"])
+    progress = await request_state(state.db, request)
     publishing = await publishing_progress(state.db, request["_id"])
-    # Publishing rows is progress too: the request document only moves once results come in.
-    updated_at = max(request["updated_at"], publishing.progressed_at) if publishing else request["updated_at"]
+    # Publishing rows is progress too: the state only moves once results come in.
+    updated_at = max(progress.updated_at, publishing.progressed_at) if publishing else progress.updated_at
     return RequestStatusBody(
         request_id=request["_id"],
-        status=status,
-        rows=Counts(total=request["rows_total"], done=request["rows_done"], failed=request["rows_failed"]),
+        status=progress.status,
+        rows=Counts(total=request["rows_total"], done=progress.rows_done, failed=progress.rows_failed),
         images=Counts(
             total=request["images_total"],
-            done=request["images_done"],
-            failed=request["images_failed"],
+            done=progress.images_done,
+            failed=progress.images_failed,
         ),
         rows_published=publishing.rows_published if publishing else 0,
-        stalled=status not in FINISHED_STATUSES
+        stalled=not progress.finished
         and datetime.now(UTC) - updated_at > timedelta(seconds=state.settings.stall_seconds),
         created_at=request["created_at"],
         updated_at=updated_at,
-        completed_at=request["completed_at"],
+        completed_at=progress.completed_at,
         download_url=(
-            download_url(state.settings.base_url, request["_id"]) if status in FINISHED_STATUSES else None
+            download_url(state.settings.base_url, request["_id"])
+            if progress.status in FINISHED_STATUSES
+            else None
         ),
         webhook=await _webhook_status(state, request),
     )

@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     @field_validator("fetch_allowlist", mode="before")
+    # Log each database command's collection and filter shape (imgpipe/command_shapes.py).
+    log_database_commands: bool = False
     @classmethod
     def _split_allowlist(cls, value: object) -> object:
         if isinstance(value, str):

@@ -12,23 +12,29 @@ from gateway.auth import Owner
 from gateway.dependencies import State
 from gateway.errors import ApiError
 from gateway.schemas import ErrorBody, RequestStatusBody
-from gateway.status_view import request_or_404, row_details, status_body
-from imgpipe.messages import FINISHED_STATUSES
+from gateway.status_view import DEFAULT_PAGE_ROWS, check_page, request_or_404, row_details, status_body
 from imgpipe.request_paths import output_csv_path
+from imgpipe.request_state import request_state
 
 router = APIRouter()
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {401: {"model": ErrorBody}, 404: {"model": ErrorBody}}
 
 
-@router.get("/status/{request_id}", responses=_NOT_FOUND)
+@router.get("/status/{request_id}", responses={**_NOT_FOUND, 400: {"model": ErrorBody}})
 async def request_status(
-    state: State, owner: Owner, request_id: uuid.UUID, rows: Annotated[bool, Query()] = False
+    state: State,
+    owner: Owner,
+    request_id: uuid.UUID,
+    rows: Annotated[bool, Query(description="Include one page of row details")] = False,
+    offset: Annotated[int, Query(description="First row of the page (0-based)")] = 0,
+    limit: Annotated[int, Query(description="Rows per page, 1 to 5,000")] = DEFAULT_PAGE_ROWS,
 ) -> RequestStatusBody:
+    check_page(offset, limit)
     request = await request_or_404(state, owner, request_id)
     body = await status_body(state, request)
     if rows:
-        body.row_details = await row_details(state, request["_id"])
+        body.row_details, body.row_page = await row_details(state, request, offset, limit)
     return body
 
 
@@ -39,12 +45,13 @@ async def request_status(
 )
 async def download(state: State, owner: Owner, request_id: uuid.UUID) -> FileResponse:
     request = await request_or_404(state, owner, request_id)
-    if request["status"] not in FINISHED_STATUSES:
+    progress = await request_state(state.db, request)
+    if not progress.finished:
         raise ApiError(
             409,
             "not_finished",
-            f"request {request_id} is {request['status']}; the CSV is ready once it finishes",
-            status=request["status"],
+            f"request {request_id} is {progress.status}; the CSV is ready once it finishes",
+            status=progress.status,
         )
     return FileResponse(
         output_csv_path(state.settings.processed_images_dir, request["_id"]),

@@ -15,15 +15,14 @@ from typing import Any
 
 import httpx
 from PIL import Image
-from pymongo import MongoClient
 
 from bench.photos import photo_like_image
 from devstack import processes
 from devstack.paths import StackPaths
-from imgpipe.database import Document
 from tests.integration.helpers import read_csv, wait_finished
 from tests.integration.local_http_server import LocalHttpServer, Resource
 from tests.integration.stack import RunningStack
+from tests.integration.stored_state import stored_row_count, stored_state
 
 Rows = list[tuple[str, str, list[str]]]
 
@@ -71,9 +70,9 @@ def kill_hard(paths: StackPaths, name: str) -> None:
         time.sleep(0.05)
 
 
-def finished_rows(stack: RunningStack, mongo: MongoClient[Document], request_id: str) -> int:
-    request = mongo[stack.settings.mongodb_database].requests.find_one({"_id": request_id}) or {}
-    return int(request.get("rows_done", 0)) + int(request.get("rows_failed", 0))
+def finished_rows(stack: RunningStack, request_id: str) -> int:
+    state = stored_state(stack.settings, request_id)
+    return 0 if state is None else state.rows_finished
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
@@ -83,9 +82,7 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> No
         time.sleep(0.05)
 
 
-def assert_exact_outcome(
-    stack: RunningStack, mongo: MongoClient[Document], request_id: str, catalogue: Catalogue
-) -> None:
+def assert_exact_outcome(stack: RunningStack, request_id: str, catalogue: Catalogue) -> None:
     """Completed; every row exactly once in order; every image output; exact counters; no
     truncated file."""
     status: dict[str, Any] = wait_finished(stack.base_url, request_id, timeout_s=400)
@@ -94,15 +91,14 @@ def assert_exact_outcome(
     assert status["rows"] == {"total": rows, "done": rows, "failed": 0}
     assert status["images"] == {"total": images, "done": images, "failed": 0}
 
-    db = mongo[stack.settings.mongodb_database]
-    request = db.requests.find_one({"_id": request_id})
-    assert request is not None
-    assert (request["rows_done"], request["rows_failed"]) == (rows, 0)
-    assert (request["images_done"], request["images_failed"]) == (images, 0)
-    assert db.rows.count_documents({"request_id": request_id}) == rows
-    if request.get("repairs"):
+    state = stored_state(stack.settings, request_id)
+    assert state is not None
+    assert (state.rows_done, state.rows_failed) == (rows, 0)
+    assert (state.images_done, state.images_failed) == (images, 0)
+    assert stored_row_count(stack.settings, request_id, rows) == rows
+    if state.repairs:
         # Exact, but only thanks to the repair of stalled requests: say so in the test report.
-        warnings.warn(f"request {request_id} needed {request['repairs']} repair(s)", stacklevel=2)
+        warnings.warn(f"request {request_id} needed {state.repairs} repair(s)", stacklevel=2)
 
     table = read_csv(httpx.get(f"{stack.base_url}/download/{request_id}", timeout=30).text)
     assert [cells[0] for cells in table[1:]] == [serial for serial, _, _ in catalogue.rows]

@@ -71,6 +71,8 @@ def _test_environment(layout: StackLayout, fetch_allowlist: str) -> dict[str, st
         # A database of its own per run: an external MONGODB_URL is never polluted.
         "IMGPIPE_MONGODB_DATABASE": f"imgpipe_test_{uuid.uuid4().hex[:8]}",
         "IMGPIPE_LOG_LEVEL": "INFO",
+        # Every service logs its database accesses' shapes, for test_access_shapes.py.
+        "IMGPIPE_LOG_DATABASE_COMMANDS": "true",
     }
 
 

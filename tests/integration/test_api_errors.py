@@ -48,7 +48,8 @@ def test_rejected_csv_lists_problems_and_creates_nothing(
     stack: RunningStack, mongo: MongoClient[Document]
 ) -> None:
     db = mongo[stack.settings.mongodb_database]
-    before = (db.requests.count_documents({}), db.publishing.count_documents({}))
+    collections = ("requests", "request_states", "unfinished_requests", "publishing")
+    before = [db[name].count_documents({}) for name in collections]
     csv_text = (
         "S. No.,Product Name,Input Image Urls\n"
         '1,Good,"https://example.com/a.jpg"\n'
@@ -63,7 +64,7 @@ def test_rejected_csv_lists_problems_and_creates_nothing(
         (3, "Product Name"),
         (4, "Input Image Urls"),
     ]
-    assert (db.requests.count_documents({}), db.publishing.count_documents({})) == before
+    assert [db[name].count_documents({}) for name in collections] == before
 
 
 def test_missing_column_is_400(stack: RunningStack) -> None:

@@ -2,7 +2,7 @@
 
 FerretDB 1.24 (SQLite) applies an update by reading the document and writing it back whole, so
 two clients updating one document at once can undo each other. imgpipe therefore gives every
-document one writer: the request's counters and status belong to the aggregator, the publishing
+document one writer: the request's state versions belong to the aggregator, the publishing
 checkpoint to the gateway, the webhook record to the webhook agent. These tests run the real
 store functions concurrently against the real database and check that every write survives.
 """
@@ -24,8 +24,9 @@ from aggregator.webhook import DeliveryAttempt
 from aggregator.webhook_store import record_webhook_attempt
 from gateway.publishing_checkpoint import publishing_progress, record_rows_published
 from gateway.request_store import insert_request, webhook_record
-from imgpipe.database import PUBLISHING, REQUESTS, WEBHOOKS, Document
+from imgpipe.database import PUBLISHING, REQUESTS, UNFINISHED_REQUESTS, WEBHOOKS, Document
 from imgpipe.messages import ImageOutcome, RowResult
+from imgpipe.request_state import RequestState, request_state
 from tests.integration.stack import RunningStack
 
 pytestmark = pytest.mark.integration
@@ -46,7 +47,7 @@ async def request_id(db: AsyncDatabase[Document]) -> AsyncIterator[str]:
     request with every row counted but never finished, and keep repairing it."""
     request_id = str(uuid.uuid4())
     yield request_id
-    for collection in (REQUESTS, PUBLISHING, WEBHOOKS):
+    for collection in (UNFINISHED_REQUESTS, REQUESTS, PUBLISHING, WEBHOOKS):
         await db[collection].delete_one({"_id": request_id})
 
 
@@ -57,8 +58,15 @@ def _result(request_id: str, row: int) -> OffsetResult:
 
 
 async def _count_one_by_one(db: AsyncDatabase[Document], request_id: str) -> None:
+    state = await _state(db, request_id)
     for row in range(ROWS):
-        await apply_results(db, request_id, [_result(request_id, row)])
+        state = await apply_results(db, request_id, state, [_result(request_id, row)])
+
+
+async def _state(db: AsyncDatabase[Document], request_id: str) -> RequestState:
+    request = await db[REQUESTS].find_one({"_id": request_id})
+    assert request is not None
+    return await request_state(db, request)
 
 
 async def test_publishing_checkpoints_do_not_undo_counting(
@@ -72,9 +80,8 @@ async def test_publishing_checkpoints_do_not_undo_counting(
 
     await asyncio.gather(checkpoint_every_row(), _count_one_by_one(db, request_id))
 
-    request = await db[REQUESTS].find_one({"_id": request_id})
-    assert request is not None
-    assert (request["rows_done"], request["images_done"], request["results_offset"]) == (ROWS, ROWS, ROWS - 1)
+    state = await _state(db, request_id)
+    assert (state.rows_done, state.images_done, state.results_offset) == (ROWS, ROWS, ROWS - 1)
     progress = await publishing_progress(db, request_id)
     assert progress is not None and (progress.rows_published, progress.done) == (ROWS, True)
 
@@ -91,8 +98,8 @@ async def test_webhook_records_do_not_undo_counting(db: AsyncDatabase[Document],
 
     await asyncio.gather(record_attempts(), _count_one_by_one(db, request_id))
 
-    request = await db[REQUESTS].find_one({"_id": request_id})
-    assert request is not None and (request["rows_done"], request["images_done"]) == (ROWS, ROWS)
+    state = await _state(db, request_id)
+    assert (state.rows_done, state.images_done) == (ROWS, ROWS)
     record = await webhook_record(db, request_id)
     assert record is not None
     assert [d["attempt"] for d in record["deliveries"]] == list(range(1, ROWS + 1))

@@ -8,9 +8,7 @@ import uuid
 
 import httpx
 import pytest
-from pymongo import MongoClient
 
-from imgpipe.database import Document
 from imgpipe.input_spool import ProductRow
 from imgpipe.topics import ROWS, ROWS_DLQ
 from tests.integration.helpers import read_csv, read_topic, wait_finished
@@ -22,13 +20,11 @@ pytestmark = pytest.mark.integration
 GARBAGE = b"\x00not json at all\xff"
 
 
-async def test_undecodable_row_goes_to_the_dlq_and_its_row_fails(
-    stack: RunningStack, mongo: MongoClient[Document]
-) -> None:
+async def test_undecodable_row_goes_to_the_dlq_and_its_row_fails(stack: RunningStack) -> None:
     # A request as the gateway records it (one row, spooled input), whose row message is garbage.
     request_id = str(uuid.uuid4())
     product = ProductRow("7", "Broken", ("https://example.com/a.jpg",))
-    record_published_request(stack, mongo, request_id, [product])
+    record_published_request(stack, request_id, [product])
     await send_one(stack, ROWS, GARBAGE, f"{request_id}:0".encode())
 
     status = wait_finished(stack.base_url, request_id)

@@ -21,6 +21,7 @@ from tests.integration.helpers import (
 )
 from tests.integration.local_http_server import LocalHttpServer, Resource
 from tests.integration.stack import RunningStack
+from tests.integration.stored_state import stored_row_count, stored_state
 
 pytestmark = pytest.mark.integration
 
@@ -131,12 +132,11 @@ def test_mongodb_holds_exact_counts(
     stack: RunningStack, finished_request: tuple, mongo: MongoClient[Document]
 ) -> None:
     request_id = finished_request[0]
-    db = mongo[stack.settings.mongodb_database]
-    assert db.rows.count_documents({"request_id": request_id}) == ROWS
-    request = db.requests.find_one({"_id": request_id})
-    assert request is not None
-    assert (request["rows_done"], request["rows_failed"]) == (18, 2)
-    assert (request["images_done"], request["images_failed"]) == (40, 2)
+    assert stored_row_count(stack.settings, request_id, ROWS) == ROWS
+    state = stored_state(stack.settings, request_id)
+    assert state is not None
+    assert (state.rows_done, state.rows_failed) == (18, 2)
+    assert (state.images_done, state.images_failed) == (40, 2)
 
 
 async def test_completion_event_reaches_an_independent_consumer(

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
-from aggregator.output_csv import write_output_csv
+from aggregator import output_csv
+from aggregator.output_csv import OutputRow
 from imgpipe.input_spool import ProductRow
+
+
+def write_output_csv(
+    products: Sequence[ProductRow], outputs: Mapping[int, list[str | None]], path: Path
+) -> None:
+    """The aggregator's streaming writer, fed the way completion feeds it: rows in input order."""
+
+    async def rows() -> AsyncIterator[OutputRow]:
+        for index, product in enumerate(products):
+            yield product, outputs.get(index)
+
+    asyncio.run(output_csv.write_output_csv(rows(), path))
 
 
 def _read(path: Path) -> list[list[str]]:
@@ -121,3 +136,18 @@ def test_plain_cells_are_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "output.csv"
     write_output_csv([ProductRow("1", "Shoe 2-pack", ("https://example.com/a.jpg",))], {}, path)
     assert _read(path)[1][:2] == ["1", "Shoe 2-pack"]
+
+
+def test_a_failing_row_source_leaves_the_old_file_and_no_temporary_file(tmp_path: Path) -> None:
+    path = tmp_path / "output.csv"
+    path.write_text("old\n", encoding="utf-8")
+
+    async def failing_rows() -> AsyncIterator[OutputRow]:
+        yield ProductRow("1", "SKU1", ("https://a/1.jpg",)), ["http://o/1.jpg"]
+        raise LookupError("row 1 has no outcome")
+
+    with pytest.raises(LookupError):
+        asyncio.run(output_csv.write_output_csv(failing_rows(), path))
+
+    assert path.read_text(encoding="utf-8") == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["output.csv"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from aggregator.repair import tally_of_rows
-from aggregator.result_store import row_document
+from aggregator.result_store import row_outcome
 from aggregator.tally import OffsetResult, Tally, row_id, tally_new_results
 from imgpipe.messages import ErrorCode, ImageError, ImageOutcome, RowResult
 
@@ -108,7 +108,7 @@ def test_repair_rebuilds_from_stored_rows_what_incremental_counting_counts() -> 
         OffsetResult(23, _result(3, [_ok(6)])),
     ]
     finishing = {row_id(REQUEST, item.result.row): item.offset for item in results}
-    stored_rows = [row_document(item, datetime.now(UTC)) for item in results]
+    stored_rows = [row_outcome(item, datetime.now(UTC)) for item in results]
 
     rebuilt = tally_of_rows(stored_rows)
 

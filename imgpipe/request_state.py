@@ -1,0 +1,126 @@
+"""A request's progress as a chain of versions: the compare-and-set that filters on `_id` alone.
+
+The counters, the counted-results mark and the status of a request move as one immutable
+version document, `"<request_id>#<n>"` in `request_states`. Moving from version n means
+inserting version n+1: the unique `_id` lets exactly one writer win, on MongoDB and on FerretDB
+alike, and a loser re-reads the newer head and decides again. Nothing is ever updated in place,
+so FerretDB's lost concurrent updates cannot touch a version, and every access is an insert or
+a single-`_id` read.
+
+To find the head without a query, the request document carries a hint (`state_version`), moved
+forward after each insert. A hint may lag (a crash after the insert, or two hint writes crossing
+on FerretDB): readers step forward from it until the next version is missing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from imgpipe.database import REQUEST_STATES, REQUESTS, Document
+from imgpipe.messages import FINISHED_STATUSES, RequestStatus
+
+
+@dataclass(frozen=True)
+class RequestState:
+    version: int
+    status: RequestStatus
+    rows_done: int
+    rows_failed: int
+    images_done: int
+    images_failed: int
+    # Highest imgpipe.results offset whose effect is in the counters (see aggregator/tally.py).
+    results_offset: int
+    updated_at: datetime
+    completed_at: datetime | None = None
+    repairs: int = 0
+    repaired_at: datetime | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def rows_finished(self) -> int:
+        return self.rows_done + self.rows_failed
+
+
+StateStep = Callable[[RequestState], "RequestState | None"]
+
+
+def initial_state(now: datetime) -> RequestState:
+    return RequestState(
+        version=0,
+        status=RequestStatus.QUEUED,
+        rows_done=0,
+        rows_failed=0,
+        images_done=0,
+        images_failed=0,
+        results_offset=-1,
+        updated_at=now,
+    )
+
+
+def state_id(request_id: str, version: int) -> str:
+    return f"{request_id}#{version}"
+
+
+def _state_document(request_id: str, state: RequestState) -> Document:
+    fields: dict[str, Any] = dataclasses.asdict(state)
+    fields["status"] = state.status.value
+    return {"_id": state_id(request_id, state.version), **fields}
+
+
+def _state_of(document: Document) -> RequestState:
+    fields = {field.name: document[field.name] for field in dataclasses.fields(RequestState)}
+    return RequestState(**{**fields, "status": RequestStatus(fields["status"])})
+
+
+async def insert_initial_state(db: AsyncDatabase[Document], request_id: str, now: datetime) -> None:
+    await db[REQUEST_STATES].insert_one(_state_document(request_id, initial_state(now)))
+
+
+async def latest_state(db: AsyncDatabase[Document], request_id: str, hint: int) -> RequestState:
+    """The head of the chain, found by stepping forward from version `hint` (which exists)."""
+    document = await db[REQUEST_STATES].find_one({"_id": state_id(request_id, hint)})
+    if document is None:
+        raise LookupError(f"request {request_id} has no state version {hint}")
+    while True:
+        following = await db[REQUEST_STATES].find_one({"_id": state_id(request_id, document["version"] + 1)})
+        if following is None:
+            return _state_of(document)
+        document = following
+
+
+async def request_state(db: AsyncDatabase[Document], request: Document) -> RequestState:
+    """The current state of a request, given its request document."""
+    return await latest_state(db, request["_id"], request["state_version"])
+
+
+async def advance_state(
+    db: AsyncDatabase[Document], request_id: str, head: RequestState, step: StateStep
+) -> RequestState:
+    """Apply `step` to the head of the chain and append its result; return the new head.
+
+    `head` is the caller's best knowledge (possibly stale). `step` gets the true head and
+    returns the next state (its version is set here), or None to leave the chain as it is.
+    """
+    while True:
+        following = step(head)
+        if following is None:
+            return head
+        following = dataclasses.replace(following, version=head.version + 1)
+        try:
+            await db[REQUEST_STATES].insert_one(_state_document(request_id, following))
+        except DuplicateKeyError:
+            # Another writer moved first: decide again on what it wrote.
+            head = await latest_state(db, request_id, head.version)
+            continue
+        await db[REQUESTS].update_one({"_id": request_id}, {"$max": {"state_version": following.version}})
+        return following
