@@ -11,12 +11,19 @@ def run_gateway() -> None:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.header_limit import header_limited_protocol
     from imgpipe.logs import configure_logging
     from imgpipe.settings import get_settings
 
     settings = get_settings()
     configure_logging(settings)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        http=header_limited_protocol(settings.max_header_bytes),
+    )
 
 
 def run_processor() -> None:

@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 100 * 1024 * 1024
     max_rows: int = 1_000_000
     max_urls_per_row: int = 50
+    # A request's line and header fields (answered with 431).
+    max_header_bytes: int = 64 * 1024
 
     # Storage and images.
     processed_images_dir: Path = Path("processed_images")
@@ -108,10 +110,10 @@ class Settings(BaseSettings):
     # A worker's Prometheus port (the gateway serves /metrics on its own port); None: no metrics.
     metrics_port: int | None = None
     log_level: str = "INFO"
-
-    @field_validator("fetch_allowlist", mode="before")
     # Log each database command's collection and filter shape (imgpipe/command_shapes.py).
     log_database_commands: bool = False
+
+    @field_validator("fetch_allowlist", mode="before")
     @classmethod
     def _split_allowlist(cls, value: object) -> object:
         if isinstance(value, str):
