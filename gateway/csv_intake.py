@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 from imgpipe.input_spool import InputSpoolWriter, ProductRow
 
 MAX_REPORTED_PROBLEMS = 50
+# Far above any real row (50 URLs of 2,000 characters are 100,000), far below the upload limit.
+MAX_LINE_CHARS = 1024 * 1024
 
 _POSITIVE_INTEGER = re.compile(r"0*[1-9][0-9]*")
 
@@ -130,9 +132,25 @@ def _read_header(line: int, header: list[str], problems: _ProblemList) -> _Heade
     return _Header(columns, len(header))
 
 
+def _lines(text: TextIO) -> Iterator[str]:
+    """The file's physical lines; a line longer than MAX_LINE_CHARS is refused unread beyond it.
+
+    csv.reader reads a whole line before it looks at it: without this bound, a file with no
+    line break (up to IMGPIPE_MAX_UPLOAD_BYTES of it) would be held in memory at once.
+    """
+    line_number = 0
+    while line := text.readline(MAX_LINE_CHARS + 1):
+        line_number += 1
+        if len(line) > MAX_LINE_CHARS:
+            raise CsvRejected(
+                [CsvProblem(line_number, None, f"the line is longer than {MAX_LINE_CHARS} characters")]
+            )
+        yield line
+
+
 def _records(text: TextIO) -> Iterator[tuple[int, list[str]]]:
     """(line number where the record starts, cells) for every non-blank record."""
-    reader = csv.reader(text)
+    reader = csv.reader(_lines(text))
     next_line = 1
     for cells in reader:
         line, next_line = next_line, reader.line_num + 1

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gateway.csv_intake import (
+    MAX_LINE_CHARS,
     MAX_REPORTED_PROBLEMS,
     PRODUCT,
     SERIAL,
@@ -289,6 +290,25 @@ def test_more_rows_than_the_limit_is_too_large(tmp_path: Path) -> None:
     with pytest.raises(CsvTooLarge) as raised:
         _validate(content, tmp_path / "spool.csv", IntakeLimits(max_rows=3, max_urls_per_row=5))
     assert raised.value.error == "too_many_rows"
+
+
+def test_reading_stops_at_the_first_row_over_the_limit(tmp_path: Path) -> None:
+    rows = [f'{n},Name,"https://example.com/{n}.jpg"\n' for n in range(1, 100_001)]
+    upload = io.BytesIO((HEADER + "".join(rows)).encode())
+    with pytest.raises(CsvTooLarge):
+        validate_csv(upload, tmp_path / "spool.csv", IntakeLimits(max_rows=3, max_urls_per_row=5))
+    # The rest (about 3.7 MB) is never read: only what the text decoder reads ahead (8 KB).
+    assert upload.tell() <= len((HEADER + "".join(rows[:4])).encode()) + 8192
+
+
+def test_a_line_longer_than_the_limit_is_rejected_without_reading_it_all(spool: Path) -> None:
+    upload = io.BytesIO((HEADER + "1,Name," + "x" * (5 * MAX_LINE_CHARS) + "\n").encode())
+    with pytest.raises(CsvRejected) as rejected:
+        validate_csv(upload, spool, LIMITS)
+    assert rejected.value.problems == [
+        CsvProblem(2, None, f"the line is longer than {MAX_LINE_CHARS} characters")
+    ]
+    assert upload.tell() <= MAX_LINE_CHARS + 2 * 8192
 
 
 def test_more_urls_in_a_row_than_the_limit_is_too_large(tmp_path: Path) -> None:
