@@ -2,18 +2,21 @@
 
 Code that works on a request runs inside `logging_request(request_id)`; every line logged
 meanwhile (by imgpipe, Faust, aiokafka or uvicorn) carries `"request_id"`, so one grep follows a
-request through all services.
+request through all services. Repeated aiokafka errors are summarised (imgpipe/log_summary.py).
 """
 
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from imgpipe.log_summary import RepeatedErrorSummary
 from imgpipe.settings import Settings
 
 _current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -44,7 +47,18 @@ class JsonLineFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
+@functools.cache
+def _aiokafka_error_summary() -> RepeatedErrorSummary:
+    """One per process, flushed by a daemon thread every second."""
+    summary = RepeatedErrorSummary()
+    threading.Thread(target=summary.flush_every, args=(1.0,), name="log-summary", daemon=True).start()
+    return summary
+
+
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLineFormatter())
+    # On the handler, not on the aiokafka loggers: a logger's filters do not see the records
+    # of its child loggers (aiokafka.conn, aiokafka.consumer.…), which reach the handler.
+    handler.addFilter(_aiokafka_error_summary())
     logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
