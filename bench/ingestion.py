@@ -73,14 +73,6 @@ async def raw_producer_rows_per_s(settings: Settings, csv_path: Path) -> float:
         await producer.stop()
 
 
-def peak_rss_mb(pid: int) -> float:
-    """The process's high-water mark of resident memory (Linux: VmHWM)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmHWM for process {pid}")
-
-
 async def gateway_rows_per_s(settings: Settings, base_url: str, csv_file: bytes, rows: int) -> float:
     """Upload with no processor running; rows per second until the last row is on the topic."""
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)

@@ -22,6 +22,7 @@ from imgpipe.settings import Settings
 
 STATE_DIR = ROOT / ".local" / "bench-stack"
 KAFKA_PORT, MONGODB_PORT, GATEWAY_PORT = 39092, 57017, 38000
+INFRASTRUCTURE = ("kafka", "mongodb")  # what devstack runs beside the services
 
 
 @dataclass
@@ -49,6 +50,11 @@ class BenchStack:
         """A fresh gateway process, so that its peak memory is that of what comes next."""
         processes.stop(self.paths, "gateway")
         start_services(self.settings, self.paths, self.processors)
+
+    def service_pids(self) -> dict[str, int]:
+        """Every imgpipe service's process (the gateway, each processor, the aggregator) by name."""
+        names = [name for name in processes.recorded_names(self.paths) if name not in INFRASTRUCTURE]
+        return {name: pid for name in names if (pid := processes.running_pid(self.paths, name)) is not None}
 
     def gateway_pid(self) -> int:
         pid = processes.running_pid(self.paths, "gateway")

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from bench.report import TARGETS, value_at
+from bench.report import BATCH_SERVICES, TARGETS, value_at
 from devstack.paths import ROOT, VENV_PYTHON
 from tests.integration.backends import needs_local_infrastructure
 
 pytestmark = pytest.mark.integration
+
+BATCH_ROWS = 250  # the batch's size is a parameter: small here, 100,000 in `make bench`
 
 
 # `make bench` provisions a local stack of its own, whatever the test backend.
@@ -24,7 +26,7 @@ pytestmark = pytest.mark.integration
 def test_smoke_benchmark_reports_every_figure(tmp_path: Path) -> None:
     benchmarks_md = (ROOT / "BENCHMARKS.md").read_bytes() if (ROOT / "BENCHMARKS.md").exists() else None
     run = subprocess.run(
-        [str(VENV_PYTHON), "-m", "bench", "--smoke", "--out", str(tmp_path)],
+        [str(VENV_PYTHON), "-m", "bench", "--smoke", "--batch-rows", str(BATCH_ROWS), "--out", str(tmp_path)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -39,6 +41,11 @@ def test_smoke_benchmark_reports_every_figure(tmp_path: Path) -> None:
     throughput, scale_out = results["throughput"], results["scale_out"]
     assert throughput["ratio"] == throughput["pipeline_images_per_s"] / throughput["raw_images_per_s"]
     assert scale_out["ratio"] == scale_out["two_workers_images_per_s"] / scale_out["one_worker_images_per_s"]
+    batch = results["batch"]
+    assert results["sizes"]["batch_rows"] == BATCH_ROWS
+    assert batch["ratio"] == batch["rows_per_s"] / batch["raw_rows_per_s"]
+    assert batch["results_rows_per_s"] >= batch["rows_per_s"]  # results are published before completion
+    assert set(batch["peak_rss_mb"]) == set(BATCH_SERVICES)
     assert len(results["latency"]["samples_ms"]) == results["sizes"]["latency_requests"]
     assert results["latency"]["p50_ms"] <= results["latency"]["p99_ms"]
     assert (tmp_path / "throughput.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
