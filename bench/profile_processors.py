@@ -1,0 +1,148 @@
+"""`python -m bench.profile_processors`: where a processor's time goes on small images.
+
+Starts the bench stack, works a small-image batch through it once to warm up, then uploads a
+second one and records every processor with py-spy (sampling at 100 Hz, `--nonblocking` so that
+the processor is never paused) from the upload until every row's result is on imgpipe.results.
+Prints the processors' rows per second over that span and, from the samples, the share of the
+processors' busy time in each package (the innermost frame's) and in the functions that take
+most of it (every frame); the collapsed stacks are kept for a flame graph
+(`.local/bench/profile/processor-N.txt`, flamegraph.pl's input format).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+
+from bench.batch import (
+    SMALL_IMAGES_PATH,
+    batch_urls,
+    ensure_batch_csv,
+    ensure_small_images,
+    results_on_topic,
+    run_batch,
+)
+from bench.image_server import IMAGE_SERVER_PORT, start_image_server
+from bench.image_set import CACHE
+from bench.stack import BenchStack, running_bench_stack
+from devstack.paths import VENV_PYTHON
+
+PY_SPY = VENV_PYTHON.parent / "py-spy"
+OUT = CACHE / "profile"
+WARM_UP_ROWS = 500
+
+
+def _frame_package(frame: str) -> str:
+    """`fetch_image (processors/fetch.py)` → `processors`; `<module> (<frozen …>)` → `<frozen …>`."""
+    where = frame[frame.rfind("(") + 1 : -1]
+    return where.split("/", 1)[0] if "/" in where else where
+
+
+def read_collapsed(path: Path) -> Counter[tuple[str, ...]]:
+    """py-spy's raw output: one `frame;frame;… count` line per distinct stack, outermost first."""
+    stacks: Counter[tuple[str, ...]] = Counter()
+    for line in path.read_text().splitlines():
+        frames, _, count = line.rpartition(" ")
+        stacks[tuple(frames.split(";"))] += int(count)
+    return stacks
+
+
+def busy_shares(stacks: Counter[tuple[str, ...]]) -> tuple[dict[str, float], dict[str, float]]:
+    """(share of samples by the innermost frame's package, share of samples with each function
+    anywhere on the stack), largest first."""
+    total = sum(stacks.values())
+    packages: Counter[str] = Counter()
+    functions: Counter[str] = Counter()
+    for frames, count in stacks.items():
+        packages[_frame_package(frames[-1])] += count
+        for frame in set(frames):
+            functions[frame] += count
+    return (
+        {name: count / total for name, count in packages.most_common()},
+        {name: count / total for name, count in functions.most_common()},
+    )
+
+
+async def _upload_and_wait(stack: BenchStack, csv_file: bytes, rows: int) -> float:
+    """Seconds from the start of the upload until the last row's result is on imgpipe.results."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.settings.kafka_bootstrap)
+    await consumer.start()
+    try:
+        partitions = stack.settings.results_partitions
+        wanted = await results_on_topic(consumer, partitions) + rows
+        started = time.perf_counter()
+        async with httpx.AsyncClient(timeout=600) as client:
+            files = {"file": ("products.csv", csv_file, "text/csv")}
+            (await client.post(f"{stack.base_url}/upload", files=files)).raise_for_status()
+        # Polled: the broker offers no notification of a topic's end offset moving.
+        while await results_on_topic(consumer, partitions) < wanted:  # noqa: ASYNC110
+            await asyncio.sleep(0.25)
+        return time.perf_counter() - started
+    finally:
+        await consumer.stop()
+
+
+def _profiled_rows_per_s(stack: BenchStack, csv_path: Path, rows: int) -> float:
+    """Upload with py-spy on every processor; rows/s until the last result is on the topic."""
+    processors = {name: pid for name, pid in stack.service_pids().items() if name.startswith("processor")}
+    OUT.mkdir(parents=True, exist_ok=True)
+    recorders = [
+        subprocess.Popen(
+            [str(PY_SPY), "record", "--pid", str(pid), "--format", "raw", "--nolineno", "--nonblocking",
+             "--rate", "100", "--output", str(OUT / f"{name}.txt")],
+            stdout=subprocess.DEVNULL,
+        )
+        for name, pid in processors.items()
+    ]  # fmt: skip
+    elapsed = asyncio.run(_upload_and_wait(stack, csv_path.read_bytes(), rows))
+    for recorder in recorders:
+        recorder.send_signal(signal.SIGINT)  # py-spy writes its output when interrupted
+        recorder.wait(timeout=60)
+    return rows / elapsed
+
+
+def _print_shares(title: str, shares: dict[str, float], top: int) -> None:
+    print(title)
+    for name, share in list(shares.items())[:top]:
+        print(f"  {100 * share:5.1f} %  {name}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile_processors")
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--processors", type=int, default=2)
+    parser.add_argument("--top", type=int, default=40, help="functions to list")
+    args = parser.parse_args()
+    image_dir = CACHE / "images"
+    ensure_small_images(image_dir)
+    small_images_url = f"http://127.0.0.1:{IMAGE_SERVER_PORT}/{SMALL_IMAGES_PATH}"
+    warm_up_csv, csv_path = (
+        ensure_batch_csv(CACHE / f"batch-{rows}.csv", batch_urls(small_images_url, rows))
+        for rows in (WARM_UP_ROWS, args.rows)
+    )
+    server = start_image_server(image_dir)
+    try:
+        with running_bench_stack(IMAGE_SERVER_PORT, processors=args.processors) as stack:
+            run_batch(stack, warm_up_csv, WARM_UP_ROWS, timeout_s=600)
+            rows_per_s = _profiled_rows_per_s(stack, csv_path, args.rows)
+    finally:
+        server.terminate()
+        server.wait()
+    print(f"{args.rows:,} rows, {args.processors} processor(s): {rows_per_s:,.0f} rows/s to imgpipe.results")
+    for path in sorted(OUT.glob("processor-*.txt")):
+        packages, functions = busy_shares(read_collapsed(path))
+        print(f"\n{path.stem} ({path}):")
+        _print_shares("busy samples by package (innermost frame):", packages, 15)
+        _print_shares("busy samples by function (anywhere on the stack):", functions, args.top)
+
+
+if __name__ == "__main__":
+    main()
