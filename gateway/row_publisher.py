@@ -12,11 +12,14 @@ import asyncio
 import functools
 import itertools
 import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gateway.checkpoint_clock import CheckpointClock
 from gateway.metrics import ROWS_PUBLISHED
 from gateway.publishing_checkpoint import (
     PublishingProgress,
@@ -34,9 +37,10 @@ from imgpipe.topics import ROWS, row_key
 
 logger = logging.getLogger(__name__)
 
-# Every this many rows the publisher waits for the broker's acknowledgements and records a
-# checkpoint: a restart resends at most this many rows, and the lease is renewed.
-PUBLISH_CHECKPOINT_ROWS = 20_000
+# After this much publishing the publisher waits for the broker's acknowledgements and records a
+# checkpoint (gateway/checkpoint_clock.py): a restart re-sends about this much, and the lease is
+# renewed.
+PUBLISH_CHECKPOINT_INTERVAL_S = 1.0
 # A publisher that has not checkpointed for this long is presumed dead.
 PUBLISH_LEASE_S = 15.0
 RESUME_SCAN_INTERVAL_S = 5.0
@@ -48,19 +52,22 @@ async def publish_rows(
     request_id: str,
     spool: Path,
     progress: PublishingProgress,
+    clock: Callable[[], float] = time.monotonic,
 ) -> None:
     start_row = progress.rows_published
     partitions = sorted(await producer.partitions_for(ROWS))
     sender = RowBatchSender(producer, ROWS, partitions, progress.rows_total - start_row)
+    checkpoints = CheckpointClock(PUBLISH_CHECKPOINT_INTERVAL_S, clock)
     published = start_row
     for row_index, row in enumerate(itertools.islice(read_input_spool(spool), start_row, None), start_row):
         message = row_message(request_id, row_index, row)
         await sender.send(row_key(request_id, row_index), message.model_dump_json().encode())
-        if row_index + 1 - published >= PUBLISH_CHECKPOINT_ROWS:
+        if checkpoints.due():
             await sender.delivered()
             ROWS_PUBLISHED.inc(row_index + 1 - published)
             published = row_index + 1
             await record_rows_published(db, request_id, published, done=False)
+            checkpoints.checkpointed()
     await sender.delivered()
     ROWS_PUBLISHED.inc(progress.rows_total - published)
     await record_rows_published(db, request_id, progress.rows_total, done=True)

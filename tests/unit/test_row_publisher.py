@@ -1,0 +1,111 @@
+"""gateway.row_publisher.publish_rows checkpoints about once a second of publishing, each time only
+after the broker has acknowledged every row it counts, and once more at the end.
+
+The producer is faked: it acknowledges a batch on the event loop's next turn, so a checkpoint
+recorded without waiting for the acknowledgements would count rows still unacknowledged. Each
+row takes a quarter of a second on the fake clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import cast
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from pymongo.asynchronous.database import AsyncDatabase
+
+from gateway import row_publisher
+from gateway.publishing_checkpoint import PublishingProgress
+from imgpipe.database import Document
+from imgpipe.input_spool import InputSpoolWriter, ProductRow
+
+SECONDS_PER_ROW = 0.25
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeBatch:
+    def __init__(self, clock: FakeClock) -> None:
+        self._clock = clock
+        self.rows = 0
+
+    def append(self, key: bytes, value: bytes, timestamp: int | None) -> object:
+        self._clock.now += SECONDS_PER_ROW
+        self.rows += 1
+        return object()  # aiokafka's metadata of the appended message: anything but None
+
+
+class FakeProducer:
+    """Hands batches over like aiokafka's batch API, and acknowledges them a moment later."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self._clock = clock
+        self.acknowledged_rows = 0
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0, 1}
+
+    def create_batch(self) -> FakeBatch:
+        return FakeBatch(self._clock)
+
+    async def send_batch(self, batch: FakeBatch, topic: str, partition: int) -> asyncio.Future[object]:
+        delivery: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+
+        def acknowledge() -> None:
+            self.acknowledged_rows += batch.rows
+            delivery.set_result(None)
+
+        asyncio.get_running_loop().call_soon(acknowledge)
+        return delivery
+
+
+def spool_of(path: Path, rows: int) -> Path:
+    writer = InputSpoolWriter(path)
+    for n in range(1, rows + 1):
+        writer.write(ProductRow(str(n), f"Product {n}", (f"https://example.com/{n}.jpg",)))
+    writer.close()
+    return path
+
+
+@pytest.mark.parametrize(
+    ("start_row", "checkpoints"),
+    [
+        (0, [(4, 4, False), (8, 8, False), (10, 10, True)]),
+        (3, [(7, 4, False), (10, 7, True)]),  # resumed from a checkpoint at row 3
+    ],
+)
+async def test_a_checkpoint_after_each_second_of_publishing_and_at_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start_row: int, checkpoints: list[tuple[int, int, bool]]
+) -> None:
+    clock = FakeClock()
+    producer = FakeProducer(clock)
+    recorded: list[tuple[int, int, bool]] = []
+
+    async def record_rows_published(
+        db: AsyncDatabase[Document], request_id: str, published: int, done: bool
+    ) -> None:
+        recorded.append((published, producer.acknowledged_rows, done))
+
+    monkeypatch.setattr(row_publisher, "record_rows_published", record_rows_published)
+    progress = PublishingProgress(
+        rows_total=10, rows_published=start_row, done=False, progressed_at=datetime.now(UTC)
+    )
+    await row_publisher.publish_rows(
+        cast(AIOKafkaProducer, producer),
+        cast(AsyncDatabase[Document], None),
+        "request-1",
+        spool_of(tmp_path / "input.csv", 10),
+        progress,
+        clock,
+    )
+    # (rows checkpointed, rows the broker had acknowledged by then, done)
+    assert recorded == checkpoints
