@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -59,7 +58,7 @@ async def publish_rows(
     sender = RowBatchSender(producer, ROWS, partitions, progress.rows_total - start_row)
     checkpoints = CheckpointClock(PUBLISH_CHECKPOINT_INTERVAL_S, clock)
     published = start_row
-    for row_index, row in enumerate(itertools.islice(read_input_spool(spool), start_row, None), start_row):
+    for row_index, row in enumerate(read_input_spool(spool, start_row), start_row):
         message = row_message(request_id, row_index, row)
         await sender.send(row_key(request_id, row_index), message.model_dump_json().encode())
         if checkpoints.due():
