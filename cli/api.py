@@ -49,7 +49,20 @@ class GatewayClient:
         return body
 
     def status(self, request_id: str) -> dict[str, Any]:
-        response = httpx.get(f"{self.base_url}/status/{request_id}", headers=self._headers(), timeout=30)
+        return self._status(request_id, {})
+
+    def status_with_rows(self, request_id: str, offset: int, limit: int | None) -> dict[str, Any]:
+        """The status and one page of row details: `limit` rows from `offset` (0-based), or the
+        gateway's default page size when `limit` is None."""
+        params: dict[str, str | int] = {"rows": "true", "offset": offset}
+        if limit is not None:
+            params["limit"] = limit
+        return self._status(request_id, params)
+
+    def _status(self, request_id: str, params: dict[str, str | int]) -> dict[str, Any]:
+        response = httpx.get(
+            f"{self.base_url}/status/{request_id}", params=params, headers=self._headers(), timeout=30
+        )
         body: dict[str, Any] = self._checked(response).json()
         return body
 

@@ -7,6 +7,7 @@ Exit codes, for scripts: 0 completed (or, for `status`, still running), 1 comple
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from cli.api import ApiProblem, GatewayClient
 from cli.services import SERVICES
 
+DEFAULT_URL = "http://127.0.0.1:8000"
 EXIT_COMPLETED, EXIT_COMPLETED_WITH_ERRORS, EXIT_REJECTED_OR_FAILED = 0, 1, 2
 _EXIT_BY_STATUS = {
     "completed": EXIT_COMPLETED,
@@ -96,6 +98,45 @@ def status(client: GatewayClient, request_id: str) -> int:
     return _EXIT_BY_STATUS.get(body["status"], EXIT_COMPLETED)
 
 
+ROW_COLUMNS = ("Row", "S. No.", "Product Name", "Status", "Outputs")
+
+
+def _output_cell(image: dict[str, Any]) -> str:
+    if image["output_url"]:
+        return str(image["output_url"])
+    # A pending image leaves its place empty, so the n-th entry still belongs to the n-th input.
+    return str(image["error"]["code"]) if image["error"] else ""
+
+
+def _page_note(client: GatewayClient, request_id: str, page: dict[str, Any], shown: int) -> str:
+    first, last, total = page["offset"] + 1, page["offset"] + shown, page["total"]
+    if shown == 0:
+        return f"no rows at offset {page['offset']} (of {total})"
+    if page["next_url"] is None:
+        return f"rows {first} to {last} of {total} (the last page)"
+    # The gateway's next_url is for HTTP clients; a person at a shell wants the command.
+    command = f"imgpipe status {request_id} --rows --offset {last} --limit {page['limit']}"
+    if client.base_url != DEFAULT_URL:
+        command += f" --url {client.base_url}"
+    return f"rows {first} to {last} of {total}; next page: {command}"
+
+
+def status_rows(client: GatewayClient, request_id: str, offset: int, limit: int | None) -> int:
+    """One page of rows as CSV on stdout (quoted, since product names may hold commas and line
+    breaks); the counts and where the page sits on stderr."""
+    body = client.status_with_rows(request_id, offset, limit)
+    errors.print(_summary(body), soft_wrap=True)
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(ROW_COLUMNS)
+    for row in body["row_details"]:
+        outputs = ",".join(_output_cell(image) for image in row["images"])
+        # Rows are counted from 1 here, as in the "rows 1 to 100 of N" line and on the web page.
+        writer.writerow((row["row"] + 1, row["serial_number"], row["product_name"], row["status"], outputs))
+    note = _page_note(client, request_id, body["row_page"], len(body["row_details"]))
+    errors.print(note, soft_wrap=True, markup=False, highlight=False)
+    return _EXIT_BY_STATUS.get(body["status"], EXIT_COMPLETED)
+
+
 def download(client: GatewayClient, request_id: str, out: Path | None) -> int:
     destination = out or Path(f"imgpipe-{request_id}.csv")
     client.download(request_id, destination)
@@ -109,7 +150,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def client_command(name: str, help_text: str) -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=help_text)
-        command.add_argument("--url", default="http://127.0.0.1:8000", help="the gateway's base URL")
+        command.add_argument("--url", default=DEFAULT_URL, help="the gateway's base URL")
         command.add_argument("--api-key", help="the API key, when the gateway requires one")
         return command
 
@@ -117,8 +158,17 @@ def _parser() -> argparse.ArgumentParser:
     submit_command.add_argument("file", type=Path)
     submit_command.add_argument("--wait", action="store_true", help="show progress until it finishes")
     submit_command.add_argument("--out", type=Path, help="where to save the output CSV (implies --wait)")
-    status_command = client_command("status", "print a request's status as JSON")
+    status_command = client_command(
+        "status", "print a request's status as JSON; --rows prints one page of its rows as CSV"
+    )
     status_command.add_argument("request_id")
+    status_command.add_argument("--rows", action="store_true", help="print one page of row details")
+    status_command.add_argument(
+        "--offset", type=int, help="rows to skip before the page (default 0; implies --rows)"
+    )
+    status_command.add_argument(
+        "--limit", type=int, help="rows in the page, 1 to 5000 (default 500; implies --rows)"
+    )
     download_command = client_command("download", "save a finished request's output CSV")
     download_command.add_argument("request_id")
     download_command.add_argument("--out", type=Path)
@@ -137,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "submit":
             return submit(client, args.file, args.wait, args.out)
         if args.command == "status":
+            if args.rows or args.offset is not None or args.limit is not None:
+                return status_rows(client, args.request_id, args.offset or 0, args.limit)
             return status(client, args.request_id)
         return download(client, args.request_id, args.out)
     except ApiProblem as problem:

@@ -79,6 +79,45 @@ def test_completed_with_errors_exits_1(
     assert imgpipe("status", run.stdout.strip(), "--url", stack.base_url).returncode == 1
 
 
+def test_status_rows_prints_a_page_and_the_command_for_the_next(
+    stack: RunningStack, image_server: LocalHttpServer, tmp_path: Path
+) -> None:
+    source = tmp_path / "products.csv"
+    source.write_text(_catalogue(image_server, "paged", broken_row=True))
+    request_id = imgpipe("submit", source, "--url", stack.base_url).stdout.strip()
+    wait_finished(stack.base_url, request_id)
+    _header, *output_rows = read_csv(httpx.get(f"{stack.base_url}/download/{request_id}").text)
+    output_urls = [row[3] for row in output_rows]
+
+    first = imgpipe("status", request_id, "--rows", "--limit", "2", "--url", stack.base_url)
+
+    assert first.returncode == 1, first.stderr  # completed with errors, as plain `status` says
+    assert read_csv(first.stdout) == [
+        ["Row", "S. No.", "Product Name", "Status", "Outputs"],
+        ["1", "1", "paged 0", "done", output_urls[0]],
+        ["2", "2", "paged 1", "done", output_urls[1]],
+    ]
+    assert "completed_with_errors: 3/4 rows done (1 failed)" in first.stderr
+    assert "rows 1 to 2 of 4; next page: " in first.stderr
+    next_command = first.stderr.split("next page: ")[1].strip()
+    assert next_command == f"imgpipe status {request_id} --rows --offset 2 --limit 2 --url {stack.base_url}"
+
+    second = imgpipe(*next_command.split()[1:])
+
+    assert second.returncode == 1, second.stderr
+    assert read_csv(second.stdout)[1:] == [
+        ["3", "3", "paged 2", "done", output_urls[2]],
+        ["4", "4", "paged missing", "failed", "http_error"],
+    ]
+    assert "rows 3 to 4 of 4 (the last page)" in second.stderr
+
+    past_the_end = imgpipe("status", request_id, "--offset", "10", "--url", stack.base_url)
+    assert read_csv(past_the_end.stdout) == [["Row", "S. No.", "Product Name", "Status", "Outputs"]]
+    assert "no rows at offset 10 (of 4)" in past_the_end.stderr
+    too_long = imgpipe("status", request_id, "--rows", "--limit", "5001", "--url", stack.base_url)
+    assert too_long.returncode == 2 and "invalid_page" in too_long.stderr and too_long.stdout == ""
+
+
 def test_rejected_csv_exits_2_and_names_the_lines(stack: RunningStack, tmp_path: Path) -> None:
     source = tmp_path / "bad.csv"
     source.write_text(
