@@ -3,9 +3,9 @@
 // Every URL is relative, so the page also works behind a proxy that serves imgpipe under a path.
 "use strict";
 
-// Per-row details come from GET /status/{id}?rows=true, which returns every row at once: fine
-// for a batch a person watches, not for 100,000 rows, which are followed by their counts alone.
-const ROW_DETAILS_LIMIT = 200;
+// Row details come one page at a time (GET /status/{id}?rows=true&offset=…&limit=…), so a
+// request of a million rows costs the page no more than one of a hundred.
+const PAGE_ROWS = 100;
 const FINISHED = new Set(["completed", "completed_with_errors", "failed"]);
 const STATUS_WORDS = {
   queued: "queued",
@@ -22,8 +22,10 @@ const dropZone = byId("drop-zone");
 const uploadButton = byId("upload-button");
 
 let chosenFile = null;
-// The request on screen: {requestId, shownRows: Map of row -> {status, node}, refreshing,
-// refreshAgain}.
+// The request on screen: {requestId, totalRows and settledRows (from the latest status), offset
+// (the page asked for), shownOffset (the page on screen, null before the first), shownRows (Map of
+// row -> {status, node}), settledWhenShown (settledRows when the page on screen was fetched),
+// refreshing, refreshAgain}.
 let watched = null;
 
 function authHeaders() {
@@ -112,7 +114,17 @@ async function upload(event) {
 // ---- progress -------------------------------------------------------------------------------
 
 function watch(requestId) {
-  watched = { requestId, shownRows: new Map(), refreshing: false, refreshAgain: false };
+  watched = {
+    requestId,
+    totalRows: 0,
+    settledRows: 0,
+    offset: 0,
+    shownOffset: null,
+    shownRows: new Map(),
+    settledWhenShown: 0,
+    refreshing: false,
+    refreshAgain: false,
+  };
   form.hidden = true;
   byId("request-id").textContent = requestId;
   byId("progress").hidden = false;
@@ -120,7 +132,7 @@ function watch(requestId) {
   byId("finished-actions").hidden = true;
   byId("rows").hidden = true;
   byId("rows").tBodies[0].replaceChildren();
-  byId("rows-note").hidden = true;
+  byId("row-pager").hidden = true;
   followEvents(watched);
 }
 
@@ -181,17 +193,21 @@ function showStatus(target, status) {
     `${settledRows} of ${status.rows.total} rows${stalled}`;
   const done = FINISHED.has(status.status);
   byId("finished-actions").hidden = !done;
-  if (status.rows.total > ROW_DETAILS_LIMIT) {
-    byId("rows-note").textContent =
-      `Row by row details are shown for batches of up to ${ROW_DETAILS_LIMIT} rows; ` +
-      "the output CSV has every row.";
-    byId("rows-note").hidden = false;
-  } else if (done || target.shownRows.size === 0 || settledRows > rowsFinishedOnScreen(target)) {
-    refreshRows(target);
-  }
+  target.totalRows = status.rows.total;
+  target.settledRows = settledRows;
+  if (pageIsOutdated(target, done)) refreshRows(target);
+  showPager(target);
 }
 
-// One details request at a time; changes that arrive meanwhile cause one more afterwards.
+// The counts say how many rows finished, not which: any new one may be on the page on screen.
+function pageIsOutdated(target, done) {
+  if (target.shownOffset !== target.offset) return true;
+  if (!pendingOnScreen(target)) return false; // a finished row does not change again
+  return done || target.settledRows > target.settledWhenShown;
+}
+
+// One details request at a time; changes that arrive meanwhile (a status, a page turned) cause one
+// more afterwards.
 async function refreshRows(target) {
   if (target.refreshing) {
     target.refreshAgain = true;
@@ -201,18 +217,53 @@ async function refreshRows(target) {
   try {
     do {
       target.refreshAgain = false;
-      const response = await fetch(`status/${target.requestId}?rows=true`, { headers: authHeaders() });
-      if (response.ok && watched === target) showRows(target, (await response.json()).row_details);
+      const { offset, settledRows } = target;
+      const page = `status/${target.requestId}?rows=true&offset=${offset}&limit=${PAGE_ROWS}`;
+      const response = await fetch(page, { headers: authHeaders() });
+      // A page turned meanwhile is already asked for again (refreshAgain): drop this one.
+      if (response.ok && watched === target && offset === target.offset) {
+        showRows(target, offset, (await response.json()).row_details);
+        target.settledWhenShown = settledRows;
+      }
     } while (target.refreshAgain && watched === target);
   } finally {
     target.refreshing = false;
   }
 }
 
+// ---- pages ----------------------------------------------------------------------------------
+
+function turnPage(step) {
+  const target = watched;
+  target.offset += step * PAGE_ROWS;
+  showPager(target);
+  refreshRows(target);
+}
+
+// The buttons follow the page asked for, so that two quick clicks move two pages; the label
+// follows the page on screen.
+function showPager(target) {
+  const pager = byId("row-pager");
+  pager.hidden = target.shownOffset === null || target.totalRows <= PAGE_ROWS;
+  if (pager.hidden) return;
+  byId("previous-page").disabled = target.offset === 0;
+  byId("next-page").disabled = target.offset + PAGE_ROWS >= target.totalRows;
+  const last = target.shownOffset + target.shownRows.size;
+  byId("page-label").textContent = `rows ${target.shownOffset + 1}–${last} of ${target.totalRows}`;
+}
+
 // ---- rows -----------------------------------------------------------------------------------
 
-function showRows(target, rows) {
-  const body = byId("rows").tBodies[0];
+function showRows(target, offset, rows) {
+  const table = byId("rows");
+  const body = table.tBodies[0];
+  // A page turned from further down should start at its top, not somewhere in its middle.
+  const scrollToTop = target.shownOffset !== offset && table.getBoundingClientRect().top < 0;
+  if (target.shownOffset !== offset) {
+    body.replaceChildren();
+    target.shownRows.clear();
+    target.shownOffset = offset;
+  }
   for (const row of rows) {
     const shown = target.shownRows.get(row.row);
     if (shown && shown.status === row.status) continue;
@@ -221,13 +272,14 @@ function showRows(target, rows) {
     else body.append(fresh);
     target.shownRows.set(row.row, { status: row.status, node: fresh });
   }
-  byId("rows").hidden = rows.length === 0;
+  table.hidden = rows.length === 0;
+  showPager(target);
+  if (scrollToTop) table.scrollIntoView();
 }
 
-function rowsFinishedOnScreen(target) {
-  let finished = 0;
-  for (const shown of target.shownRows.values()) if (shown.status !== "pending") finished += 1;
-  return finished;
+function pendingOnScreen(target) {
+  for (const shown of target.shownRows.values()) if (shown.status === "pending") return true;
+  return false;
 }
 
 function rowElement(row) {
@@ -321,3 +373,5 @@ dropZone.addEventListener("drop", (event) => {
 form.addEventListener("submit", upload);
 byId("download-button").addEventListener("click", download);
 byId("again-button").addEventListener("click", startOver);
+byId("previous-page").addEventListener("click", () => turnPage(-1));
+byId("next-page").addEventListener("click", () => turnPage(1));

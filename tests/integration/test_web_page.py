@@ -190,6 +190,67 @@ def test_upload_follow_progress_see_thumbnails_and_download(
     expect(page.locator("#upload-button")).to_be_disabled()
 
 
+def test_a_request_larger_than_a_page_is_shown_one_page_at_a_time(
+    stack: RunningStack, image_server: LocalHttpServer, page: Page
+) -> None:
+    # 230 rows: two full pages of 100 and a last one of 30. The source server holds the image back
+    # until the second page is on screen, so the test sees that page's rows finish while it is shown.
+    release = threading.Event()
+    photo = image_server.add(
+        "/web/paged.jpg", Resource(photo_like_image(40, 30, 9), "image/jpeg", gate=release)
+    )
+    catalogue = product_csv([(str(n), f"Product {n}", [photo]) for n in range(1, 231)])
+    page.goto(f"{stack.base_url}/")
+    _choose_csv(page, "catalogue.csv", catalogue)
+    page.click("#upload-button")
+
+    rows = page.locator("#rows tbody tr")
+    label = page.locator("#page-label")
+    previous, following = page.locator("#previous-page"), page.locator("#next-page")
+    statuses = rows.locator("td:nth-child(3)")
+    try:
+        expect(label).to_have_text("rows 1\N{EN DASH}100 of 230")
+        expect(rows).to_have_count(100)
+        expect(rows.first.locator("td").nth(0)).to_have_text("1")
+        expect(previous).to_be_disabled()
+
+        following.click()
+        expect(label).to_have_text("rows 101\N{EN DASH}200 of 230")
+        expect(rows).to_have_count(100)
+        expect(rows.first.locator("td").nth(0)).to_have_text("101")
+        expect(rows.first.locator("td").nth(1)).to_have_text("Product 101")
+        expect(rows.last.locator("td").nth(1)).to_have_text("Product 200")
+        expect(statuses).to_have_text(["pending"] * 100)
+        expect(previous).to_be_enabled()
+        release.set()
+        # The page on screen follows its rows as they finish, as the first page does.
+        expect(statuses).to_have_text(["completed"] * 100, timeout=FINISH_TIMEOUT_MS)
+    finally:
+        release.set()
+    expect(page.locator("#progress-text")).to_contain_text(
+        "completed: 230 of 230 images", timeout=FINISH_TIMEOUT_MS
+    )
+    screenshot(page, "web-page-second-page")
+
+    # Read down to the page's last row: the pager is still in view, and the next page starts at its top.
+    rows.last.scroll_into_view_if_needed()
+    expect(following).to_be_in_viewport()
+    following.click()
+    expect(label).to_have_text("rows 201\N{EN DASH}230 of 230")
+    expect(rows).to_have_count(30)
+    expect(rows.first).to_be_in_viewport()
+    expect(rows.locator("td:nth-child(2)")).to_have_text([f"Product {n}" for n in range(201, 231)])
+    expect(following).to_be_disabled()
+
+    previous.click()
+    previous.click()
+    expect(label).to_have_text("rows 1\N{EN DASH}100 of 230")
+    expect(rows.locator("td:nth-child(1)")).to_have_text([str(n) for n in range(1, 101)])
+    expect(statuses).to_have_text(["completed"] * 100)
+    expect(previous).to_be_disabled()
+    expect(rows.first.locator("img[alt='output image']")).to_be_visible()
+
+
 def test_a_dropped_csv_that_is_rejected_shows_its_problems_by_line(
     stack: RunningStack, image_server: LocalHttpServer, page: Page
 ) -> None:
