@@ -76,10 +76,6 @@ def _format_storage(paths: StackPaths, port: int) -> None:
     )
 
 
-# While the broker starts, aiokafka logs every refused connection; the wait reports failure itself.
-logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-
-
 async def _broker_answers(bootstrap: str) -> bool:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
     try:
@@ -101,4 +97,11 @@ def start_kafka(paths: StackPaths, port: int) -> None:
         broker = _java("kafka.Kafka", str(paths.kafka_config), jvm_options=("-Xms256m", "-Xmx1g"))
         processes.start(paths, "kafka", broker)
     bootstrap = f"127.0.0.1:{port}"
-    wait_until(lambda: asyncio.run(_broker_answers(bootstrap)), 90, f"Kafka on {bootstrap}")
+    # While the broker starts, aiokafka logs every refused connection; the wait reports failure itself.
+    aiokafka_logger = logging.getLogger("aiokafka")
+    level = aiokafka_logger.level
+    aiokafka_logger.setLevel(logging.CRITICAL)
+    try:
+        wait_until(lambda: asyncio.run(_broker_answers(bootstrap)), 90, f"Kafka on {bootstrap}")
+    finally:
+        aiokafka_logger.setLevel(level)
