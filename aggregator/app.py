@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from aggregator.completion import finish_request, ready_to_finish
 from aggregator.finisher import Finisher
 from aggregator.repair import repair_request, requests_in_flight, stalled_requests
-from aggregator.result_store import apply_results
+from aggregator.result_store import ChunkCompactor, apply_results
 from aggregator.tally import OffsetResult
 from aggregator.webhook import WebhookPolicy, deliver_webhook, new_webhook_session
 from aggregator.webhook_store import record_webhook_attempt, webhook_target
@@ -73,6 +73,7 @@ db = database(mongo, settings)
 # A remembered state may be stale (another instance counted meanwhile): moving the state from it
 # fails on the unique version `_id` and re-reads (imgpipe/request_state.py), so it is only a hint.
 known_requests: OrderedDict[str, tuple[Document, RequestState]] = OrderedDict()
+compactor = ChunkCompactor()
 
 
 async def publish_event(event: RequestEvent) -> None:
@@ -120,7 +121,7 @@ async def aggregate_request(request_id: str, items: list[OffsetResult]) -> None:
             logger.warning("results for unknown request %s ignored", request_id)
             return
         request, head = known
-        state = await apply_results(db, request_id, head, items)
+        state = await apply_results(db, request, head, items, compactor)
         _remember(request, state)
         if ready_to_finish(request, state):
             finisher.start(request, state)

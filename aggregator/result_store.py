@@ -1,24 +1,34 @@
 """The aggregator's MongoDB writes of results: rows stored first-writer-wins, counters moved exactly once.
 
-Rows go into their chunk documents (imgpipe/row_outcomes.py), then the counters move by one new
-version of the request's state (imgpipe/request_state.py): every write is to one `_id`.
+Each row is inserted as its own document (imgpipe/row_outcomes.py), then the counters move by
+one new version of the request's state (imgpipe/request_state.py): every write is an insert.
+Rows are also gathered in memory by chunk, and a chunk whose rows are all stored is inserted as
+one document, so that reading rows back is one `_id` read per chunk.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import asyncio
+import contextlib
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from aggregator.tally import OffsetResult, row_id, tally_new_results
-from imgpipe.database import ROW_OUTCOMES, Document
+from aggregator.tally import OffsetResult, tally_new_results
+from imgpipe.database import ROW_CHUNKS, ROW_OUTCOMES, Document
 from imgpipe.messages import RequestStatus
 from imgpipe.request_state import RequestState, StateStep, advance_state
-from imgpipe.row_outcomes import chunk_id, chunk_of, read_chunk
+from imgpipe.row_outcomes import RowOutcomes, chunk_id, chunk_of, chunk_rows, encode_chunk, row_id
+
+_DUPLICATE_KEY = 11000
+# Chunks being gathered at once. Rows finish roughly in input order, so a request has a few
+# chunks open at a time; past this many (about 30 MB), the oldest is dropped and its rows are
+# read one by one when needed.
+OPEN_CHUNKS = 200
 
 
 def row_outcome(item: OffsetResult, now: datetime) -> Document:
@@ -33,55 +43,67 @@ def row_outcome(item: OffsetResult, now: datetime) -> Document:
     }
 
 
-async def _store_chunk(
-    db: AsyncDatabase[Document], request_id: str, chunk: int, items: Sequence[OffsetResult], now: datetime
-) -> dict[int, int]:
-    """Add the rows of one chunk that are not stored yet; return each row's finishing offset.
-
-    The chunk is read, then only its new rows are set: a row stored earlier keeps its first
-    result. The owner of a request's results partition is the only writer of its chunks, and
-    it handles one batch at a time.
-    """
-    stored = await read_chunk(db, request_id, chunk)
-    finishing = {row: outcome["result_offset"] for row, outcome in stored.items()}
-    new_rows: dict[str, Document] = {}
-    for item in items:
-        if item.result.row not in finishing:
-            finishing[item.result.row] = item.offset
-            new_rows[str(item.result.row)] = row_outcome(item, now)
-    if not new_rows:
-        return finishing
-    if not stored:
-        try:
-            await db[ROW_OUTCOMES].insert_one({"_id": chunk_id(request_id, chunk), "rows": new_rows})
-            return finishing
-        except DuplicateKeyError:
-            # Written since it was read (a rebalance handed the partition over mid-batch).
-            return await _store_chunk(db, request_id, chunk, items, now)
-    await db[ROW_OUTCOMES].update_one(
-        {"_id": chunk_id(request_id, chunk)},
-        {"$set": {f"rows.{row}": outcome for row, outcome in new_rows.items()}},
-    )
-    return finishing
-
-
 async def store_rows(
     db: AsyncDatabase[Document], request_id: str, items: Sequence[OffsetResult]
-) -> dict[str, int]:
-    """Store each row's first result; return each row's finishing offset, by row id."""
+) -> RowOutcomes:
+    """Insert each row; a row that exists already is left as it is (the first writer wins).
+    Return each row's stored outcome, whoever stored it."""
     now = datetime.now(UTC)
-    by_chunk: defaultdict[int, list[OffsetResult]] = defaultdict(list)
-    for item in items:
-        by_chunk[chunk_of(item.result.row)].append(item)
-    finishing_offsets: dict[str, int] = {}
-    for chunk, chunk_items in by_chunk.items():
-        for row, offset in (await _store_chunk(db, request_id, chunk, chunk_items, now)).items():
-            finishing_offsets[row_id(request_id, row)] = offset
-    return finishing_offsets
+    stored: RowOutcomes = {}
+    for item in items:  # within a batch too, the first result for a row wins
+        stored.setdefault(item.result.row, row_outcome(item, now))
+    documents = [{"_id": row_id(request_id, row), **outcome} for row, outcome in stored.items()]
+    try:
+        await db[ROW_OUTCOMES].insert_many(documents, ordered=False)
+        return stored
+    except BulkWriteError as error:
+        write_errors = error.details["writeErrors"]
+        if any(e["code"] != _DUPLICATE_KEY for e in write_errors):
+            raise
+        existing = [int(documents[e["index"]]["_id"].rsplit(":", 1)[1]) for e in write_errors]
+    # Rows finished earlier (a duplicate or a redelivered result): what counts is who finished
+    # them. Read one by one: this path is rare (after a crash), and an `$in` makes FerretDB
+    # decode the whole collection.
+    found = await asyncio.gather(
+        *(db[ROW_OUTCOMES].find_one({"_id": row_id(request_id, row)}) for row in existing)
+    )
+    for row, outcome in zip(existing, found, strict=True):
+        if outcome is not None:
+            stored[row] = outcome
+    return stored
 
 
-def _counted(items: Sequence[OffsetResult], finishing_offsets: dict[str, int]) -> StateStep:
+class ChunkCompactor:
+    """Gathers each chunk's stored rows, and inserts the chunk once all of them are in."""
+
+    def __init__(self) -> None:
+        self._open: OrderedDict[str, RowOutcomes] = OrderedDict()
+
+    async def add(
+        self, db: AsyncDatabase[Document], request_id: str, rows_total: int, stored: RowOutcomes
+    ) -> None:
+        for row, outcome in stored.items():
+            chunk = chunk_of(row)
+            key = chunk_id(request_id, chunk)
+            gathered = self._open.setdefault(key, {})
+            gathered[row] = outcome
+            if len(gathered) == len(chunk_rows(chunk, rows_total)):
+                del self._open[key]
+                await _insert_chunk(db, key, gathered)
+        while len(self._open) > OPEN_CHUNKS:
+            self._open.popitem(last=False)
+
+
+async def _insert_chunk(db: AsyncDatabase[Document], key: str, rows: RowOutcomes) -> None:
+    document = {"_id": key, "rows": encode_chunk(rows)}
+    # A duplicate: compacted already (the batch is being handled again after an outage).
+    with contextlib.suppress(DuplicateKeyError):
+        await db[ROW_CHUNKS].insert_one(document)
+
+
+def _counted(items: Sequence[OffsetResult], stored: RowOutcomes, request_id: str) -> StateStep:
     highest_offset = max(item.offset for item in items)
+    finishing_offsets = {row_id(request_id, row): outcome["result_offset"] for row, outcome in stored.items()}
 
     def step(head: RequestState) -> RequestState | None:
         if head.finished or head.results_offset >= highest_offset:
@@ -102,8 +124,14 @@ def _counted(items: Sequence[OffsetResult], finishing_offsets: dict[str, int]) -
 
 
 async def apply_results(
-    db: AsyncDatabase[Document], request_id: str, head: RequestState, items: Sequence[OffsetResult]
+    db: AsyncDatabase[Document],
+    request: Document,
+    head: RequestState,
+    items: Sequence[OffsetResult],
+    compactor: ChunkCompactor,
 ) -> RequestState:
     """Record one request's results; return its state as it now stands."""
-    finishing_offsets = await store_rows(db, request_id, items)
-    return await advance_state(db, request_id, head, _counted(items, finishing_offsets))
+    request_id = request["_id"]
+    stored = await store_rows(db, request_id, items)
+    await compactor.add(db, request_id, request["rows_total"], stored)
+    return await advance_state(db, request_id, head, _counted(items, stored, request_id))

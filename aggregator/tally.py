@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from imgpipe.messages import RowResult
+from imgpipe.row_outcomes import row_id
 
 
 @dataclass(frozen=True)
@@ -44,10 +45,6 @@ class Tally:
             "images_done": self.images_done,
             "images_failed": self.images_failed,
         }
-
-
-def row_id(request_id: str, row: int) -> str:
-    return f"{request_id}:{row}"
 
 
 def tally_new_results(

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
 
-from aggregator.result_store import store_rows
+from aggregator.result_store import ChunkCompactor, store_rows
 from aggregator.tally import OffsetResult
 from gateway.publishing_checkpoint import record_rows_published
 from gateway.request_store import insert_request
@@ -62,12 +62,13 @@ async def _stage_finished_request(db: AsyncDatabase[Document], rows: int) -> Non
     request_id = str(uuid.uuid4())
     await insert_request(db, request_id, rows, rows, webhook_url=None, owner=None)
     await record_rows_published(db, request_id, rows, done=True)
+    compactor = ChunkCompactor()
     for start in range(0, rows, ROWS_PER_CHUNK):
         items = [
             OffsetResult(row, _result(request_id, row))
             for row in range(start, min(start + ROWS_PER_CHUNK, rows))
         ]
-        await store_rows(db, request_id, items)
+        await compactor.add(db, request_id, rows, await store_rows(db, request_id, items))
     request = await db[REQUESTS].find_one({"_id": request_id})
     assert request is not None
     now = datetime.now(UTC)

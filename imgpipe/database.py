@@ -30,7 +30,8 @@ REQUESTS = "requests"  # what was accepted: inserted by the gateway; the aggrega
 REQUEST_STATES = (
     "request_states"  # "<id>#<version>": a request's progress, insert-only (see request_state.py)
 )
-ROW_OUTCOMES = "row_outcomes"  # "<id>:<chunk>": finished rows, a chunk of rows each: the aggregator
+ROW_OUTCOMES = "row_outcomes"  # "<id>:<row>": a finished row, insert-only: the aggregator
+ROW_CHUNKS = "row_chunks"  # "<id>/<chunk>": a chunk of finished rows, inserted once complete: the aggregator
 UNFINISHED_REQUESTS = "unfinished_requests"  # one per request in flight: gateway inserts, aggregator deletes
 PUBLISHING = "publishing"  # a request's publishing checkpoint and lease: the gateways
 PUBLISHING_CLAIMS = "publishing_claims"  # "<id>/<n>": the n-th takeover of a publishing, insert-only

@@ -83,9 +83,10 @@ def test_every_access_from_upload_to_completion_is_by_id(
     for expected in [
         ("gateway", "insert", "requests"),
         ("gateway", "find", "request_states"),
-        ("gateway", "find", "row_outcomes"),
+        ("gateway", "find", "row_chunks"),
         ("gateway", "find", "unfinished_requests"),
         ("aggregator", "insert", "row_outcomes"),
+        ("aggregator", "insert", "row_chunks"),
         ("aggregator", "insert", "request_states"),
         ("aggregator", "find", "unfinished_requests"),
         ("aggregator", "delete", "unfinished_requests"),

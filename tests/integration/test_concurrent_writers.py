@@ -18,7 +18,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from aggregator.result_store import apply_results
+from aggregator.result_store import ChunkCompactor, apply_results
 from aggregator.tally import OffsetResult
 from aggregator.webhook import DeliveryAttempt
 from aggregator.webhook_store import record_webhook_attempt
@@ -58,9 +58,11 @@ def _result(request_id: str, row: int) -> OffsetResult:
 
 
 async def _count_one_by_one(db: AsyncDatabase[Document], request_id: str) -> None:
-    state = await _state(db, request_id)
+    request = await db[REQUESTS].find_one({"_id": request_id})
+    assert request is not None
+    state, compactor = await _state(db, request_id), ChunkCompactor()
     for row in range(ROWS):
-        state = await apply_results(db, request_id, state, [_result(request_id, row)])
+        state = await apply_results(db, request, state, [_result(request_id, row)], compactor)
 
 
 async def _state(db: AsyncDatabase[Document], request_id: str) -> RequestState:

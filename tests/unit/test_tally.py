@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 from aggregator.repair import tally_of_rows
 from aggregator.result_store import row_outcome
-from aggregator.tally import OffsetResult, Tally, row_id, tally_new_results
+from aggregator.tally import OffsetResult, Tally, tally_new_results
 from imgpipe.messages import ErrorCode, ImageError, ImageOutcome, RowResult
+from imgpipe.row_outcomes import row_id
 
 REQUEST = "req-1"
 
