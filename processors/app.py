@@ -3,10 +3,14 @@
 Every worker joins the same consumer group, so Kafka spreads the rows' partitions over them.
 A row's offset is acknowledged only after its result is on the broker (idempotent producer,
 acks=all): a worker killed mid-row leaves the row to be redelivered, never lost.
+
+`IMGPIPE_PROCESSOR_CONCURRENCY` rows are fetched and compressed at once; up to PUBLISHING_ROWS
+more may be waiting for their result's acknowledgement meanwhile (processors/publishing.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable
@@ -26,9 +30,15 @@ from imgpipe.settings import get_settings
 from imgpipe.topics import RESULTS, ROWS, ROWS_DLQ, request_key
 from processors.dead_letters import dead_letter, failed_row_result, row_from_key
 from processors.metrics import count_outcome
+from processors.publishing import work_then_publish
 from processors.row_processing import ImagePipeline, image_pipeline, process_row
 
 logger = logging.getLogger(__name__)
+
+# Rows that may wait for their result's acknowledgement beside the rows being worked on: at
+# 2,000 rows/s and a 10 ms publish (5 ms linger, one round trip) about 20 are waiting. Counting
+# them against the working slots halved a worker's rows/s on small images (docs/SCALING.md).
+PUBLISHING_ROWS = 64
 
 settings = get_settings()
 app = new_faust_app("imgpipe-processors", settings)
@@ -80,25 +90,33 @@ async def _result_for(pipeline: ImagePipeline, event: faust.EventT[bytes]) -> Ro
         )
 
 
-async def _process_and_publish(pipeline: ImagePipeline, event: faust.EventT[bytes]) -> None:
-    result = await _result_for(pipeline, event)
-    if result is not None:
-        send = functools.partial(
-            producer.send_and_wait,
-            RESULTS,
-            result.model_dump_json().encode(),
-            request_key(result.request_id),
-        )
-        await until_available(send, "publishing a result")
-        for image in result.images:
-            count_outcome(image)
+async def _publish_result(result: RowResult) -> None:
+    send = functools.partial(
+        producer.send_and_wait,
+        RESULTS,
+        result.model_dump_json().encode(),
+        request_key(result.request_id),
+    )
+    await until_available(send, "publishing a result")
+    for image in result.images:
+        count_outcome(image)
+
+
+async def _process_and_publish(
+    pipeline: ImagePipeline, working: asyncio.Semaphore, event: faust.EventT[bytes]
+) -> None:
+    await work_then_publish(working, functools.partial(_result_for, pipeline, event), _publish_result)
 
 
 @app.agent(rows_topic)
 async def process_rows(stream: faust.StreamT[bytes]) -> None:
+    # Rows start in offset order, and wait for a working slot in that order (the semaphore is fair).
+    working = asyncio.Semaphore(settings.processor_concurrency)
     async with image_pipeline(settings, compress_executor) as pipeline:
         await handle_in_offset_order(
-            stream, functools.partial(_process_and_publish, pipeline), settings.processor_concurrency
+            stream,
+            functools.partial(_process_and_publish, pipeline, working),
+            settings.processor_concurrency + PUBLISHING_ROWS,
         )
 
 
