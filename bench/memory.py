@@ -1,8 +1,12 @@
-"""A service's peak memory: its VmHWM (Linux), which a benchmark restarts from the current RSS."""
+"""What a process has used: its peak memory (VmHWM, which a benchmark restarts from the current
+RSS) and its CPU time, all its threads together (Linux /proc)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+_CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
 
 def reset_peak_rss(pid: int) -> None:
@@ -16,3 +20,18 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmHWM for process {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of the process so far, every thread included."""
+    # The fields after the command name, which may itself contain spaces and parentheses.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    user_ticks, system_ticks = int(fields[11]), int(fields[12])  # utime, stime: fields 14 and 15
+    return (user_ticks + system_ticks) / _CLOCK_TICKS_PER_S
+
+
+def machine_cpu_seconds() -> float:
+    """CPU time every core of the machine has spent busy (neither idle nor waiting for I/O)."""
+    fields = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle, iowait = fields[3], fields[4]
+    return (sum(fields[:8]) - idle - iowait) / _CLOCK_TICKS_PER_S  # guest time is inside user time

@@ -3,20 +3,25 @@
 Starts the bench stack, works a small-image batch through it once to warm up, then uploads a
 second one and records every processor with py-spy (sampling at 100 Hz, `--nonblocking` so that
 the processor is never paused) from the upload until every row's result is on imgpipe.results.
-Prints the processors' rows per second over that span and, from the samples, the share of the
-processors' busy time in each package (the innermost frame's) and in the functions that take
-most of it (every frame); the collapsed stacks are kept for a flame graph
-(`.local/bench/profile/processor-N.txt`, flamegraph.pl's input format).
+Prints the processors' rows per second over that span; the CPU time every process of the
+machine's stack (Kafka, the database, each service, the image server) spent per row meanwhile,
+which says what the cores are shared out to; and, from the samples, the share of each
+processor's busy time in each package (the innermost frame's) and in the functions that take
+most of it (every frame). A busy sample is one where the thread was not waiting for I/O: with
+more runnable threads than cores, that includes waiting for a core. The collapsed stacks are kept
+for a flame graph (`.local/bench/profile/processor-N.txt`, flamegraph.pl's input format).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import subprocess
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -32,6 +37,7 @@ from bench.batch import (
 )
 from bench.image_server import IMAGE_SERVER_PORT, start_image_server
 from bench.image_set import CACHE
+from bench.memory import cpu_seconds, machine_cpu_seconds
 from bench.stack import BenchStack, running_bench_stack
 from devstack.paths import VENV_PYTHON
 
@@ -90,9 +96,18 @@ async def _upload_and_wait(stack: BenchStack, csv_file: bytes, rows: int) -> flo
         await consumer.stop()
 
 
-def _profiled_rows_per_s(stack: BenchStack, csv_path: Path, rows: int) -> float:
-    """Upload with py-spy on every processor; rows/s until the last result is on the topic."""
-    processors = {name: pid for name, pid in stack.service_pids().items() if name.startswith("processor")}
+@dataclass(frozen=True)
+class ProfiledBatch:
+    rows_per_s: float
+    seconds: float
+    cpu_seconds: dict[str, float]  # by process, over the same span, and the rest of the machine
+
+
+def _profiled_batch(stack: BenchStack, image_server_pid: int, csv_path: Path, rows: int) -> ProfiledBatch:
+    """Upload with py-spy on every processor; rows/s until the last result is on the topic, and
+    the CPU time of each process meanwhile."""
+    pids = {**stack.running_pids(), "image server": image_server_pid}
+    processors = {name: pid for name, pid in pids.items() if name.startswith("processor")}
     OUT.mkdir(parents=True, exist_ok=True)
     recorders = [
         subprocess.Popen(
@@ -102,11 +117,17 @@ def _profiled_rows_per_s(stack: BenchStack, csv_path: Path, rows: int) -> float:
         )
         for name, pid in processors.items()
     ]  # fmt: skip
-    elapsed = asyncio.run(_upload_and_wait(stack, csv_path.read_bytes(), rows))
+    csv_file = csv_path.read_bytes()
+    machine_before = machine_cpu_seconds()
+    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    elapsed = asyncio.run(_upload_and_wait(stack, csv_file, rows))
+    cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+    # This driver, py-spy, and whatever else the machine was running.
+    cpu["everything else"] = machine_cpu_seconds() - machine_before - sum(cpu.values())
     for recorder in recorders:
         recorder.send_signal(signal.SIGINT)  # py-spy writes its output when interrupted
         recorder.wait(timeout=60)
-    return rows / elapsed
+    return ProfiledBatch(rows / elapsed, elapsed, cpu)
 
 
 def _print_shares(title: str, shares: dict[str, float], top: int) -> None:
@@ -132,11 +153,20 @@ def main() -> None:
     try:
         with running_bench_stack(IMAGE_SERVER_PORT, processors=args.processors) as stack:
             run_batch(stack, warm_up_csv, WARM_UP_ROWS, timeout_s=600)
-            rows_per_s = _profiled_rows_per_s(stack, csv_path, args.rows)
+            batch = _profiled_batch(stack, server.pid, csv_path, args.rows)
     finally:
         server.terminate()
         server.wait()
-    print(f"{args.rows:,} rows, {args.processors} processor(s): {rows_per_s:,.0f} rows/s to imgpipe.results")
+    print(
+        f"{args.rows:,} rows, {args.processors} processor(s): {batch.rows_per_s:,.0f} rows/s to "
+        f"imgpipe.results in {batch.seconds:.1f} s"
+    )
+    cores = os.cpu_count() or 1
+    offered_ms = 1000 * cores / batch.rows_per_s
+    print(f"CPU time per row meanwhile (the {cores} cores offered {offered_ms:.2f} ms a row):")
+    for name, seconds in sorted(batch.cpu_seconds.items(), key=lambda item: -item[1]):
+        print(f"  {1000 * seconds / args.rows:5.2f} ms  {name}")
+    print(f"  {1000 * sum(batch.cpu_seconds.values()) / args.rows:5.2f} ms  all of them")
     for path in sorted(OUT.glob("processor-*.txt")):
         packages, functions = busy_shares(read_collapsed(path))
         print(f"\n{path.stem} ({path}):")

@@ -51,10 +51,14 @@ class BenchStack:
         processes.stop(self.paths, "gateway")
         start_services(self.settings, self.paths, self.processors)
 
+    def running_pids(self) -> dict[str, int]:
+        """Every process of the stack by name: Kafka, the database and the imgpipe services."""
+        names = processes.recorded_names(self.paths)
+        return {name: pid for name in names if (pid := processes.running_pid(self.paths, name)) is not None}
+
     def service_pids(self) -> dict[str, int]:
         """Every imgpipe service's process (the gateway, each processor, the aggregator) by name."""
-        names = [name for name in processes.recorded_names(self.paths) if name not in INFRASTRUCTURE]
-        return {name: pid for name in names if (pid := processes.running_pid(self.paths, name)) is not None}
+        return {name: pid for name, pid in self.running_pids().items() if name not in INFRASTRUCTURE}
 
     def gateway_pid(self) -> int:
         pid = processes.running_pid(self.paths, "gateway")
