@@ -34,8 +34,28 @@ def _make_writable(path: Path) -> None:
             file.chmod(file.stat().st_mode | stat.S_IWUSR)
 
 
+# FerretDB 1.24's SQLite backend pushes a `{_id: <string or ObjectId>}` filter down to SQL as
+# `_ferretdb_sjson->'$._id' = ?`, but creates the collection's unique `_id` index on the
+# expression `_ferretdb_sjson->"_id"`. SQLite uses an index on an expression only for that same
+# expression, so every find, update and delete by `_id` scanned the whole table (EXPLAIN: SCAN;
+# 6 s for a missing `_id` among 1,000,000 documents). Writing the pushed-down column as the
+# index's own expression makes the same statements use the index (EXPLAIN: SEARCH … USING INDEX;
+# 0.6 ms). Both select the same JSON value, so no result changes.
+_ID_COLUMN_AS_SHIPPED = "IDColumn = DefaultColumn + \"->'$._id'\""
+_ID_COLUMN_AS_INDEXED = 'IDColumn = DefaultColumn + `->"_id"`'
+_METADATA_GO = Path("internal/backends/sqlite/metadata/metadata.go")
+
+
+def _use_the_id_index(source: Path) -> None:
+    metadata = source / _METADATA_GO
+    text = metadata.read_text()
+    if _ID_COLUMN_AS_SHIPPED not in text:
+        raise SystemExit(f"FerretDB {FERRETDB_VERSION}: {_METADATA_GO} is not as expected; cannot patch it")
+    metadata.write_text(text.replace(_ID_COLUMN_AS_SHIPPED, _ID_COLUMN_AS_INDEXED))
+
+
 def ensure_ferretdb() -> None:
-    """Build FerretDB once with `go install`.
+    """Build FerretDB once with `go install`, with the `_id` index fix above.
 
     `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2` builds a binary that panics
     at start, because the module does not ship build/version/version.txt (FerretDB issue #2982).
@@ -59,6 +79,7 @@ def ensure_ferretdb() -> None:
         shutil.copytree(module_dir, source)
         _make_writable(source)
         (source / "build" / "version" / "version.txt").write_text(f"{FERRETDB_VERSION}\n")
+        _use_the_id_index(source)
         subprocess.run(
             ["go", "install", "./cmd/ferretdb"],
             cwd=source,

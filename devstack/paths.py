@@ -8,7 +8,9 @@ ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "infra"
 TOOLS = ROOT / ".local"  # downloaded and built once, reused by every run and every stack
 KAFKA_LIBS = TOOLS / "kafka" / "libs"
-FERRETDB_BIN = TOOLS / "bin" / "ferretdb"
+# Named after the version and the patch applied (devstack/mongodb.py), so that a build without it
+# is replaced rather than reused.
+FERRETDB_BIN = TOOLS / "ferretdb-v1.24.2-id-index" / "ferretdb"
 VENV_PYTHON = TOOLS / "venv" / "bin" / "python"
 IMGPIPE_COMMAND = TOOLS / "venv" / "bin" / "imgpipe"  # the project's console script (cli/main.py)
 

@@ -16,9 +16,11 @@ from collections import Counter
 
 import httpx
 import pytest
+from pymongo import MongoClient
 
 from bench.photos import photo_like_image
 from devstack.paths import StackPaths
+from imgpipe.database import Document
 from tests.integration.helpers import product_csv, upload, wait_finished
 from tests.integration.local_http_server import LocalHttpServer, Resource
 from tests.integration.stack import RunningStack
@@ -95,3 +97,16 @@ def test_every_access_from_upload_to_completion_is_by_id(
         assert seen[expected], f"no {expected} in the logs: {sorted(seen)}"
     scans = [c for c in commands if not _pushed_down(c)]
     assert scans == [], f"{len(scans)} accesses FerretDB would answer by decoding a collection"
+
+
+def test_a_read_by_id_uses_the_id_index(stack: RunningStack, mongo: MongoClient[Document]) -> None:
+    """Pushed down is not enough: FerretDB 1.24 as shipped pushes `{_id: …}` down as an expression
+    its own `_id` index does not match, so SQLite scans the table (devstack/mongodb.py)."""
+    db = mongo[stack.settings.mongodb_database]
+    db.index_probe.insert_many([{"_id": f"probe:{n}"} for n in range(100)])
+    explained = db.command("explain", {"find": "index_probe", "filter": {"_id": "probe:7"}, "limit": 1})
+    db.index_probe.drop()
+    if "ferretdbVersion" not in explained.get("serverInfo", {}):
+        pytest.skip("not FerretDB: MongoDB always answers an _id filter from its _id index")
+    plan = " ".join(explained["queryPlanner"]["Plan"])
+    assert "USING INDEX" in plan and "SCAN" not in plan, plan
