@@ -5,7 +5,10 @@
 3. latency: sequential one-image requests, upload to completed;
 4. scale-out: the pipeline with 1 worker vs 2;
 5. batch: 100,000 rows of one small image each, with 2 workers, vs a plain aiohttp + Pillow
-   script doing the same fetches and recompressions, and each service's peak memory.
+   script doing the same fetches and recompressions, and each service's peak memory;
+6. aggregator: 100,000 results put straight on imgpipe.results, stored and counted;
+7. batch.latency_ratio: the one-image latency once 1,000,000 more finished rows are stored
+   (through the store's own functions, bench/stored_rows.py), over the fresh database's.
 
 `--smoke` runs the same code on tiny sizes (part of `make test`); it checks that the benchmark
 works, not how fast anything is. `--batch-rows` sets the batch's size.
@@ -30,6 +33,7 @@ from bench.memory import peak_rss_mb
 from bench.raw_batch import raw_rows_per_s
 from bench.report import benchmarks_markdown, machine, million_row_section, table, write_outputs
 from bench.stack import BenchStack, running_bench_stack
+from bench.stored_rows import aggregator_rows_per_s, stage_finished_rows
 from bench.throughput import pipeline_images_per_s, raw_images_per_s
 from devstack.paths import ROOT
 
@@ -41,10 +45,28 @@ class Sizes:
     ingestion_rows: int
     latency_requests: int
     batch_rows: int
+    aggregator_rows: int
+    stored_rows: int
 
 
-FULL = Sizes(images=2000, images_per_row=5, ingestion_rows=1_000_000, latency_requests=50, batch_rows=100_000)
-SMOKE = Sizes(images=20, images_per_row=5, ingestion_rows=2_000, latency_requests=3, batch_rows=200)
+FULL = Sizes(
+    images=2000,
+    images_per_row=5,
+    ingestion_rows=1_000_000,
+    latency_requests=50,
+    batch_rows=100_000,
+    aggregator_rows=100_000,
+    stored_rows=1_000_000,
+)
+SMOKE = Sizes(
+    images=20,
+    images_per_row=5,
+    ingestion_rows=2_000,
+    latency_requests=3,
+    batch_rows=200,
+    aggregator_rows=500,
+    stored_rows=2_000,
+)
 
 
 def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]:
@@ -55,8 +77,7 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
 
     print("warming up …", flush=True)
     pipeline_images_per_s(stack.base_url, urls[:10], sizes.images_per_row)
-    # Latency first, while the database is small: on FerretDB finishing a request reads its rows
-    # by scanning the whole rows collection (see docs/SCALING.md), which grows with every run.
+    # Latency first, on a fresh database; again once it holds a million more finished rows.
     print("latency …", flush=True)
     latencies = one_image_latencies_ms(stack.base_url, urls[: sizes.latency_requests])
     print("throughput and scale-out …", flush=True)
@@ -77,6 +98,15 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
     print("small-image batch …", flush=True)
     stack.set_processors(2)
     batch = _measure_batch(stack, sizes.batch_rows, f"{base}/{SMALL_IMAGES_PATH}")
+    print("aggregator …", flush=True)
+    aggregator_rate = aggregator_rows_per_s(stack.settings, sizes.aggregator_rows)
+    print(f"  {aggregator_rate:.0f} rows/s stored and counted", flush=True)
+    print(f"latency with {sizes.stored_rows:,} more finished rows stored …", flush=True)
+    stage_finished_rows(stack.settings, sizes.stored_rows)
+    unused = urls[sizes.latency_requests : 2 * sizes.latency_requests] or urls[: sizes.latency_requests]
+    latencies_stored = one_image_latencies_ms(stack.base_url, unused)
+    batch["latency_ratio"] = percentile(latencies_stored, 0.50) / percentile(latencies, 0.50)
+    batch["stored_rows_p50_ms"] = percentile(latencies_stored, 0.50)
     print("ingestion …", flush=True)
     rows = sizes.ingestion_rows
     csv_path = ensure_ingestion_csv(CACHE / f"ingestion-{rows}.csv", rows, base)
@@ -113,6 +143,7 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
             "raw_ratio": raw / raw_one_thread,
         },
         "batch": batch,
+        "aggregator": {"rows_per_s": aggregator_rate, "rows": sizes.aggregator_rows},
     }
 
 

@@ -53,6 +53,9 @@ TARGETS = (
     Target("batch.results_rows_per_s", "small images: upload → all results on imgpipe.results", "rows/s"),
     Target("batch.rows_per_s", "small images: upload → completed", "rows/s"),
     Target("batch.ratio", "small images: pipeline / raw", "", at_least=0.5),
+    Target("aggregator.rows_per_s", "aggregator: results stored and counted", "rows/s", at_least=5_000),
+    Target("batch.stored_rows_p50_ms", "one-image request, p50, 1,000,000 more rows stored", "ms"),
+    Target("batch.latency_ratio", "one-image p50: 1,000,000 more rows stored / fresh", "", at_most=1.5),
     *(
         Target(f"batch.peak_rss_mb.{service}", f"small images: {service} peak RSS", "MB", at_most=300)
         for service in BATCH_SERVICES
