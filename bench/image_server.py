@@ -20,7 +20,7 @@ from devstack.paths import ROOT, VENV_PYTHON
 from devstack.ports import require_free
 from devstack.waiting import wait_until
 
-IMAGE_SERVER_PORT = 38100
+IMAGE_SERVER_PORT = 25100  # below the ephemeral ports, as the bench stack's (bench/stack.py)
 
 
 def image_app(directory: Path) -> web.Application:

@@ -21,7 +21,10 @@ from devstack.waiting import wait_until
 from imgpipe.settings import Settings
 
 STATE_DIR = ROOT / ".local" / "bench-stack"
-KAFKA_PORT, MONGODB_PORT, GATEWAY_PORT = 39092, 57017, 38000
+# Below Linux's ephemeral ports (32768-60999): there, any outgoing connection of another process
+# may hold the port when the stack starts (three starts out of three failed so while a test
+# stack ran beside it). The workers' metrics ports follow the gateway's (devstack.stack).
+KAFKA_PORT, MONGODB_PORT, GATEWAY_PORT = 25092, 25017, 25000
 INFRASTRUCTURE = ("kafka", "mongodb")  # what devstack runs beside the services
 
 
