@@ -69,7 +69,8 @@ async def post_while_tracing_memory(app: FastAPI) -> tuple[httpx.Response, int]:
 
 
 def test_a_csv_over_max_rows_is_413_in_bounded_memory(tmp_path: Path) -> None:
-    settings = Settings(processed_images_dir=tmp_path, max_rows=MAX_ROWS)
+    # Explicit: the integration tests leave their stack's smaller upload limit in os.environ.
+    settings = Settings(processed_images_dir=tmp_path, max_rows=MAX_ROWS, max_upload_bytes=100 * 1024 * 1024)
     app = create_app(settings)
     app.state.gateway = GatewayState(
         settings=settings,
