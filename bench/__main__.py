@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.batch import SMALL_IMAGES_PATH, batch_urls, ensure_batch_csv, ensure_small_images, run_batch
+from bench.batch import SMALL_IMAGES_PATH, batch_urls, ensure_small_images, run_batch, write_batch_csv
 from bench.image_server import IMAGE_SERVER_PORT, start_image_server
 from bench.image_set import CACHE, ensure_image_set
 from bench.ingestion import ensure_ingestion_csv, gateway_rows_per_s, raw_producer_rows_per_s
@@ -153,7 +153,7 @@ def _measure_batch(stack: BenchStack, rows: int, image_base_url: str) -> dict[st
     load = os.getloadavg()[0]
     raw = raw_rows_per_s(urls, stack.settings.jpeg_quality, processes=os.cpu_count() or 1)
     print(f"  raw {raw:.0f} rows/s", flush=True)
-    csv_path = ensure_batch_csv(CACHE / f"batch-{rows}.csv", urls)
+    csv_path = write_batch_csv(CACHE / f"batch-{rows}.csv", urls)
     # Generous: the figure is the time taken, the timeout only stops a run that is stuck.
     run = run_batch(stack, csv_path, rows, timeout_s=600 + rows / 20)
     print(f"  pipeline {run.rows_per_s:.0f} rows/s (results {run.results_rows_per_s:.0f} rows/s)", flush=True)

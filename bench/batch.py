@@ -38,17 +38,15 @@ def batch_urls(small_images_url: str, rows: int) -> list[str]:
     return [f"{small_images_url}/{row % DISTINCT_IMAGES:05d}.jpg?row={row}" for row in range(rows)]
 
 
-def ensure_batch_csv(path: Path, urls: list[str]) -> Path:
-    """A CSV with one product per URL (cached: the same URLs give the same file)."""
-    if path.exists():
-        return path
+def write_batch_csv(path: Path, urls: list[str]) -> Path:
+    """A CSV with one product per URL. Written afresh every time (about a second per million
+    rows): a cached one would keep the URLs, and so the image server's port, of the run that
+    wrote it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    with temporary.open("w", newline="") as file:
+    with path.open("w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["S. No.", "Product Name", "Input Image Urls"])
         writer.writerows([number, f"Product {number}", url] for number, url in enumerate(urls, 1))
-    temporary.rename(path)
     return path
 
 

@@ -20,9 +20,9 @@ from bench.batch import (
     SMALL_IMAGES_PATH,
     BatchRun,
     batch_urls,
-    ensure_batch_csv,
     ensure_small_images,
     run_batch,
+    write_batch_csv,
 )
 from bench.image_server import IMAGE_SERVER_PORT, start_image_server
 from bench.image_set import CACHE
@@ -61,7 +61,7 @@ def main() -> None:
     image_dir = CACHE / "images"
     ensure_small_images(image_dir)
     urls = batch_urls(f"http://127.0.0.1:{IMAGE_SERVER_PORT}/{SMALL_IMAGES_PATH}", args.rows)
-    csv_path = ensure_batch_csv(CACHE / f"batch-{args.rows}.csv", urls)
+    csv_path = write_batch_csv(CACHE / f"batch-{args.rows}.csv", urls)
     server = start_image_server(image_dir)
     try:
         with running_bench_stack(IMAGE_SERVER_PORT, processors=2) as stack:

@@ -30,10 +30,10 @@ from aiokafka import AIOKafkaConsumer
 from bench.batch import (
     SMALL_IMAGES_PATH,
     batch_urls,
-    ensure_batch_csv,
     ensure_small_images,
     results_on_topic,
     run_batch,
+    write_batch_csv,
 )
 from bench.image_server import IMAGE_SERVER_PORT, start_image_server
 from bench.image_set import CACHE
@@ -146,7 +146,7 @@ def main() -> None:
     ensure_small_images(image_dir)
     small_images_url = f"http://127.0.0.1:{IMAGE_SERVER_PORT}/{SMALL_IMAGES_PATH}"
     warm_up_csv, csv_path = (
-        ensure_batch_csv(CACHE / f"batch-{rows}.csv", batch_urls(small_images_url, rows))
+        write_batch_csv(CACHE / f"batch-{rows}.csv", batch_urls(small_images_url, rows))
         for rows in (WARM_UP_ROWS, args.rows)
     )
     server = start_image_server(image_dir)

@@ -12,7 +12,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from PIL import Image
 
-from bench.batch import batch_urls, ensure_batch_csv
+from bench.batch import batch_urls, write_batch_csv
 from bench.image_server import image_app
 from bench.photos import photo_like_image
 from bench.raw_batch import fetch_and_recompress
@@ -28,7 +28,7 @@ def test_every_row_has_a_url_of_its_own() -> None:
 
 def test_batch_csv_has_one_product_per_url(tmp_path: Path) -> None:
     urls = batch_urls("http://127.0.0.1:1/small", 3)
-    path = ensure_batch_csv(tmp_path / "batch.csv", urls)
+    path = write_batch_csv(tmp_path / "batch.csv", urls)
     with path.open(newline="") as file:
         rows = list(csv.reader(file))
     assert rows[0] == ["S. No.", "Product Name", "Input Image Urls"]
