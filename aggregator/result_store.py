@@ -8,7 +8,6 @@ one document, so that reading rows back is one `_id` read per chunk.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -22,7 +21,15 @@ from aggregator.tally import OffsetResult, tally_new_results
 from imgpipe.database import ROW_CHUNKS, ROW_OUTCOMES, Document
 from imgpipe.messages import RequestStatus
 from imgpipe.request_state import RequestState, StateStep, advance_state
-from imgpipe.row_outcomes import RowOutcomes, chunk_id, chunk_of, chunk_rows, encode_chunk, row_id
+from imgpipe.row_outcomes import (
+    RowOutcomes,
+    chunk_id,
+    chunk_of,
+    chunk_rows,
+    encode_chunk,
+    read_row_by_row,
+    row_id,
+)
 
 _DUPLICATE_KEY = 11000
 # Chunks being gathered at once. Rows finish roughly in input order, so a request has a few
@@ -52,7 +59,8 @@ async def store_rows(
     stored: RowOutcomes = {}
     for item in items:  # within a batch too, the first result for a row wins
         stored.setdefault(item.result.row, row_outcome(item, now))
-    documents = [{"_id": row_id(request_id, row), **outcome} for row, outcome in stored.items()]
+    rows = list(stored)
+    documents = [{"_id": row_id(request_id, row), **stored[row]} for row in rows]
     try:
         await db[ROW_OUTCOMES].insert_many(documents, ordered=False)
         return stored
@@ -60,16 +68,11 @@ async def store_rows(
         write_errors = error.details["writeErrors"]
         if any(e["code"] != _DUPLICATE_KEY for e in write_errors):
             raise
-        existing = [int(documents[e["index"]]["_id"].rsplit(":", 1)[1]) for e in write_errors]
+        existing = [rows[e["index"]] for e in write_errors]
     # Rows finished earlier (a duplicate or a redelivered result): what counts is who finished
     # them. Read one by one: this path is rare (after a crash), and an `$in` makes FerretDB
     # decode the whole collection.
-    found = await asyncio.gather(
-        *(db[ROW_OUTCOMES].find_one({"_id": row_id(request_id, row)}) for row in existing)
-    )
-    for row, outcome in zip(existing, found, strict=True):
-        if outcome is not None:
-            stored[row] = outcome
+    stored.update(await read_row_by_row(db, request_id, existing))
     return stored
 
 

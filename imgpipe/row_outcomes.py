@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -67,7 +67,8 @@ def chunk_rows(chunk: int, rows_total: int) -> range:
     return range(chunk * ROWS_PER_CHUNK, min((chunk + 1) * ROWS_PER_CHUNK, rows_total))
 
 
-async def _read_one_by_one(db: AsyncDatabase[Document], request_id: str, rows: range) -> RowOutcomes:
+async def read_row_by_row(db: AsyncDatabase[Document], request_id: str, rows: Sequence[int]) -> RowOutcomes:
+    """The finished rows among `rows`, one `_id` read each (concurrently)."""
     found = await asyncio.gather(
         *(db[ROW_OUTCOMES].find_one({"_id": row_id(request_id, row)}) for row in rows)
     )
@@ -83,7 +84,7 @@ async def read_rows(db: AsyncDatabase[Document], request_id: str, start: int, st
         wanted = range(max(start, chunk * ROWS_PER_CHUNK), min(stop, (chunk + 1) * ROWS_PER_CHUNK))
         compacted = await db[ROW_CHUNKS].find_one({"_id": chunk_id(request_id, chunk)})
         if compacted is None:
-            outcomes.update(await _read_one_by_one(db, request_id, wanted))
+            outcomes.update(await read_row_by_row(db, request_id, wanted))
         else:
             chunk_outcomes = decode_chunk(compacted["rows"])
             outcomes.update((row, chunk_outcomes[row]) for row in wanted)
