@@ -127,15 +127,15 @@ async def aggregate_request(request_id: str, items: list[OffsetResult]) -> None:
             finisher.start(request, state)
 
 
-async def republish_rows(request_id: str, rows: Sequence[int]) -> None:
-    wanted = set(rows)
+async def republish_rows(request: Document, rows: Sequence[int]) -> None:
+    request_id, wanted = request["_id"], set(rows)
     spool = input_spool_path(request_dir(settings.processed_images_dir, request_id))
     for index, row in enumerate(read_input_spool(spool)):
         if index in wanted:
             send = functools.partial(
                 producer.send_and_wait,
                 ROWS,
-                row_message(request_id, index, row).model_dump_json().encode(),
+                row_message(request_id, index, row, request["quality"]).model_dump_json().encode(),
                 row_key(request_id, index),
             )
             await until_available(send, "publishing a row again")

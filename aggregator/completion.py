@@ -94,6 +94,7 @@ async def finish_request(
                 images_done=state.images_done,
                 images_failed=state.images_failed,
             ),
+            quality=request["quality"],
             download_url=download_url(settings.base_url, request_id),
             created_at=request["created_at"],
             completed_at=completed_at,

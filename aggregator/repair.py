@@ -32,7 +32,7 @@ from imgpipe.unfinished_requests import unfinished_request_ids, unmark_unfinishe
 
 logger = logging.getLogger(__name__)
 
-RepublishRows = Callable[[str, Sequence[int]], Awaitable[None]]
+RepublishRows = Callable[[Document, Sequence[int]], Awaitable[None]]
 FinishRequest = Callable[[Document, RequestState], Awaitable[None]]
 
 
@@ -135,5 +135,5 @@ async def repair_request(
         len(missing),
     )
     if missing:
-        await republish(request_id, missing)
+        await republish(item.request, missing)
     await finish(item.request, state)

@@ -52,7 +52,10 @@ async def raw_producer_rows_per_s(settings: Settings, csv_path: Path) -> float:
     """The same messages the gateway would send, built beforehand, sent by the same kind of producer."""
     request_id = str(uuid.uuid4())
     messages = [
-        (row_message(request_id, index, product).model_dump_json().encode(), row_key(request_id, index))
+        (
+            row_message(request_id, index, product, settings.jpeg_quality).model_dump_json().encode(),
+            row_key(request_id, index),
+        )
         for index, product in enumerate(_products(csv_path))
     ]
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)

@@ -60,7 +60,7 @@ def _record_spool(settings: Settings, request_id: str, rows: int) -> None:
 
 async def _stage_finished_request(db: AsyncDatabase[Document], rows: int) -> None:
     request_id = str(uuid.uuid4())
-    await insert_request(db, request_id, rows, rows, webhook_url=None, owner=None)
+    await insert_request(db, request_id, rows, rows, webhook_url=None, owner=None, quality=50)
     await record_rows_published(db, request_id, rows, done=True)
     compactor = ChunkCompactor()
     for start in range(0, rows, ROWS_PER_CHUNK):
@@ -114,7 +114,7 @@ async def _aggregator_rate(settings: Settings, rows: int) -> float:
     await producer.start()
     try:
         db = database(client, settings)
-        await insert_request(db, request_id, rows, rows, webhook_url=None, owner=None)
+        await insert_request(db, request_id, rows, rows, webhook_url=None, owner=None, quality=50)
         await record_rows_published(db, request_id, rows, done=True)
         started = time.perf_counter()
         key = request_key(request_id)

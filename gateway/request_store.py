@@ -19,6 +19,7 @@ async def insert_request(
     images_total: int,
     webhook_url: str | None,
     owner: str | None,
+    quality: int,
 ) -> None:
     """Record an accepted request. Everything it needs goes first: the request document is what
     makes a request exist, and it must never be without the checkpoint that gets its rows
@@ -34,6 +35,7 @@ async def insert_request(
             "images_total": images_total,
             "webhook_url": webhook_url,
             "owner": owner,
+            "quality": quality,
             "created_at": now,
             # The newest version of the request's state, or one before it (imgpipe/request_state.py).
             "state_version": 0,
@@ -48,6 +50,15 @@ async def find_request(db: AsyncDatabase[Document], request_id: str, owner: str 
     without scanning the collection."""
     request = await db[REQUESTS].find_one({"_id": request_id})
     return request if request is not None and request["owner"] == owner else None
+
+
+async def request_quality(db: AsyncDatabase[Document], request_id: str) -> int:
+    """The JPEG quality a request's rows are published with (the request exists: its rows are
+    published only after it is inserted)."""
+    request = await db[REQUESTS].find_one({"_id": request_id}, {"quality": 1})
+    if request is None:
+        raise RuntimeError(f"request {request_id} has a publishing checkpoint but no request document")
+    return int(request["quality"])
 
 
 async def webhook_record(db: AsyncDatabase[Document], request_id: str) -> Document | None:

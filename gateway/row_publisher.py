@@ -26,6 +26,7 @@ from gateway.publishing_checkpoint import (
     publishing_progress,
     record_rows_published,
 )
+from gateway.request_store import request_quality
 from gateway.row_batches import RowBatchSender
 from imgpipe.database import Document
 from imgpipe.input_spool import input_spool_path, read_input_spool, row_message
@@ -49,6 +50,7 @@ async def publish_rows(
     producer: AIOKafkaProducer,
     db: AsyncDatabase[Document],
     request_id: str,
+    quality: int,
     spool: Path,
     progress: PublishingProgress,
     clock: Callable[[], float] = time.monotonic,
@@ -59,7 +61,7 @@ async def publish_rows(
     checkpoints = CheckpointClock(PUBLISH_CHECKPOINT_INTERVAL_S, clock)
     published = start_row
     for row_index, row in enumerate(read_input_spool(spool, start_row), start_row):
-        message = row_message(request_id, row_index, row)
+        message = row_message(request_id, row_index, row, quality)
         await sender.send(row_key(request_id, row_index), message.model_dump_json().encode())
         if checkpoints.due():
             await sender.delivered()
@@ -95,8 +97,9 @@ class RowPublisher:
         progress = await publishing_progress(self._db, request_id)
         if progress is None:
             raise RuntimeError(f"request {request_id} has no publishing checkpoint")
+        quality = await request_quality(self._db, request_id)
         spool = input_spool_path(request_dir(self._processed_images_dir, request_id))
-        await publish_rows(self._producer, self._db, request_id, spool, progress)
+        await publish_rows(self._producer, self._db, request_id, quality, spool, progress)
 
     async def _publish(self, request_id: str) -> None:
         with logging_request(request_id):

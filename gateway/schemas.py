@@ -87,6 +87,8 @@ class RequestStatusBody(BaseModel):
     rows: Counts
     images: Counts
     rows_published: int
+    # JPEG quality of the request's outputs: the upload's `quality`, or IMGPIPE_JPEG_QUALITY.
+    quality: int
     # Unfinished and nothing has moved (no row published, no result recorded) for IMGPIPE_STALL_SECONDS.
     stalled: bool
     created_at: datetime

@@ -104,6 +104,7 @@ async def status_body(state: GatewayState, request: Document) -> RequestStatusBo
             failed=progress.images_failed,
         ),
         rows_published=publishing.rows_published if publishing else 0,
+        quality=request["quality"],
         stalled=not progress.finished
         and datetime.now(UTC) - updated_at > timedelta(seconds=state.settings.stall_seconds),
         created_at=request["created_at"],

@@ -76,12 +76,14 @@ def read_input_spool(path: Path, start: int = 0) -> Iterator[ProductRow]:
             yield ProductRow(serial_number, product_name, tuple(urls.split(",")))
 
 
-def row_message(request_id: str, index: int, row: ProductRow) -> RowMessage:
-    """The `imgpipe.rows` message of the spool's row number `index` (0-based)."""
+def row_message(request_id: str, index: int, row: ProductRow, quality: int) -> RowMessage:
+    """The `imgpipe.rows` message of the spool's row number `index` (0-based), for a request whose
+    outputs are encoded at `quality`."""
     return RowMessage(
         request_id=request_id,
         row=index,
         serial_number=row.serial_number,
         product_name=row.product_name,
         input_urls=list(row.input_urls),
+        quality=quality,
     )

@@ -8,11 +8,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION: Literal[1] = 1
+
+MIN_JPEG_QUALITY, MAX_JPEG_QUALITY = 1, 95
+# Above 95 files grow much and look no better (Pillow's own advice).
+JpegQuality = Annotated[
+    int,
+    Field(
+        ge=MIN_JPEG_QUALITY, le=MAX_JPEG_QUALITY, description="JPEG quality of the request's output images"
+    ),
+]
 
 
 class ErrorCode(StrEnum):
@@ -58,6 +67,7 @@ class RowMessage(_Message):
     serial_number: str
     product_name: str
     input_urls: list[str]
+    quality: JpegQuality
     attempt: int = 1
 
 
@@ -114,6 +124,7 @@ class RequestEvent(_Message):
     request_id: str
     status: RequestStatus
     counts: RequestCounts
+    quality: JpegQuality
     download_url: str
     created_at: datetime
     completed_at: datetime

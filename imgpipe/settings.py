@@ -13,6 +13,8 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from imgpipe.messages import JpegQuality
+
 
 @dataclass(frozen=True)
 class AllowedHostPort:
@@ -77,7 +79,7 @@ class Settings(BaseSettings):
 
     # Storage and images.
     processed_images_dir: Path = Path("processed_images")
-    jpeg_quality: int = Field(default=50, ge=1, le=95)
+    jpeg_quality: JpegQuality = 50
     max_image_bytes: int = 25 * 1024 * 1024
     max_image_pixels: int = 50_000_000
 

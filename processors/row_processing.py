@@ -44,28 +44,30 @@ async def image_pipeline(settings: Settings, executor: Executor | None) -> Async
         await session.close()
 
 
-def _compress_and_store(settings: Settings, request_id: str, file_name: str, data: bytes) -> CompressedImage:
+def _compress_and_store(
+    settings: Settings, request_id: str, quality: int, file_name: str, data: bytes
+) -> CompressedImage:
     with COMPRESS_SECONDS.time():
-        compressed = compress_jpeg(data, settings.jpeg_quality, settings.max_image_pixels)
+        compressed = compress_jpeg(data, quality, settings.max_image_pixels)
         store_image(settings.processed_images_dir, request_id, file_name, compressed.data)
     return compressed
 
 
 async def _compress_and_store_on(
-    executor: Executor | None, settings: Settings, request_id: str, file_name: str, data: bytes
+    executor: Executor | None, settings: Settings, request_id: str, quality: int, file_name: str, data: bytes
 ) -> CompressedImage:
     """On `executor`, or (None) right here, blocking the loop for the few milliseconds it takes:
     Pillow releases the GIL, but a thread hop per image costs more than it gains when every core
     already runs a worker of its own (the thumbor model)."""
     if executor is None:
-        return _compress_and_store(settings, request_id, file_name, data)
+        return _compress_and_store(settings, request_id, quality, file_name, data)
     return await asyncio.get_running_loop().run_in_executor(
-        executor, _compress_and_store, settings, request_id, file_name, data
+        executor, _compress_and_store, settings, request_id, quality, file_name, data
     )
 
 
 async def process_image(
-    pipeline: ImagePipeline, request_id: str, row: int, index: int, url: str
+    pipeline: ImagePipeline, request_id: str, quality: int, row: int, index: int, url: str
 ) -> ImageOutcome:
     settings = pipeline.settings
     try:
@@ -77,7 +79,9 @@ async def process_image(
                 RetryPolicy(settings.fetch_retries, settings.fetch_retry_base_s, settings.fetch_retry_max_s),
             )
         file_name = new_image_name(row, index)
-        compressed = await _compress_and_store_on(pipeline.executor, settings, request_id, file_name, data)
+        compressed = await _compress_and_store_on(
+            pipeline.executor, settings, request_id, quality, file_name, data
+        )
     except (FetchError, ImageRejected) as error:
         return ImageOutcome(input_url=url, error=ImageError(code=error.code, message=error.message))
     return ImageOutcome(
@@ -94,7 +98,7 @@ async def process_row(pipeline: ImagePipeline, message: RowMessage) -> RowResult
     started = time.perf_counter()
     images = await asyncio.gather(
         *(
-            process_image(pipeline, message.request_id, message.row, index, url)
+            process_image(pipeline, message.request_id, message.quality, message.row, index, url)
             for index, url in enumerate(message.input_urls)
         )
     )

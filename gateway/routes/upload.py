@@ -20,11 +20,25 @@ from gateway.readiness import kafka_state
 from gateway.request_store import insert_request
 from gateway.schemas import CsvRejectedBody, ErrorBody, UploadAccepted
 from imgpipe.input_spool import input_spool_path
-from imgpipe.messages import RequestStatus
+from imgpipe.messages import MAX_JPEG_QUALITY, MIN_JPEG_QUALITY, RequestStatus
 from imgpipe.request_paths import download_url, request_dir, status_url
 from imgpipe.retrying import UNAVAILABLE
 
 router = APIRouter()
+
+
+def _jpeg_quality(quality: str | None, default: int) -> int:
+    """The upload's `quality` field as a number, or the setting when it is absent."""
+    if quality is None:
+        return default
+    # A form field is text: parsed here, so that "abc" gets the same 400 as 200 does.
+    if not quality.strip().isdigit() or not MIN_JPEG_QUALITY <= int(quality) <= MAX_JPEG_QUALITY:
+        raise ApiError(
+            400,
+            "invalid_quality",
+            f"quality must be a whole number from {MIN_JPEG_QUALITY} to {MAX_JPEG_QUALITY}, not {quality!r}",
+        )
+    return int(quality)
 
 
 def _check_webhook_url(webhook_url: str | None) -> None:
@@ -50,15 +64,20 @@ async def upload(
     owner: Owner,
     file: UploadFile,
     webhook_url: Annotated[str | None, Form()] = None,
+    quality: Annotated[
+        str | None,
+        Form(description="JPEG quality of this request's outputs, 1 to 95; default IMGPIPE_JPEG_QUALITY"),
+    ] = None,
 ) -> UploadAccepted:
     with counted_upload():
-        return await _accept_upload(state, owner, file, webhook_url)
+        return await _accept_upload(state, owner, file, webhook_url, quality)
 
 
 async def _accept_upload(
-    state: GatewayState, owner: str | None, file: UploadFile, webhook_url: str | None
+    state: GatewayState, owner: str | None, file: UploadFile, webhook_url: str | None, quality: str | None
 ) -> UploadAccepted:
     _check_webhook_url(webhook_url)
+    jpeg_quality = _jpeg_quality(quality, state.settings.jpeg_quality)
     # Refuse before reading the file: accepting an upload whose rows cannot be published soon
     # would only park the work. (A broker lost after this point is waited out by the publisher.)
     if await kafka_state(state.producer) != "ok":
@@ -84,7 +103,9 @@ async def _accept_upload(
             problems=[asdict(problem) for problem in rejected.problems],
         ) from None
     try:
-        await insert_request(state.db, request_id, summary.rows, summary.images, webhook_url, owner)
+        await insert_request(
+            state.db, request_id, summary.rows, summary.images, webhook_url, owner, jpeg_quality
+        )
     except UNAVAILABLE:
         shutil.rmtree(directory, ignore_errors=True)
         raise

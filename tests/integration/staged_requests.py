@@ -29,7 +29,7 @@ def record_published_request(stack: RunningStack, request_id: str, products: Seq
     rows, images = len(products), sum(len(product.input_urls) for product in products)
 
     async def record(db: AsyncDatabase[Document]) -> None:
-        await insert_request(db, request_id, rows, images, webhook_url=None, owner=None)
+        await insert_request(db, request_id, rows, images, webhook_url=None, owner=None, quality=50)
         await record_rows_published(db, request_id, rows, done=True)
 
     with_database(stack.settings, record)

@@ -67,6 +67,25 @@ def test_rejected_csv_lists_problems_and_creates_nothing(
     assert [db[name].count_documents({}) for name in collections] == before
 
 
+@pytest.mark.parametrize("quality", ["0", "96", "-5", "abc", "50.5", ""])
+def test_quality_outside_1_to_95_is_400_and_creates_nothing(
+    stack: RunningStack, mongo: MongoClient[Document], quality: str
+) -> None:
+    db = mongo[stack.settings.mongodb_database]
+    before = db["requests"].count_documents({})
+
+    response = upload(
+        stack.base_url, product_csv([("1", "A", ["https://example.com/a.jpg"])]), quality=quality
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_quality",
+        "message": f"quality must be a whole number from 1 to 95, not {quality!r}",
+    }
+    assert db["requests"].count_documents({}) == before
+
+
 def test_missing_column_is_400(stack: RunningStack) -> None:
     response = upload(stack.base_url, "S. No.,Product Name\n1,A\n")
     assert response.status_code == 400

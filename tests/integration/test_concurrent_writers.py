@@ -74,7 +74,7 @@ async def _state(db: AsyncDatabase[Document], request_id: str) -> RequestState:
 async def test_publishing_checkpoints_do_not_undo_counting(
     db: AsyncDatabase[Document], request_id: str
 ) -> None:
-    await insert_request(db, request_id, ROWS, ROWS, webhook_url=None, owner=None)
+    await insert_request(db, request_id, ROWS, ROWS, webhook_url=None, owner=None, quality=50)
 
     async def checkpoint_every_row() -> None:
         for published in range(1, ROWS + 1):
@@ -89,7 +89,7 @@ async def test_publishing_checkpoints_do_not_undo_counting(
 
 
 async def test_webhook_records_do_not_undo_counting(db: AsyncDatabase[Document], request_id: str) -> None:
-    await insert_request(db, request_id, ROWS, ROWS, webhook_url="http://hooks.test/", owner=None)
+    await insert_request(db, request_id, ROWS, ROWS, webhook_url="http://hooks.test/", owner=None, quality=50)
     # No rows to publish here (there is no spooled CSV): the checkpoint says so.
     await record_rows_published(db, request_id, ROWS, done=True)
 

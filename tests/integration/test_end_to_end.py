@@ -153,3 +153,45 @@ async def test_completion_event_reaches_an_independent_consumer(
     assert event["schema_version"] == 1
     assert event["counts"]["images_total"] == 42 and event["counts"]["images_failed"] == 2
     assert event["download_url"] == f"{stack.base_url}/download/{request_id}"
+    assert event["quality"] == stack.settings.jpeg_quality
+
+
+def _quantization_at(quality: int) -> dict[int, list[int]]:
+    """The quantization tables libjpeg writes at `quality`: they identify the quality a JPEG has."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(buffer, format="JPEG", quality=quality)
+    return Image.open(buffer).quantization  # type: ignore[attr-defined,no-any-return]
+
+
+async def test_a_request_with_its_own_quality(stack: RunningStack, image_server: LocalHttpServer) -> None:
+    assert stack.settings.jpeg_quality != 30
+    urls = [
+        image_server.add(
+            f"/quality/{n}.{image_format.lower()}",
+            Resource(photo_like_image(120, 90, seed=500 + n, image_format=image_format)),
+        )
+        for n, image_format in enumerate(("JPEG", "PNG"))
+    ]
+    response = upload(stack.base_url, product_csv([("1", "Low quality", urls)]), quality="30")
+    assert response.status_code == 202, response.text
+    request_id = response.json()["request_id"]
+
+    status = wait_finished(stack.base_url, request_id)
+
+    assert status["status"] == "completed"
+    assert status["quality"] == 30
+    events = await read_topic(
+        stack.settings.kafka_bootstrap, EVENTS, lambda e: e["request_id"] == request_id, 1
+    )
+    assert events[0]["quality"] == 30
+    async with httpx.AsyncClient(timeout=10) as client:
+        details = (await client.get(f"{stack.base_url}/status/{request_id}?rows=true")).json()
+        outputs = [
+            (await client.get(image["output_url"])).content for image in details["row_details"][0]["images"]
+        ]
+    assert len(outputs) == 2
+    for data in outputs:
+        output = Image.open(io.BytesIO(data))
+        output.load()
+        assert output.size == (120, 90)
+        assert output.quantization == _quantization_at(30)  # type: ignore[attr-defined]

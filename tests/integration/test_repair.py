@@ -58,7 +58,7 @@ async def test_stalled_request_is_repaired_exactly(
     record_published_request(stack, request_id, products)
 
     # Only row 1 ever reaches Kafka; rows 0 and 2 are "lost".
-    message = row_message(request_id, 1, products[1]).model_dump_json().encode()
+    message = row_message(request_id, 1, products[1], quality=50).model_dump_json().encode()
     await send_one(stack, ROWS, message, row_key(request_id, 1))
     wait_until(lambda: getattr(stored_state(stack.settings, request_id), "rows_done", 0) == 1, 60, "row 1")
     # ...and its result is then missing from the counters, as if never counted.

@@ -61,6 +61,7 @@ def test_an_event_validates_and_a_wrong_one_does_not() -> None:
         counts=RequestCounts(
             rows_total=1, rows_done=1, rows_failed=0, images_total=2, images_done=2, images_failed=0
         ),
+        quality=50,
         download_url="http://x/download/r",
         created_at=now,
         completed_at=now,

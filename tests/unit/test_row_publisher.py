@@ -103,6 +103,7 @@ async def test_a_checkpoint_after_each_second_of_publishing_and_at_the_end(
         cast(AIOKafkaProducer, producer),
         cast(AsyncDatabase[Document], None),
         "request-1",
+        50,
         spool_of(tmp_path / "input.csv", 10),
         progress,
         clock,
