@@ -48,7 +48,7 @@ def _compress_and_store(
     settings: Settings, request_id: str, quality: int, file_name: str, data: bytes
 ) -> CompressedImage:
     with COMPRESS_SECONDS.time():
-        compressed = compress_jpeg(data, quality, settings.max_image_pixels)
+        compressed = compress_jpeg(data, quality, settings.max_image_pixels, settings.jpeg_progressive)
         store_image(settings.processed_images_dir, request_id, file_name, compressed.data)
     return compressed
 

@@ -8,7 +8,7 @@ import struct
 import zlib
 
 import pytest
-from PIL import Image
+from PIL import Image, JpegImagePlugin
 
 from imgpipe.messages import ErrorCode
 from processors.compress import CompressedImage, ImageRejected, compress_jpeg
@@ -82,7 +82,7 @@ def _png_header_only(width: int, height: int) -> bytes:
 def test_output_is_an_rgb_jpeg_with_the_input_dimensions() -> None:
     source = _encode(Image.new("RGB", (123, 45), (30, 140, 200)), "PNG")
 
-    result = compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS)
+    result = compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS, progressive=False)
 
     assert result.data.startswith(b"\xff\xd8")
     decoded = _decode(result)
@@ -97,7 +97,7 @@ def test_output_is_an_rgb_jpeg_with_the_input_dimensions() -> None:
 def test_photo_like_image_gets_smaller(format: str, params: dict[str, object]) -> None:
     source = _encode(_photo_like(), format, **params)
 
-    result = compress_jpeg(source, quality=50, max_pixels=MAX_PIXELS)
+    result = compress_jpeg(source, quality=50, max_pixels=MAX_PIXELS, progressive=False)
 
     assert len(result.data) < len(source)
     assert (result.width, result.height) == (256, 256)
@@ -111,7 +111,7 @@ def test_exif_orientation_is_applied() -> None:
     exif[0x0112] = 6
     source = _encode(image, "JPEG", quality=95, exif=exif)
 
-    result = compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS)
+    result = compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS, progressive=False)
 
     decoded = _decode(result)
     assert decoded.size == (20, 40)
@@ -128,7 +128,7 @@ def test_output_has_no_exif() -> None:
     source = _encode(Image.new("RGB", (16, 16), (90, 90, 90)), "JPEG", exif=exif)
     assert len(Image.open(io.BytesIO(source)).getexif()) == 3  # the input really has EXIF
 
-    result = compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS)
+    result = compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS, progressive=False)
 
     assert len(Image.open(io.BytesIO(result.data)).getexif()) == 0
     assert b"Jane Photographer" not in result.data
@@ -138,7 +138,7 @@ def test_output_has_no_jpeg_comment() -> None:
     # The module promises "no metadata"; a COM marker is metadata too.
     source = _encode(Image.new("RGB", (16, 16), (90, 90, 90)), "JPEG", comment=b"owner: jane@example.com")
 
-    result = compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS)
+    result = compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS, progressive=False)
 
     assert b"jane@example.com" not in result.data
     assert "comment" not in Image.open(io.BytesIO(result.data)).info
@@ -148,7 +148,7 @@ def test_transparent_rgba_area_becomes_white() -> None:
     image = _halves("RGBA", (64, 32), (*RED, 255), (*BLUE, 0))
     source = _encode(image, "PNG")
 
-    decoded = _decode(compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS))
+    decoded = _decode(compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS, progressive=False))
 
     assert decoded.mode == "RGB"
     _assert_close(_pixel(decoded, (8, 16)), RED)
@@ -161,7 +161,7 @@ def test_palette_image_with_transparency() -> None:
     source = _encode(image, "PNG", transparency=0)  # the black index is transparent
     assert Image.open(io.BytesIO(source)).mode == "P"
 
-    decoded = _decode(compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS))
+    decoded = _decode(compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS, progressive=False))
 
     assert decoded.mode == "RGB"
     _assert_close(_pixel(decoded, (8, 16)), RED)
@@ -173,7 +173,7 @@ def test_grayscale_with_alpha() -> None:
     source = _encode(image, "PNG")
     assert Image.open(io.BytesIO(source)).mode == "LA"
 
-    decoded = _decode(compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS))
+    decoded = _decode(compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS, progressive=False))
 
     assert decoded.mode == "RGB"
     _assert_close(_pixel(decoded, (8, 16)), (60, 60, 60))
@@ -185,7 +185,7 @@ def test_cmyk_jpeg() -> None:
     source = _encode(Image.new("CMYK", (32, 32), (0, 255, 255, 0)), "JPEG", quality=95)
     assert Image.open(io.BytesIO(source)).mode == "CMYK"
 
-    decoded = _decode(compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS))
+    decoded = _decode(compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS, progressive=False))
 
     assert decoded.mode == "RGB"
     _assert_close(_pixel(decoded, (16, 16)), RED)
@@ -196,7 +196,7 @@ def test_16_bit_grayscale_is_scaled_not_clipped(value: int, expected: int) -> No
     source = _encode(Image.new("I;16", (16, 16), value), "PNG")
     assert Image.open(io.BytesIO(source)).mode == "I;16"
 
-    decoded = _decode(compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS))
+    decoded = _decode(compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS, progressive=False))
 
     assert decoded.mode == "RGB"
     _assert_close(_pixel(decoded, (8, 8)), (expected, expected, expected), tolerance=3)
@@ -205,7 +205,7 @@ def test_16_bit_grayscale_is_scaled_not_clipped(value: int, expected: int) -> No
 def test_8_bit_grayscale() -> None:
     source = _encode(Image.new("L", (16, 16), 77), "PNG")
 
-    decoded = _decode(compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS))
+    decoded = _decode(compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS, progressive=False))
 
     assert decoded.mode == "RGB"
     _assert_close(_pixel(decoded, (8, 8)), (77, 77, 77), tolerance=3)
@@ -216,7 +216,7 @@ def test_multi_frame_gif_uses_the_first_frame() -> None:
     source = _encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100)
     assert getattr(Image.open(io.BytesIO(source)), "n_frames", 1) == 3
 
-    decoded = _decode(compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS))
+    decoded = _decode(compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS, progressive=False))
 
     assert decoded.size == (32, 32)
     _assert_close(_pixel(decoded, (16, 16)), RED)
@@ -226,7 +226,7 @@ def test_more_pixels_than_the_limit_is_rejected() -> None:
     source = _encode(Image.new("RGB", (100, 100)), "PNG")
 
     with pytest.raises(ImageRejected) as caught:
-        compress_jpeg(source, quality=QUALITY, max_pixels=9_999)
+        compress_jpeg(source, quality=QUALITY, max_pixels=9_999, progressive=False)
 
     assert caught.value.code is ErrorCode.IMAGE_TOO_LARGE
 
@@ -234,7 +234,7 @@ def test_more_pixels_than_the_limit_is_rejected() -> None:
 def test_exactly_the_pixel_limit_is_accepted() -> None:
     source = _encode(Image.new("RGB", (100, 100)), "PNG")
 
-    result = compress_jpeg(source, quality=QUALITY, max_pixels=10_000)
+    result = compress_jpeg(source, quality=QUALITY, max_pixels=10_000, progressive=False)
 
     assert (result.width, result.height) == (100, 100)
 
@@ -242,7 +242,7 @@ def test_exactly_the_pixel_limit_is_accepted() -> None:
 def test_too_large_is_decided_from_the_header_without_pixel_data() -> None:
     # 5000x5000 declared, no pixel data: only the header can have decided this.
     with pytest.raises(ImageRejected) as caught:
-        compress_jpeg(_png_header_only(5000, 5000), quality=QUALITY, max_pixels=MAX_PIXELS)
+        compress_jpeg(_png_header_only(5000, 5000), quality=QUALITY, max_pixels=MAX_PIXELS, progressive=False)
 
     assert caught.value.code is ErrorCode.IMAGE_TOO_LARGE
 
@@ -250,7 +250,9 @@ def test_too_large_is_decided_from_the_header_without_pixel_data() -> None:
 def test_decompression_bomb_header_is_rejected_as_too_large() -> None:
     # 10^10 pixels: beyond Pillow's own bomb limit, even with a generous max_pixels.
     with pytest.raises(ImageRejected) as caught:
-        compress_jpeg(_png_header_only(100_000, 100_000), quality=QUALITY, max_pixels=10**11)
+        compress_jpeg(
+            _png_header_only(100_000, 100_000), quality=QUALITY, max_pixels=10**11, progressive=False
+        )
 
     assert caught.value.code is ErrorCode.IMAGE_TOO_LARGE
 
@@ -266,7 +268,7 @@ def test_decompression_bomb_header_is_rejected_as_too_large() -> None:
 )
 def test_non_image_content_is_rejected(data: bytes) -> None:
     with pytest.raises(ImageRejected) as caught:
-        compress_jpeg(data, quality=QUALITY, max_pixels=MAX_PIXELS)
+        compress_jpeg(data, quality=QUALITY, max_pixels=MAX_PIXELS, progressive=False)
 
     assert caught.value.code is ErrorCode.NOT_AN_IMAGE
 
@@ -278,6 +280,77 @@ def test_truncated_jpeg_is_rejected_as_not_an_image(keep: float) -> None:
     truncated = source[: int(len(source) * keep)]
 
     with pytest.raises(ImageRejected) as caught:
-        compress_jpeg(truncated, quality=QUALITY, max_pixels=MAX_PIXELS)
+        compress_jpeg(truncated, quality=QUALITY, max_pixels=MAX_PIXELS, progressive=False)
 
     assert caught.value.code is ErrorCode.NOT_AN_IMAGE
+
+
+@pytest.mark.parametrize(
+    ("format", "params"),
+    [
+        ("HEIF", {"quality": 95}),
+        ("AVIF", {"quality": 95}),
+        ("WEBP", {"lossless": True}),
+        ("TIFF", {}),
+        ("BMP", {}),
+        ("PNG", {}),
+    ],
+)
+def test_input_format_is_read(format: str, params: dict[str, object]) -> None:
+    source = _encode(_halves("RGB", (64, 32), RED, BLUE), format, **params)
+    assert Image.open(io.BytesIO(source)).format == format
+
+    decoded = _decode(compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS, progressive=False))
+
+    assert decoded.size == (64, 32)
+    _assert_close(_pixel(decoded, (8, 16)), RED, tolerance=12)
+    _assert_close(_pixel(decoded, (56, 16)), BLUE, tolerance=12)
+
+
+@pytest.mark.parametrize(("format", "params"), [("ICO", {}), ("PPM", {}), ("TGA", {}), ("PCX", {})])
+def test_a_format_outside_the_supported_list_is_not_an_image(format: str, params: dict[str, object]) -> None:
+    # Pillow itself reads these; imgpipe does not promise to.
+    source = _encode(Image.new("RGB", (32, 32), RED), format, **params)
+
+    with pytest.raises(ImageRejected) as caught:
+        compress_jpeg(source, quality=QUALITY, max_pixels=MAX_PIXELS, progressive=False)
+
+    assert caught.value.code is ErrorCode.NOT_AN_IMAGE
+    assert "supported format" in caught.value.message
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.05])
+def test_truncated_heic_is_a_clear_error(keep: float) -> None:
+    # Cut in the picture data, libheif reports the end of file; cut in the header, the file is no
+    # longer recognised as HEIF at all.
+    source = _encode(_photo_like((128, 128)), "HEIF", quality=90)
+    truncated = source[: int(len(source) * keep)]
+
+    with pytest.raises(ImageRejected) as caught:
+        compress_jpeg(truncated, quality=QUALITY, max_pixels=MAX_PIXELS, progressive=False)
+
+    assert caught.value.code is ErrorCode.NOT_AN_IMAGE
+    assert "end of file" in caught.value.message or "truncated" in caught.value.message
+
+
+def _plain_jpeg_bytes(image: Image.Image, quality: int) -> int:
+    return len(_encode(image, "JPEG", quality=quality))
+
+
+def test_optimized_output_is_smaller_than_plain_output_of_the_same_pixels() -> None:
+    photo = _photo_like((512, 384))
+    source = _encode(photo, "PNG")
+
+    result = compress_jpeg(source, quality=50, max_pixels=MAX_PIXELS, progressive=False)
+
+    assert len(result.data) < 0.95 * _plain_jpeg_bytes(photo, quality=50)
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_progressive_setting_and_420_subsampling(progressive: bool) -> None:
+    source = _encode(_photo_like((64, 64)), "PNG")
+
+    output = Image.open(io.BytesIO(compress_jpeg(source, 50, MAX_PIXELS, progressive=progressive).data))
+
+    assert bool(output.info.get("progressive")) is progressive
+    assert JpegImagePlugin.get_sampling(output) == 2  # 4:2:0
