@@ -12,7 +12,7 @@ def new_faust_app(app_id: str, settings: Settings) -> faust.App:
     datadir.parent.mkdir(parents=True, exist_ok=True)
     return faust.App(
         app_id,
-        broker=f"kafka://{settings.kafka_bootstrap}",
+        broker=f"imgpipe-kafka://{settings.kafka_bootstrap}",
         # A new consumer group starts from the beginning: rows published before the first worker
         # joined are work to do, not history to skip.
         consumer_auto_offset_reset="earliest",

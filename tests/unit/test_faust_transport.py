@@ -1,0 +1,25 @@
+"""The workers' Faust apps use imgpipe's Kafka transport, whose consumer long-polls briefly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from imgpipe.faust_app import new_faust_app
+from imgpipe.faust_transport import FETCH_MAX_WAIT_MS, Transport
+from imgpipe.settings import Settings
+
+
+@pytest.mark.asyncio
+async def test_a_worker_consumer_waits_at_most_the_short_long_poll(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path, kafka_bootstrap_servers="127.0.0.1:1")
+    app = new_faust_app("imgpipe-test", settings)
+    # Found through the package's `faust.transports` entry point: a missing one fails here.
+    assert isinstance(app.transport, Transport)
+    thread = app.consumer._thread
+    consumer = thread._create_worker_consumer(app.transport)
+    try:
+        assert consumer._fetch_max_wait_ms == FETCH_MAX_WAIT_MS
+    finally:
+        await consumer.stop()
