@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import uuid
 from dataclasses import asdict
@@ -26,19 +27,24 @@ from imgpipe.retrying import UNAVAILABLE
 
 router = APIRouter()
 
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,3}")
+
 
 def _jpeg_quality(quality: str | None, default: int) -> int:
     """The upload's `quality` field as a number, or the setting when it is absent."""
     if quality is None:
         return default
-    # A form field is text: parsed here, so that "abc" gets the same 400 as 200 does.
-    if not quality.strip().isdigit() or not MIN_JPEG_QUALITY <= int(quality) <= MAX_JPEG_QUALITY:
+    # A form field is text: parsed here, so that "abc" gets the same 400 as 200 does. ASCII digits
+    # only, and few: int() also takes "٣" and fails on 5,000 digits.
+    text = quality.strip()
+    if not _WHOLE_NUMBER.fullmatch(text) or not MIN_JPEG_QUALITY <= int(text) <= MAX_JPEG_QUALITY:
         raise ApiError(
             400,
             "invalid_quality",
-            f"quality must be a whole number from {MIN_JPEG_QUALITY} to {MAX_JPEG_QUALITY}, not {quality!r}",
+            f"quality must be a whole number from {MIN_JPEG_QUALITY} to {MAX_JPEG_QUALITY}, "
+            f"not {quality[:40]!r}",  # the field's start is enough to recognise it
         )
-    return int(quality)
+    return int(text)
 
 
 def _check_webhook_url(webhook_url: str | None) -> None:

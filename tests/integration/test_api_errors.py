@@ -67,7 +67,7 @@ def test_rejected_csv_lists_problems_and_creates_nothing(
     assert [db[name].count_documents({}) for name in collections] == before
 
 
-@pytest.mark.parametrize("quality", ["0", "96", "-5", "abc", "50.5", ""])
+@pytest.mark.parametrize("quality", ["0", "96", "-5", "1000", "abc", "50.5", "\u0663"])
 def test_quality_outside_1_to_95_is_400_and_creates_nothing(
     stack: RunningStack, mongo: MongoClient[Document], quality: str
 ) -> None:
