@@ -8,7 +8,10 @@
    script doing the same fetches and recompressions, and each service's peak memory;
 6. aggregator: 100,000 results put straight on imgpipe.results, stored and counted;
 7. batch.latency_ratio: the one-image latency once 1,000,000 more finished rows are stored
-   (through the store's own functions, bench/stored_rows.py), over the fresh database's.
+   (through the store's own functions, bench/stored_rows.py), over the fresh database's;
+8. bytes: the outputs' size and PSNR against Pillow's plain save of the same pixels, and
+   progressive against baseline JPEG (bench/fidelity.py); colour: what colour management costs
+   per image (bench/colour_cost.py).
 
 `--smoke` runs the same code on tiny sizes (part of `make test`); it checks that the benchmark
 works, not how fast anything is. `--batch-rows` sets the batch's size.
@@ -25,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.batch import SMALL_IMAGES_PATH, batch_urls, ensure_small_images, run_batch, write_batch_csv
+from bench.colour_cost import colour_cost
+from bench.fidelity import output_bytes, progressive_against_baseline
 from bench.image_server import IMAGE_SERVER_PORT, start_image_server
 from bench.image_set import CACHE, ensure_image_set
 from bench.ingestion import ensure_ingestion_csv, gateway_rows_per_s, raw_producer_rows_per_s
@@ -47,6 +52,8 @@ class Sizes:
     batch_rows: int
     aggregator_rows: int
     stored_rows: int
+    fidelity_images: int
+    colour_images: int
 
 
 FULL = Sizes(
@@ -57,6 +64,8 @@ FULL = Sizes(
     batch_rows=100_000,
     aggregator_rows=100_000,
     stored_rows=1_000_000,
+    fidelity_images=200,
+    colour_images=20,
 )
 SMOKE = Sizes(
     images=20,
@@ -66,11 +75,12 @@ SMOKE = Sizes(
     batch_rows=200,
     aggregator_rows=500,
     stored_rows=2_000,
+    fidelity_images=5,
+    colour_images=2,
 )
 
 
 def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]:
-    quality = stack.settings.jpeg_quality
     base = f"http://127.0.0.1:{IMAGE_SERVER_PORT}"
     urls = [f"{base}/{path.name}" for path in sorted(image_dir.glob("*.jpg"))[: sizes.images]]
     images = [(image_dir / url.rsplit("/", 1)[1]).read_bytes() for url in urls]
@@ -81,9 +91,9 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
     print("latency …", flush=True)
     latencies = one_image_latencies_ms(stack.base_url, urls[: sizes.latency_requests])
     print("throughput and scale-out …", flush=True)
-    raw = raw_images_per_s(images, quality, threads=os.cpu_count() or 1)
+    raw = raw_images_per_s(images, stack.settings, threads=os.cpu_count() or 1)
     print(f"  raw {raw:.0f} images/s", flush=True)
-    raw_one_thread = raw_images_per_s(images, quality, threads=1)
+    raw_one_thread = raw_images_per_s(images, stack.settings, threads=1)
     print(f"  raw on one thread {raw_one_thread:.0f} images/s", flush=True)
     # Two and one worker in turn, twice, and the best of each: the machine's noise hits both
     # alike, and so does the database growing with every run.
@@ -94,6 +104,12 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
         print(f"  pipeline, {workers} worker(s): {rate:.0f} images/s", flush=True)
         best[workers] = max(best[workers], rate)
     two_workers, one_worker = best[2], best[1]
+    print("output bytes and fidelity …", flush=True)
+    some = sizes.fidelity_images
+    fidelity = output_bytes(stack.settings, stack.base_url, urls[:some], images[:some], sizes.images_per_row)
+    print(f"  {fidelity['ratio']:.3f} of plain Pillow's bytes", flush=True)
+    jpeg = progressive_against_baseline(stack.settings, images[:some])
+    colour = colour_cost(sizes.colour_images)
     # Before ingestion, which leaves its million rows on imgpipe.rows for no processor to take.
     print("small-image batch …", flush=True)
     stack.set_processors(2)
@@ -144,6 +160,9 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
         },
         "batch": batch,
         "aggregator": {"rows_per_s": aggregator_rate, "rows": sizes.aggregator_rows},
+        "bytes": fidelity,
+        "jpeg": jpeg,
+        "colour": colour,
     }
 
 

@@ -36,7 +36,7 @@ class Target:
 
 
 TARGETS = (
-    Target("throughput.raw_images_per_s", "raw Pillow, all cores", "images/s"),
+    Target("throughput.raw_images_per_s", "raw Pillow (imgpipe's decode and encode), all cores", "images/s"),
     Target("throughput.pipeline_images_per_s", "full pipeline, 2 workers", "images/s"),
     Target("throughput.ratio", "pipeline / raw", "", at_least=0.75),
     Target("ingestion.raw_rows_per_s", "raw aiokafka producer", "rows/s"),
@@ -60,6 +60,15 @@ TARGETS = (
         Target(f"batch.peak_rss_mb.{service}", f"small images: {service} peak RSS", "MB", at_most=300)
         for service in BATCH_SERVICES
     ),
+    Target("bytes.ratio", "output bytes / Pillow's plain save of the same pixels", "", at_most=0.85),
+    Target("bytes.imgpipe_psnr_db", "PSNR against the input: imgpipe", "dB"),
+    Target("bytes.plain_psnr_db", "PSNR against the input: Pillow's plain save", "dB"),
+    Target("bytes.psnr_difference_db", "PSNR: imgpipe minus plain save", "dB", at_least=-0.1),
+    Target("jpeg.progressive_bytes_ratio", "progressive / baseline JPEG bytes", ""),
+    Target("jpeg.progressive_time_ratio", "progressive / baseline JPEG encode time", ""),
+    Target("colour.no_profile_ms", "compress one 1024x768 JPEG, no ICC profile", "ms"),
+    Target("colour.srgb_ratio", "compress time: sRGB profile / no profile", "", at_most=1.05),
+    Target("colour.adobe_rgb_ratio", "compress time: Adobe RGB profile (converted) / no profile", ""),
 )
 
 
@@ -162,6 +171,23 @@ def with_million_row_run(markdown: str, run: dict[str, Any]) -> str:
     return markdown.rstrip("\n") + "\n" + line
 
 
+def fidelity_text(results: dict[str, Any]) -> str:
+    """The paragraph on output bytes, progressive JPEG and colour management."""
+    size, jpeg, colour = results["bytes"], results["jpeg"], results["colour"]
+    return (
+        f"Output bytes: {size['images']} of the photos through the pipeline came to "
+        f"{size['imgpipe_bytes']:,} bytes, against {size['plain_bytes']:,} for Pillow's plain "
+        f"`save(quality={size['quality']})` of the same decoded pixels ({size['ratio']:.3f}); PSNR "
+        f"against those pixels {size['imgpipe_psnr_db']:.2f} dB against {size['plain_psnr_db']:.2f} dB. "
+        f"Progressive output of the same pixels: {jpeg['progressive_bytes_ratio']:.3f} times the "
+        f"baseline bytes, {jpeg['progressive_time_ratio']:.2f} times the encode time "
+        f"({jpeg['progressive_ms']:.1f} against {jpeg['baseline_ms']:.1f} ms per image), hence "
+        f"`IMGPIPE_JPEG_PROGRESSIVE=false`. Colour management: {colour['no_profile_ms']:.2f} ms per "
+        f"image without a profile, {colour['srgb_profile_ms']:.2f} ms with an sRGB one (skipped), "
+        f"{colour['adobe_rgb_profile_ms']:.2f} ms with an Adobe RGB one (converted)."
+    )
+
+
 def benchmarks_markdown(results: dict[str, Any], command: str, million_row_runs: str = "") -> str:
     """BENCHMARKS.md from `results`, ending with the million-row runs recorded so far."""
     host = results["machine"]
@@ -201,6 +227,8 @@ Sizes: {sizes["images"]} photo-like 1024x768 JPEGs ({sizes["images_per_row"]} pe
 {ceiling}
 
 {batch_split}
+
+{fidelity_text(results)}
 
 How each figure is measured, and what limits it: see the README's "Performance" section;
 what they mean for sizing: [docs/SCALING.md](docs/SCALING.md).
