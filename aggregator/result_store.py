@@ -8,6 +8,7 @@ one document, so that reading rows back is one `_id` read per chunk.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ from imgpipe.row_outcomes import (
     chunk_rows,
     encode_chunk,
     read_row_by_row,
+    row_document,
     row_id,
 )
 
@@ -60,7 +62,7 @@ async def store_rows(
     for item in items:  # within a batch too, the first result for a row wins
         stored.setdefault(item.result.row, row_outcome(item, now))
     rows = list(stored)
-    documents = [{"_id": row_id(request_id, row), **stored[row]} for row in rows]
+    documents = [row_document(request_id, row, stored[row]) for row in rows]
     try:
         await db[ROW_OUTCOMES].insert_many(documents, ordered=False)
         return stored
@@ -136,5 +138,9 @@ async def apply_results(
     """Record one request's results; return its state as it now stands."""
     request_id = request["_id"]
     stored = await store_rows(db, request_id, items)
-    await compactor.add(db, request_id, request["rows_total"], stored)
-    return await advance_state(db, request_id, head, _counted(items, stored, request_id))
+    # Both need only the stored rows: at once, so a batch waits for one round trip, not two.
+    _, state = await asyncio.gather(
+        compactor.add(db, request_id, request["rows_total"], stored),
+        advance_state(db, request_id, head, _counted(items, stored, request_id)),
+    )
+    return state

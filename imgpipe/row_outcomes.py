@@ -9,9 +9,10 @@ together as one document `"<request_id>/<chunk>"` in `row_chunks`, so that readi
 rows is one `_id` read per `ROWS_PER_CHUNK` rows. A chunk that was never compacted (its rows
 were stored across an aggregator restart) is read row by row.
 
-A chunk's rows are one JSON string, not nested documents: FerretDB decodes a document's fields
-into its own types on every read, which for 500 nested rows took 150 ms, against 9 ms for the
-same rows as one string (measured on this machine).
+A row's outcome, and a chunk's rows, are one JSON string, not nested documents: FerretDB
+converts every field between BSON and its own types on each write and read. Measured on this
+machine: 500 nested rows read in 150 ms against 9 ms as one string, and rows of one image
+inserted with 67 µs of FerretDB's CPU each as nested documents against 25 µs as strings.
 """
 
 from __future__ import annotations
@@ -33,12 +34,19 @@ ROWS_PER_CHUNK = 500
 RowOutcomes = dict[int, Document]
 
 
+def row_document(request_id: str, row: int, outcome: Document) -> Document:
+    """The `row_outcomes` document of one finished row."""
+    return {"_id": row_id(request_id, row), "outcome": json.dumps(outcome, default=_json_value)}
+
+
+def outcome_of(document: Document) -> Document:
+    outcome: Document = json.loads(document["outcome"])
+    return outcome
+
+
 def encode_chunk(rows: RowOutcomes) -> str:
-    """The chunk's rows as one JSON string (the rows' own `_id`s left out)."""
-    plain = {
-        str(row): {k: v for k, v in outcome.items() if k != "_id"} for row, outcome in sorted(rows.items())
-    }
-    return json.dumps(plain, default=_json_value)
+    """The chunk's rows as one JSON string."""
+    return json.dumps({str(row): outcome for row, outcome in sorted(rows.items())}, default=_json_value)
 
 
 def decode_chunk(text: str) -> RowOutcomes:
@@ -72,7 +80,9 @@ async def read_row_by_row(db: AsyncDatabase[Document], request_id: str, rows: Se
     found = await asyncio.gather(
         *(db[ROW_OUTCOMES].find_one({"_id": row_id(request_id, row)}) for row in rows)
     )
-    return {row: outcome for row, outcome in zip(rows, found, strict=True) if outcome is not None}
+    return {
+        row: outcome_of(document) for row, document in zip(rows, found, strict=True) if document is not None
+    }
 
 
 async def read_rows(db: AsyncDatabase[Document], request_id: str, start: int, stop: int) -> RowOutcomes:
