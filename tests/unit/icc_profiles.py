@@ -196,6 +196,21 @@ def rgb_profile(space: RgbSpace) -> bytes:
     )
 
 
+def gray_profile(gamma: float) -> bytes:
+    """A grayscale display profile with a pure power curve (as Photoshop's "Gray Gamma 1.8" and "2.2")."""
+    return _profile(
+        b"mntr",
+        b"GRAY",
+        b"XYZ ",
+        [
+            (b"desc", _text_description(f"Gray Gamma {gamma}")),
+            (b"wtpt", _xyz_tag(D50_XYZ)),
+            (b"kTRC", b"curv\0\0\0\0" + struct.pack(">IH", 1, round(gamma * 256))),
+            (b"cprt", b"text\0\0\0\0No copyright, use freely\0"),
+        ],
+    )
+
+
 # Each ink's reflectance of red, green and blue light (linear), and black's.
 _INKS: tuple[Vector, ...] = ((0.05, 0.55, 0.9), (0.85, 0.1, 0.5), (0.95, 0.9, 0.08), (0.04, 0.04, 0.04))
 CMYK_GRID = 9

@@ -22,8 +22,10 @@ from tests.unit.icc_profiles import (
     SRGB,
     RgbSpace,
     cmyk_profile,
+    gray_profile,
     rgb_profile,
     rgb_to_xyz,
+    srgb_encode,
     srgb_reference,
 )
 
@@ -91,6 +93,20 @@ def test_cmyk_jpeg_with_a_profile_is_converted_to_srgb() -> None:
         FLAGS,
     )
     reference = transform.apply(original)
+
+    decoded = decode_srgb(source, MAX_PIXELS)
+
+    assert _mean_difference(decoded, reference) <= MAX_MEAN_DIFFERENCE
+    assert _mean_difference(original.convert("RGB"), reference) > 3 * MAX_MEAN_DIFFERENCE
+
+
+def test_grayscale_profile_is_converted_to_srgb() -> None:
+    gamma = 1.8  # "Gray Gamma 1.8": far enough from sRGB for the profile to matter
+    original = _varied_colours("L")
+    source = _encode(original, "PNG", icc_profile=gray_profile(gamma))
+    # Gray of relative luminance Y is sRGB (v, v, v) with v the sRGB encoding of Y.
+    levels = [round(srgb_encode((value / 255) ** gamma) * 255) for value in range(256)]
+    reference = original.point(levels).convert("RGB")
 
     decoded = decode_srgb(source, MAX_PIXELS)
 

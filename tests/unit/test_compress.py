@@ -1,4 +1,4 @@
-"""processors.compress.compress_jpeg: an image of any supported format in, an sRGB JPEG of the same size out."""
+"""processors.compress.compress_jpeg: an image of a supported format in, an sRGB JPEG of the same size out."""
 
 from __future__ import annotations
 
