@@ -5,6 +5,7 @@ ids and paths, image sources) and a final check that the gateway is still health
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import socket
 import struct
@@ -17,7 +18,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
+import pillow_heif
 import pytest
+from PIL import Image
 
 from bench.photos import photo_like_image
 from tests.integration.helpers import product_csv, upload, wait_finished
@@ -505,6 +508,22 @@ def jpeg() -> bytes:
 
 
 @cache
+def in_format(image_format: str) -> bytes:
+    """The same photo as `jpeg()` in another format (HEIF through pillow-heif's plugin)."""
+    pillow_heif.register_heif_opener()
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(jpeg())).save(buffer, format=image_format, quality=90)
+    return buffer.getvalue()
+
+
+@cache
+def jpeg_with_broken_profile() -> bytes:
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(jpeg())).save(buffer, format="JPEG", icc_profile=b"no ICC profile" * 20)
+    return buffer.getvalue()
+
+
+@cache
 def bomb_png() -> bytes:
     """A valid PNG declaring 20000x20000 1-bit pixels, all zero: 400 Mpx in about 50 KB."""
     width = height = 20_000
@@ -619,6 +638,17 @@ IMAGE_CASES = [
         served(lambda: Resource(photo_like_image(40, 30, seed=9, image_format="PNG"), "")),
         None,
     ),
+    ImageCase("heic", served(lambda: Resource(in_format("HEIF"), "image/heic")), None),
+    ImageCase("avif", served(lambda: Resource(in_format("AVIF"), "image/avif")), None),
+    ImageCase(
+        "truncated-heic",
+        served(lambda: Resource(in_format("HEIF")[: len(in_format("HEIF")) // 2], "image/heic")),
+        "not_an_image",
+    ),
+    # Ignored as browsers ignore it: the pixels are taken as sRGB.
+    ImageCase("jpeg-with-broken-icc-profile", served(lambda: Resource(jpeg_with_broken_profile())), None),
+    # Pillow reads ICO; imgpipe's list of formats does not have it.
+    ImageCase("ico-image", served(lambda: Resource(in_format("ICO"), "image/x-icon")), "not_an_image"),
 ]
 
 FAILING_IMAGES = sum(1 for case in IMAGE_CASES if case.code is not None)
