@@ -54,9 +54,9 @@ WORKDIR /app
 # Root-owned: read-only for the service user.
 COPY --from=builder /opt/venv /opt/venv
 
-# The only writable paths: processed_images (IMGPIPE_PROCESSED_IMAGES_DIR, relative to /app) and
-# .local (IMGPIPE_STATE_DIR: the Faust workers' data dirs). A new named volume mounted on
-# /app/processed_images copies this ownership, so the non-root user can write to it.
+# The only writable paths: processed_images (the default IMGPIPE_STORAGE_URL, file://processed_images,
+# relative to /app; docker-compose.yml stores in SeaweedFS instead) and .local (IMGPIPE_STATE_DIR:
+# the Faust workers' data dirs). A volume mounted on /app/processed_images copies this ownership.
 RUN mkdir -p /app/processed_images /app/.local \
     && chown imgpipe:imgpipe /app/processed_images /app/.local
 

@@ -49,7 +49,8 @@ bench-batch: install
 demo: install
 	bash examples/demo.sh
 
-# Forget all local data (Kafka log, database, processed images) but keep the downloaded tools.
+# Forget all local data (Kafka log, database, stored images and CSVs) but keep the downloaded tools.
 clean-state: down
-	rm -rf .local/logs .local/pids .local/kafka-data .local/mongodb-data .local/faust .local/test-stack
+	rm -rf .local/logs .local/pids .local/kafka-data .local/mongodb-data .local/seaweedfs-data .local/services \
+		.local/faust .local/test-stack .local/s3-test-stack .local/unit-s3
 	find processed_images -mindepth 1 -not -name .gitkeep -delete

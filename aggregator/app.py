@@ -36,14 +36,14 @@ from imgpipe.database import REQUESTS, Document, connect, database
 from imgpipe.destination_guard import DestinationGuard
 from imgpipe.faust_app import new_faust_app
 from imgpipe.faust_worker import handle_in_offset_order
-from imgpipe.input_spool import input_spool_path, read_input_spool, row_message
+from imgpipe.input_spool import read_input_spool, row_message
 from imgpipe.kafka import SharedProducer
 from imgpipe.logs import logging_request
 from imgpipe.messages import RequestEvent, RowResult
-from imgpipe.request_paths import request_dir
 from imgpipe.request_state import RequestState, latest_state, request_state
 from imgpipe.retrying import UNAVAILABLE, until_available, until_done
 from imgpipe.settings import get_settings
+from imgpipe.storage.factory import open_storage
 from imgpipe.topics import EVENTS, RESULTS, ROWS, request_key, row_key
 
 logger = logging.getLogger(__name__)
@@ -70,6 +70,7 @@ webhook_policy = WebhookPolicy(
 )
 mongo = connect(settings)
 db = database(mongo, settings)
+storage = open_storage(settings)
 # A remembered state may be stale (another instance counted meanwhile): moving the state from it
 # fails on the unique version `_id` and re-reads (imgpipe/request_state.py), so it is only a hint.
 known_requests: OrderedDict[str, tuple[Document, RequestState]] = OrderedDict()
@@ -86,7 +87,7 @@ async def publish_event(event: RequestEvent) -> None:
 async def finish_latest(request: Document, state: RequestState) -> RequestState:
     # Re-read first: the request may have been finished since it was handed over.
     latest = await latest_state(db, request["_id"], state.version)
-    final = await finish_request(db, settings, request, latest, publish_event)
+    final = await finish_request(db, storage, settings, request, latest, publish_event)
     if final.finished:
         known_requests.pop(request["_id"], None)
     return final
@@ -129,8 +130,7 @@ async def aggregate_request(request_id: str, items: list[OffsetResult]) -> None:
 
 async def republish_rows(request: Document, rows: Sequence[int]) -> None:
     request_id, wanted = request["_id"], set(rows)
-    spool = input_spool_path(request_dir(settings.processed_images_dir, request_id))
-    for index, row in enumerate(read_input_spool(spool)):
+    async for index, row in read_input_spool(storage, request_id):
         if index in wanted:
             send = functools.partial(
                 producer.send_and_wait,

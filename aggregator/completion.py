@@ -5,27 +5,29 @@ so a crash in between leaves the request unfinished and it is finished again (th
 rewritten atomically; downstream may see the event twice, never zero times).
 
 The output CSV is streamed: the input spool and the row chunks are read side by side, one chunk
-at a time, so finishing a million-row request holds one chunk in memory, not the request.
+at a time, and the CSV goes to storage as it is written, so finishing a million-row request holds
+one chunk in memory, not the request.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from aggregator.output_csv import OutputRow, write_output_csv
 from imgpipe.database import Document
-from imgpipe.input_spool import input_spool_path, read_input_spool
+from imgpipe.input_spool import read_input_spool
 from imgpipe.messages import RequestCounts, RequestEvent, RequestStatus
-from imgpipe.request_paths import download_url, output_csv_path, request_dir
+from imgpipe.request_paths import download_url
 from imgpipe.request_state import RequestState, advance_state
 from imgpipe.row_outcomes import chunks_in_order
 from imgpipe.settings import Settings
+from imgpipe.storage.base import ObjectStorage
 from imgpipe.unfinished_requests import unmark_unfinished
 
 logger = logging.getLogger(__name__)
@@ -48,19 +50,25 @@ def _final_status(state: RequestState) -> RequestStatus:
 
 
 async def _output_rows(
-    db: AsyncDatabase[Document], request_id: str, rows_total: int, spool: Path
+    db: AsyncDatabase[Document], storage: ObjectStorage, request_id: str, rows_total: int
 ) -> AsyncIterator[OutputRow]:
-    products = read_input_spool(spool)
-    async for rows, outcomes in chunks_in_order(db, request_id, rows_total):
-        for row, product in zip(rows, products, strict=False):
-            outcome = outcomes.get(row)
-            if outcome is None:
-                raise RowWithoutOutcome(f"row {row} of request {request_id} is counted but has no outcome")
-            yield product, [image.get("output_url") for image in outcome["images"]]
+    async with aclosing(read_input_spool(storage, request_id)) as products:
+        async for rows, outcomes in chunks_in_order(db, request_id, rows_total):
+            for row in rows:
+                spooled = await anext(products, None)
+                if spooled is None:
+                    return
+                outcome = outcomes.get(row)
+                if outcome is None:
+                    raise RowWithoutOutcome(
+                        f"row {row} of request {request_id} is counted but has no outcome"
+                    )
+                yield spooled[1], [image.get("output_url") for image in outcome["images"]]
 
 
 async def finish_request(
     db: AsyncDatabase[Document],
+    storage: ObjectStorage,
     settings: Settings,
     request: Document,
     state: RequestState,
@@ -70,11 +78,9 @@ async def finish_request(
     if not ready_to_finish(request, state):
         return state
     request_id = request["_id"]
-    spool = input_spool_path(request_dir(settings.processed_images_dir, request_id))
     try:
         await write_output_csv(
-            _output_rows(db, request_id, request["rows_total"], spool),
-            output_csv_path(settings.processed_images_dir, request_id),
+            _output_rows(db, storage, request_id, request["rows_total"]), storage, request_id
         )
     except RowWithoutOutcome as missing:
         logger.warning("not finishing request %s yet: %s", request_id, missing)

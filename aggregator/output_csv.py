@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import csv
-import uuid
-from collections.abc import AsyncIterable
-from pathlib import Path
+import io
+from collections.abc import AsyncIterable, AsyncIterator
 
 from imgpipe.input_spool import ProductRow
+from imgpipe.request_paths import output_csv_key
+from imgpipe.storage.base import ObjectStorage
+
+CONTENT_TYPE = "text/csv; charset=utf-8"
+# An S3 multipart upload's parts must be 5 MiB at least (but the last): one part per chunk.
+CHUNK_BYTES = 5 * 1024 * 1024
 
 OUTPUT_HEADER = ["S. No.", "Product Name", "Input Image Urls", "Output Image Urls"]
 
@@ -35,19 +40,22 @@ def output_cells(product: ProductRow, urls: list[str | None] | None) -> list[str
     return [neutralize_cell(cell) for cell in cells]
 
 
-async def write_output_csv(rows: AsyncIterable[OutputRow], path: Path) -> None:
-    """Stream `rows` into `path`, atomically: readers see the old file or the whole new one.
+async def _csv_chunks(rows: AsyncIterable[OutputRow]) -> AsyncIterator[bytes]:
+    """The CSV's bytes in chunks of about CHUNK_BYTES: a few rows' worth of memory, not the file's."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
+    writer.writerow(OUTPUT_HEADER)
+    async for product, urls in rows:
+        writer.writerow(output_cells(product, urls))
+        if buffer.tell() >= CHUNK_BYTES:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
 
-    The temporary name is unique, so two aggregators finishing the same request (one taking
-    over from the other) never write into the same file. If `rows` raises, nothing is replaced.
-    """
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with temporary.open("w", newline="", encoding="utf-8") as file:
-            writer = csv.writer(file, quoting=csv.QUOTE_ALL)
-            writer.writerow(OUTPUT_HEADER)
-            async for product, urls in rows:
-                writer.writerow(output_cells(product, urls))
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)
+
+async def write_output_csv(rows: AsyncIterable[OutputRow], storage: ObjectStorage, request_id: str) -> None:
+    """Stream `rows` into the request's output CSV, atomically: readers see the old object or the
+    whole new one. If `rows` raises, nothing is replaced. Two aggregators finishing the same request
+    (one taking over from the other) write the same content, so either may win."""
+    await storage.put(output_csv_key(request_id), _csv_chunks(rows), CONTENT_TYPE)

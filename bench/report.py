@@ -69,6 +69,9 @@ TARGETS = (
     Target("colour.no_profile_ms", "compress one 1024x768 JPEG, no ICC profile", "ms"),
     Target("colour.srgb_ratio", "compress time: sRGB profile / no profile", "", at_most=1.05),
     Target("colour.adobe_rgb_ratio", "compress time: Adobe RGB profile (converted) / no profile", ""),
+    Target("storage.file_images_per_s", "pipeline, 2 workers, file storage", "images/s"),
+    Target("storage.s3_images_per_s", "pipeline, 2 workers, S3 storage (SeaweedFS)", "images/s"),
+    Target("storage.s3_ratio", "S3 storage / file storage", "", at_least=0.9),
 )
 
 

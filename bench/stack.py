@@ -25,7 +25,9 @@ STATE_DIR = ROOT / ".local" / "bench-stack"
 # may hold the port when the stack starts (three starts out of three failed so while a test
 # stack ran beside it). The workers' metrics ports follow the gateway's (devstack.stack).
 KAFKA_PORT, MONGODB_PORT, GATEWAY_PORT = 25092, 25017, 25000
-INFRASTRUCTURE = ("kafka", "mongodb")  # what devstack runs beside the services
+S3_PORT = 25333  # SeaweedFS, for the S3 storage figure (and the seven ports after it)
+S3_BUCKET = "imgpipe-bench"
+INFRASTRUCTURE = ("kafka", "mongodb", "seaweedfs")  # what devstack runs beside the services
 
 
 @dataclass
@@ -71,7 +73,11 @@ class BenchStack:
 
 
 @contextmanager
-def running_bench_stack(image_server_port: int, processors: int) -> Iterator[BenchStack]:
+def running_bench_stack(
+    image_server_port: int, processors: int, storage_url: str | None = None
+) -> Iterator[BenchStack]:
+    """The bench stack, storing in files under its state directory unless `storage_url` says
+    otherwise (`s3://…`: SeaweedFS, provisioned beside Kafka and the database)."""
     saved = dict(os.environ)
     os.environ.update(
         {
@@ -79,7 +85,8 @@ def running_bench_stack(image_server_port: int, processors: int) -> Iterator[Ben
             "IMGPIPE_LOCAL_KAFKA_PORT": str(KAFKA_PORT),
             "IMGPIPE_LOCAL_MONGODB_PORT": str(MONGODB_PORT),
             "IMGPIPE_PORT": str(GATEWAY_PORT),
-            "IMGPIPE_PROCESSED_IMAGES_DIR": str(STATE_DIR / "processed_images"),
+            "IMGPIPE_STORAGE_URL": storage_url or f"file://{STATE_DIR / 'processed_images'}",
+            "IMGPIPE_LOCAL_S3_PORT": str(S3_PORT),
             "IMGPIPE_FETCH_ALLOWLIST": f"127.0.0.1:{image_server_port}",
             "IMGPIPE_MONGODB_DATABASE": "imgpipe_bench",
         }

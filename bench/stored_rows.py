@@ -12,10 +12,12 @@ figures that depend on what the database holds rather than on fetching and compr
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
@@ -25,12 +27,13 @@ from aggregator.tally import OffsetResult
 from gateway.publishing_checkpoint import record_rows_published
 from gateway.request_store import insert_request
 from imgpipe.database import REQUESTS, Document, connect, database
-from imgpipe.input_spool import InputSpoolWriter, ProductRow, input_spool_path
+from imgpipe.input_spool import InputSpoolWriter, ProductRow, store_input_spool
 from imgpipe.messages import ImageOutcome, RequestStatus, RowResult
-from imgpipe.request_paths import request_dir
+from imgpipe.request_paths import INPUT_SPOOL_NAME
 from imgpipe.request_state import RequestState, advance_state, request_state
 from imgpipe.row_outcomes import ROWS_PER_CHUNK
 from imgpipe.settings import Settings
+from imgpipe.storage.factory import open_storage
 from imgpipe.topics import RESULTS, request_key
 from imgpipe.unfinished_requests import unmark_unfinished
 
@@ -49,13 +52,15 @@ def _result(request_id: str, row: int) -> RowResult:
     return RowResult(request_id=request_id, row=row, images=[image], worker_id="bench", duration_ms=3.0)
 
 
-def _record_spool(settings: Settings, request_id: str, rows: int) -> None:
-    directory = request_dir(settings.processed_images_dir, request_id)
-    directory.mkdir(parents=True, exist_ok=True)
-    spool = InputSpoolWriter(input_spool_path(directory))
-    for row in range(rows):
-        spool.write(ProductRow(str(row + 1), f"Product {row + 1}", (f"http://images.bench/{row}.jpg",)))
-    spool.close()
+async def _record_spool(settings: Settings, request_id: str, rows: int) -> None:
+    storage = open_storage(settings)
+    with tempfile.TemporaryDirectory(dir=storage.staging_dir) as staging:
+        path = Path(staging) / INPUT_SPOOL_NAME
+        spool = InputSpoolWriter(path)
+        for row in range(rows):
+            spool.write(ProductRow(str(row + 1), f"Product {row + 1}", (f"http://images.bench/{row}.jpg",)))
+        spool.close()
+        await store_input_spool(storage, request_id, path)
 
 
 async def _stage_finished_request(db: AsyncDatabase[Document], rows: int) -> None:
@@ -105,7 +110,7 @@ async def _counted_rows(db: AsyncDatabase[Document], request_id: str) -> Request
 
 async def _aggregator_rate(settings: Settings, rows: int) -> float:
     request_id = str(uuid.uuid4())
-    _record_spool(settings, request_id, rows)
+    await _record_spool(settings, request_id, rows)
     values = [_result(request_id, row).model_dump_json().encode() for row in range(rows)]
     client = connect(settings)
     producer = AIOKafkaProducer(

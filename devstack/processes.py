@@ -45,7 +45,7 @@ def _fingerprint(argv: Sequence[str], env: Mapping[str, str]) -> str:
     relevant = sorted(
         (key, value)
         for key, value in env.items()
-        if key.startswith("IMGPIPE_") or key in ("KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URL")
+        if key.startswith(("IMGPIPE_", "AWS_")) or key in ("KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URL")
     )
     return hashlib.sha256(repr((list(argv), relevant)).encode()).hexdigest()
 

@@ -1,4 +1,5 @@
-"""The whole local stack: broker, database, gateway, processor workers and the aggregator."""
+"""The whole local stack: broker, database, S3 server (with S3 storage), gateway, processor workers
+and the aggregator."""
 
 from __future__ import annotations
 
@@ -6,18 +7,22 @@ import asyncio
 import os
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from devstack import processes
 from devstack.kafka import start_kafka
 from devstack.mongodb import start_mongodb
 from devstack.paths import IMGPIPE_COMMAND, ROOT, StackPaths
 from devstack.ports import require_free
+from devstack.seaweedfs import start_seaweedfs
 from devstack.waiting import wait_until
 from imgpipe.settings import Settings
+from imgpipe.storage.factory import open_storage
+from imgpipe.storage.location import FileLocation, S3Location, parse_storage_url
 from imgpipe.topics import ensure_topics
 
 # Stopped in this order: producers of work first, the broker and the database last.
-_SERVICE_ORDER = ("gateway", "processor", "aggregator", "kafka", "mongodb")
+_SERVICE_ORDER = ("gateway", "processor", "aggregator", "kafka", "mongodb", "seaweedfs")
 
 
 def start_infrastructure(settings: Settings, paths: StackPaths) -> None:
@@ -26,7 +31,20 @@ def start_infrastructure(settings: Settings, paths: StackPaths) -> None:
         start_mongodb(paths, settings.local_mongodb_port)
     if settings.kafka_bootstrap_servers is None:
         start_kafka(paths, settings.local_kafka_port)
+    location = parse_storage_url(settings.storage_url)
+    if isinstance(location, S3Location) and settings.uses_local_s3:
+        start_seaweedfs(paths, settings.local_s3_port, location.bucket, open_storage(settings))
     asyncio.run(ensure_topics(settings))
+
+
+def service_dir(settings: Settings, paths: StackPaths, name: str) -> Path:
+    """A service's working directory: the project's root with file storage (processed_images/
+    is shared there), one of its own with S3, where services share no files."""
+    if isinstance(parse_storage_url(settings.storage_url), FileLocation):
+        return ROOT
+    directory = paths.service_dirs / name
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
 
 
 def gateway_answers(url: str) -> bool:
@@ -50,20 +68,33 @@ def _worker_env(env: dict[str, str], settings: Settings, name: str, number: int)
 def start_services(settings: Settings, paths: StackPaths, processor_count: int) -> str:
     """Start the gateway, `processor_count` processors and one aggregator; return the gateway URL."""
     imgpipe = str(IMGPIPE_COMMAND)
-    env = dict(os.environ)
+    # Absolute: a service whose working directory is its own must still find the stack's state.
+    env = {**os.environ, "IMGPIPE_STATE_DIR": str(paths.root)}
     if processes.running_pid(paths, "gateway") is None:
         require_free(settings.port, "the gateway")
-    processes.start(paths, "gateway", [imgpipe, "gateway"], env=env, cwd=ROOT)
+    processes.start(
+        paths, "gateway", [imgpipe, "gateway"], env=env, cwd=service_dir(settings, paths, "gateway")
+    )
     names = [f"processor-{number}" for number in range(1, processor_count + 1)]
     for surplus in set(processes.recorded_names(paths)) - set(names):
         if surplus.startswith("processor-"):  # `make up PROCESSORS=1` after PROCESSORS=2
             processes.stop(paths, surplus)
     for number, name in enumerate(names, 1):
         processes.start(
-            paths, name, [imgpipe, "processor"], env=_worker_env(env, settings, name, number), cwd=ROOT
+            paths,
+            name,
+            [imgpipe, "processor"],
+            env=_worker_env(env, settings, name, number),
+            cwd=service_dir(settings, paths, name),
         )
     aggregator_env = _worker_env(env, settings, "aggregator", 0)
-    processes.start(paths, "aggregator", [imgpipe, "aggregator"], env=aggregator_env, cwd=ROOT)
+    processes.start(
+        paths,
+        "aggregator",
+        [imgpipe, "aggregator"],
+        env=aggregator_env,
+        cwd=service_dir(settings, paths, "aggregator"),
+    )
     url = f"http://{settings.host}:{settings.port}"
     wait_until(lambda: gateway_answers(url), 60, f"the gateway on {url}")
     _fail_if_any_died(paths, ["gateway", *names, "aggregator"])

@@ -1,4 +1,4 @@
-"""The gateway: FastAPI app wiring settings, MongoDB, the Kafka producer and the routes."""
+"""The gateway: FastAPI app wiring settings, MongoDB, the Kafka producer, the storage and the routes."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from imgpipe.database import connect, database
 from imgpipe.kafka import new_producer
 from imgpipe.retrying import until_available
 from imgpipe.settings import Settings, get_settings
+from imgpipe.storage.factory import open_storage
 from imgpipe.topics import ensure_topics
 
 
@@ -27,7 +28,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.processed_images_dir.mkdir(parents=True, exist_ok=True)
+        storage = open_storage(settings)
+        await until_available(storage.check, "checking the storage")
         client = connect(settings)
         db = database(client, settings)
         # Start even if a dependency is still coming up: wait for it rather than crash.
@@ -35,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await until_available(functools.partial(ensure_topics, settings), "creating topics")
         producer = new_producer(settings)
         await until_available(producer.start, "connecting to Kafka")
-        publisher = RowPublisher(producer, db, settings.processed_images_dir)
+        publisher = RowPublisher(producer, db, storage)
         resumer = asyncio.create_task(publisher.resume_abandoned())
         app.state.gateway = GatewayState(
             settings=settings,
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             producer=producer,
             publisher=publisher,
             api_keys=ApiKeys(settings.api_keys),
+            storage=storage,
         )
         try:
             yield

@@ -1,4 +1,4 @@
-"""What route functions receive: the settings, the database and the row publisher, set up once."""
+"""What route functions receive: settings, database, storage and row publisher, set up once."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from gateway.api_keys import ApiKeys
 from gateway.row_publisher import RowPublisher
 from imgpipe.database import Document
 from imgpipe.settings import Settings
+from imgpipe.storage.base import ObjectStorage
 
 
 @dataclass
@@ -22,6 +23,7 @@ class GatewayState:
     producer: AIOKafkaProducer
     publisher: RowPublisher
     api_keys: ApiKeys
+    storage: ObjectStorage
 
 
 def gateway_state(request: Request) -> GatewayState:

@@ -70,7 +70,7 @@ async def _dependency_unavailable(request: Request, exc: Exception) -> JSONRespo
     return error_response(
         503,
         "dependency_unavailable",
-        "the database or the message broker is unavailable; retry shortly",
+        "the database, the message broker or the storage is unavailable; retry shortly",
         headers={"Retry-After": "5"},
     )
 

@@ -1,4 +1,4 @@
-"""Whether the gateway's dependencies answer right now: MongoDB and the Kafka broker."""
+"""Whether the gateway's dependencies answer right now: MongoDB, the Kafka broker and the storage."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from imgpipe.database import Document
 from imgpipe.retrying import UNAVAILABLE
+from imgpipe.storage.base import ObjectStorage, StorageMisconfigured
 
 CHECK_TIMEOUT_S = 2.0
 
@@ -30,6 +31,18 @@ async def kafka_state(producer: AIOKafkaProducer) -> str:
     return "ok"
 
 
-async def dependency_states(db: AsyncDatabase[Document], producer: AIOKafkaProducer) -> dict[str, str]:
-    mongodb, kafka = await asyncio.gather(mongodb_state(db), kafka_state(producer))
-    return {"mongodb": mongodb, "kafka": kafka}
+async def storage_state(storage: ObjectStorage) -> str:
+    try:
+        await asyncio.wait_for(storage.check(), CHECK_TIMEOUT_S)
+    except (*UNAVAILABLE, StorageMisconfigured) as error:
+        return f"unavailable: {type(error).__name__}"
+    return "ok"
+
+
+async def dependency_states(
+    db: AsyncDatabase[Document], producer: AIOKafkaProducer, storage: ObjectStorage
+) -> dict[str, str]:
+    mongodb, kafka, stored = await asyncio.gather(
+        mongodb_state(db), kafka_state(producer), storage_state(storage)
+    )
+    return {"mongodb": mongodb, "kafka": kafka, "storage": stored}

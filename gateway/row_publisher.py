@@ -13,7 +13,6 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
@@ -29,10 +28,10 @@ from gateway.publishing_checkpoint import (
 from gateway.request_store import request_quality
 from gateway.row_batches import RowBatchSender
 from imgpipe.database import Document
-from imgpipe.input_spool import input_spool_path, read_input_spool, row_message
+from imgpipe.input_spool import read_input_spool, row_message
 from imgpipe.logs import logging_request
-from imgpipe.request_paths import request_dir
 from imgpipe.retrying import UNAVAILABLE, until_available
+from imgpipe.storage.base import ObjectStorage
 from imgpipe.topics import ROWS, row_key
 
 logger = logging.getLogger(__name__)
@@ -51,7 +50,7 @@ async def publish_rows(
     db: AsyncDatabase[Document],
     request_id: str,
     quality: int,
-    spool: Path,
+    storage: ObjectStorage,
     progress: PublishingProgress,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
@@ -60,7 +59,7 @@ async def publish_rows(
     sender = RowBatchSender(producer, ROWS, partitions, progress.rows_total - start_row)
     checkpoints = CheckpointClock(PUBLISH_CHECKPOINT_INTERVAL_S, clock)
     published = start_row
-    for row_index, row in enumerate(read_input_spool(spool, start_row), start_row):
+    async for row_index, row in read_input_spool(storage, request_id, start_row):
         message = row_message(request_id, row_index, row, quality)
         await sender.send(row_key(request_id, row_index), message.model_dump_json().encode())
         if checkpoints.due():
@@ -79,11 +78,11 @@ class RowPublisher:
     """Owns the background publishing tasks, and picks up the ones dead gateways left behind."""
 
     def __init__(
-        self, producer: AIOKafkaProducer, db: AsyncDatabase[Document], processed_images_dir: Path
+        self, producer: AIOKafkaProducer, db: AsyncDatabase[Document], storage: ObjectStorage
     ) -> None:
         self._producer = producer
         self._db = db
-        self._processed_images_dir = processed_images_dir
+        self._storage = storage
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def start(self, request_id: str) -> None:
@@ -98,8 +97,7 @@ class RowPublisher:
         if progress is None:
             raise RuntimeError(f"request {request_id} has no publishing checkpoint")
         quality = await request_quality(self._db, request_id)
-        spool = input_spool_path(request_dir(self._processed_images_dir, request_id))
-        await publish_rows(self._producer, self._db, request_id, quality, spool, progress)
+        await publish_rows(self._producer, self._db, request_id, quality, self._storage, progress)
 
     async def _publish(self, request_id: str) -> None:
         with logging_request(request_id):

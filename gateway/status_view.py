@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 
 from gateway.dependencies import GatewayState
@@ -19,9 +20,9 @@ from gateway.schemas import (
     WebhookStatus,
 )
 from imgpipe.database import Document
-from imgpipe.input_spool import input_spool_path, read_input_spool
+from imgpipe.input_spool import ProductRow, read_input_spool
 from imgpipe.messages import FINISHED_STATUSES
-from imgpipe.request_paths import download_url, request_dir, status_url
+from imgpipe.request_paths import download_url, status_url
 from imgpipe.request_state import request_state
 from imgpipe.row_outcomes import read_rows
 
@@ -43,6 +44,21 @@ def check_page(offset: int, limit: int) -> None:
         raise ApiError(400, "invalid_page", f"limit must be between 1 and {MAX_PAGE_ROWS}, not {limit}")
 
 
+def _row_status(index: int, product: ProductRow, row: Document | None) -> RowStatus:
+    images = (
+        [RowImage.model_validate(image) for image in row["images"]]
+        if row
+        else [RowImage(input_url=url, output_url=None, error=None) for url in product.input_urls]
+    )
+    return RowStatus(
+        row=index,
+        serial_number=product.serial_number,
+        product_name=product.product_name,
+        status=row["status"] if row else "pending",
+        images=images,
+    )
+
+
 async def row_details(
     state: GatewayState, request: Document, offset: int, limit: int
 ) -> tuple[list[RowStatus], RowPage]:
@@ -51,25 +67,13 @@ async def row_details(
     request_id, total = request["_id"], request["rows_total"]
     stop = min(offset + limit, total)
     finished = await read_rows(state.db, request_id, offset, stop)
-    spool = input_spool_path(request_dir(state.settings.processed_images_dir, request_id))
     details = []
-    products = read_input_spool(spool, offset) if offset < stop else iter(())
-    for index, product in zip(range(offset, stop), products, strict=False):
-        row = finished.get(index)
-        images = (
-            [RowImage.model_validate(image) for image in row["images"]]
-            if row
-            else [RowImage(input_url=url, output_url=None, error=None) for url in product.input_urls]
-        )
-        details.append(
-            RowStatus(
-                row=index,
-                serial_number=product.serial_number,
-                product_name=product.product_name,
-                status=row["status"] if row else "pending",
-                images=images,
-            )
-        )
+    # Closed as soon as the page is read: the rest of the spool is never fetched.
+    async with aclosing(read_input_spool(state.storage, request_id, offset)) as products:
+        async for index, product in products:
+            if index >= stop:
+                break
+            details.append(_row_status(index, product, finished.get(index)))
     next_url = (
         f"{status_url(state.settings.base_url, request_id)}?rows=true&offset={stop}&limit={limit}"
         if stop < total

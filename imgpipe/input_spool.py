@@ -1,22 +1,27 @@
-"""The accepted, normalized copy of an uploaded CSV, kept beside the request's images.
+"""The accepted, normalized copy of an uploaded CSV, kept in storage beside the request's images.
 
-The gateway writes it while validating; the gateway publishes rows from it and the aggregator
-reads it back to write the output CSV in input order (and to publish again the rows of a
-stalled request that never produced a result). One row per line, URLs joined by commas.
+The gateway writes it to a local file while validating, then puts it into storage
+(`store_input_spool`); the gateway publishes rows from it and the aggregator reads it back to
+write the output CSV in input order (and to publish again the rows of a stalled request that never
+produced a result). One row per record, URLs joined by commas.
 
-Beside it, an index holds the file offset of every `INDEX_EVERY_ROWS`-th row, so that a page of
-row details deep into a million-row request starts reading where the page starts.
+Beside it, an index holds the byte offset of every `INDEX_EVERY_ROWS`-th row, so that a page of
+row details deep into a million-row request starts reading where the page starts: a ranged read,
+the same on a local file and on S3.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
-import itertools
-from collections.abc import Iterator
+import io
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from imgpipe.messages import RowMessage
+from imgpipe.request_paths import input_spool_key
+from imgpipe.storage.base import ObjectNotFound, ObjectStorage, read_all
 
 
 @dataclass(frozen=True)
@@ -27,17 +32,20 @@ class ProductRow:
 
 
 INDEX_EVERY_ROWS = 500
+CONTENT_TYPE = "text/csv; charset=utf-8"
 
 
-def input_spool_path(request_dir: Path) -> Path:
-    return request_dir / "input.csv"
+def _index_key(spool_key: str) -> str:
+    return f"{spool_key}.index"
 
 
-def _index_path(spool: Path) -> Path:
+def local_index_path(spool: Path) -> Path:
     return spool.with_name(f"{spool.name}.index")
 
 
 class InputSpoolWriter:
+    """Writes the spool and its index to local files, for `store_input_spool` to put into storage."""
+
     def __init__(self, path: Path) -> None:
         self._path = path
         self._file = path.open("w", newline="", encoding="utf-8")
@@ -53,27 +61,76 @@ class InputSpoolWriter:
 
     def close(self) -> None:
         self._file.close()
-        _index_path(self._path).write_text("".join(f"{offset}\n" for offset in self._offsets))
+        local_index_path(self._path).write_text("".join(f"{offset}\n" for offset in self._offsets))
 
 
-def _indexed_offset(spool: Path, start: int) -> tuple[int, int]:
-    """Where to start reading for row `start`: a file offset and the row found there."""
-    index = _index_path(spool)
-    if start < INDEX_EVERY_ROWS or not index.exists():
+async def store_input_spool(storage: ObjectStorage, request_id: str, spool: Path) -> None:
+    """Put the spool written by InputSpoolWriter into storage; the local files are taken."""
+    key = input_spool_key(request_id)
+    # The spool first: a reader that finds no index yet reads from the start, which is correct.
+    await storage.put(key, spool, CONTENT_TYPE)
+    await storage.put(_index_key(key), local_index_path(spool), "text/plain")
+
+
+async def delete_input_spool(storage: ObjectStorage, request_id: str) -> None:
+    key = input_spool_key(request_id)
+    await storage.delete(key)
+    await storage.delete(_index_key(key))
+
+
+async def _indexed_offset(storage: ObjectStorage, key: str, start: int) -> tuple[int, int]:
+    """Where to start reading for row `start`: a byte offset and the row found there."""
+    if start < INDEX_EVERY_ROWS:
         return 0, 0
-    offsets = index.read_text().split()
+    try:
+        offsets = (await read_all(storage, _index_key(key))).split()
+    except ObjectNotFound:
+        return 0, 0
     entry = min(start // INDEX_EVERY_ROWS, len(offsets) - 1)
     return int(offsets[entry]), entry * INDEX_EVERY_ROWS
 
 
-def read_input_spool(path: Path, start: int = 0) -> Iterator[ProductRow]:
-    """The spooled rows from row number `start` (0-based) to the end."""
-    offset, first_row = _indexed_offset(path, start)
-    with path.open(newline="", encoding="utf-8") as file:
-        file.seek(offset)
-        rows = itertools.islice(csv.reader(file), start - first_row, None)
-        for serial_number, product_name, urls in rows:
-            yield ProductRow(serial_number, product_name, tuple(urls.split(",")))
+def _complete_records(text: str) -> int:
+    """How much of `text` is whole records: up to the last line break outside quotes.
+
+    csv.writer doubles every quote inside a quoted cell, so a line break ends a record exactly
+    when the quotes before it are even in number.
+    """
+    end = position = quotes = 0
+    for line in text.split("\n")[:-1]:  # the last piece has no line break after it
+        quotes += line.count('"')
+        position += len(line) + 1
+        if quotes % 2 == 0:
+            end = position
+    return end
+
+
+def _parse(records: str) -> Iterator[ProductRow]:
+    for serial_number, product_name, urls in csv.reader(io.StringIO(records, newline="")):
+        yield ProductRow(serial_number, product_name, tuple(urls.split(",")))
+
+
+async def read_input_spool(
+    storage: ObjectStorage, request_id: str, start: int = 0
+) -> AsyncGenerator[tuple[int, ProductRow]]:
+    """The spooled rows from row number `start` (0-based) to the end, each with its number,
+    streamed from storage."""
+    key = input_spool_key(request_id)
+    offset, row = await _indexed_offset(storage, key, start)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    pending = ""
+    async for chunk in storage.read(key, offset):
+        pending += decoder.decode(chunk)
+        complete = _complete_records(pending)
+        for product in _parse(pending[:complete]):
+            if row >= start:
+                yield row, product
+            row += 1
+        pending = pending[complete:]
+    for product in _parse(pending + decoder.decode(b"", final=True)):
+        if row >= start:
+            yield row, product
+        row += 1
 
 
 def row_message(request_id: str, index: int, row: ProductRow, quality: int) -> RowMessage:

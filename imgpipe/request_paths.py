@@ -1,22 +1,25 @@
-"""Where a request's files live: everything of one request is under processed_images/<request_id>/."""
+"""Where a request's objects live in storage, and the URLs clients are given.
+
+Everything of one request is under the key prefix `<request_id>/`: its images, the accepted input
+CSV with its offset index, and the output CSV.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 OUTPUT_CSV_NAME = "output.csv"
+INPUT_SPOOL_NAME = "input.csv"
 
 
-def request_dir(processed_images_dir: Path, request_id: str) -> Path:
-    return processed_images_dir / request_id
+def image_key(request_id: str, file_name: str) -> str:
+    return f"{request_id}/{file_name}"
 
 
-def output_csv_path(processed_images_dir: Path, request_id: str) -> Path:
-    return request_dir(processed_images_dir, request_id) / OUTPUT_CSV_NAME
+def output_csv_key(request_id: str) -> str:
+    return f"{request_id}/{OUTPUT_CSV_NAME}"
 
 
-def image_url(base_url: str, request_id: str, file_name: str) -> str:
-    return f"{base_url}/processed_images/{request_id}/{file_name}"
+def input_spool_key(request_id: str) -> str:
+    return f"{request_id}/{INPUT_SPOOL_NAME}"
 
 
 def download_url(base_url: str, request_id: str) -> str:

@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from imgpipe.messages import JpegQuality
+from imgpipe.storage.location import parse_storage_url
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,12 @@ def parse_allowlist_entry(text: str) -> AllowlistEntry:
     if not separator or not port.isdigit():
         raise ValueError(f"allowlist entry {text!r} is neither a CIDR network nor host:port")
     return AllowedHostPort(host=host.strip("[]").lower(), port=int(port))
+
+
+# The local SeaweedFS's one identity (devstack/seaweedfs.py): it listens on loopback only, and a
+# key it knows keeps wrong credentials elsewhere from going unnoticed.
+LOCAL_S3_ACCESS_KEY_ID = "imgpipe-local"
+LOCAL_S3_SECRET_ACCESS_KEY = "imgpipe-local-secret"
 
 
 def _default_worker_id() -> str:
@@ -78,7 +85,39 @@ class Settings(BaseSettings):
     max_header_bytes: int = 64 * 1024
 
     # Storage and images.
-    processed_images_dir: Path = Path("processed_images")
+    storage_url: str = Field(
+        default="file://processed_images",
+        description="where images and CSVs are stored: file://DIRECTORY or s3://BUCKET[/PREFIX]",
+    )
+    s3_endpoint: str | None = Field(
+        default=None,
+        description="the S3 server's URL; unset: the local stack's SeaweedFS on IMGPIPE_LOCAL_S3_PORT",
+    )
+    s3_region: str = Field(default="us-east-1", description="the S3 region requests are signed for")
+    s3_path_style: bool = Field(
+        default=True, description="path-style requests (http://host/BUCKET/KEY); false: virtual-hosted style"
+    )
+    s3_access_key_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("IMGPIPE_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
+        repr=False,
+        description="S3 access key; with no endpoint, the local SeaweedFS's own key is used instead",
+    )
+    s3_secret_access_key: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("IMGPIPE_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"),
+        repr=False,
+        description="S3 secret key, paired with the access key",
+    )
+    local_s3_port: int = Field(
+        default=8333,
+        description="the local SeaweedFS's S3 port; it also takes the next seven ports for its other parts",
+    )
+    public_image_base_url: str | None = Field(
+        default=None,
+        description="output image URLs are this prefix and the object's key (a CDN or the bucket's "
+        "public endpoint); unset: the gateway's /processed_images/",
+    )
     jpeg_quality: JpegQuality = 50
     jpeg_progressive: bool = Field(
         default=False,
@@ -144,6 +183,27 @@ class Settings(BaseSettings):
     @property
     def mongodb(self) -> str:
         return self.mongodb_url or f"mongodb://127.0.0.1:{self.local_mongodb_port}/"
+
+    @field_validator("storage_url")
+    @classmethod
+    def _known_storage_scheme(cls, value: str) -> str:
+        parse_storage_url(value)
+        return value
+
+    @property
+    def uses_local_s3(self) -> bool:
+        """S3 storage with no endpoint: the local stack provisions SeaweedFS."""
+        return self.storage_url.startswith("s3://") and self.s3_endpoint is None
+
+    @property
+    def s3_endpoint_url(self) -> str:
+        return (self.s3_endpoint or f"http://127.0.0.1:{self.local_s3_port}").rstrip("/")
+
+    @property
+    def s3_credentials(self) -> tuple[str | None, str | None]:
+        if self.s3_endpoint is None:  # the local SeaweedFS, whatever AWS_* the shell may hold
+            return LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY
+        return self.s3_access_key_id, self.s3_secret_access_key
 
     @property
     def base_url(self) -> str:

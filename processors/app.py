@@ -27,6 +27,7 @@ from imgpipe.logs import logging_request
 from imgpipe.messages import DeadLetterReason, RowMessage, RowResult
 from imgpipe.retrying import until_available
 from imgpipe.settings import get_settings
+from imgpipe.storage.factory import open_storage
 from imgpipe.topics import RESULTS, ROWS, ROWS_DLQ, request_key
 from processors.dead_letters import dead_letter, failed_row_result, row_from_key
 from processors.metrics import count_outcome
@@ -44,6 +45,7 @@ settings = get_settings()
 app = new_faust_app("imgpipe-processors", settings)
 rows_topic = app.topic(ROWS)
 producer = SharedProducer(settings)
+storage = open_storage(settings)
 compress_executor = (
     ThreadPoolExecutor(max_workers=settings.compress_threads, thread_name_prefix="compress")
     if settings.compress_threads
@@ -112,7 +114,7 @@ async def _process_and_publish(
 async def process_rows(stream: faust.StreamT[bytes]) -> None:
     # Rows start in offset order, and wait for a working slot in that order (the semaphore is fair).
     working = asyncio.Semaphore(settings.processor_concurrency)
-    async with image_pipeline(settings, compress_executor) as pipeline:
+    async with image_pipeline(settings, compress_executor, storage) as pipeline:
         await handle_in_offset_order(
             stream,
             functools.partial(_process_and_publish, pipeline, working),

@@ -17,8 +17,9 @@ import aiohttp
 
 from imgpipe.destination_guard import DestinationGuard
 from imgpipe.messages import ImageError, ImageOutcome, RowMessage, RowResult
-from imgpipe.request_paths import image_url
+from imgpipe.request_paths import image_key
 from imgpipe.settings import Settings
+from imgpipe.storage.base import ObjectStorage
 from processors.compress import CompressedImage, ImageRejected, compress_jpeg
 from processors.fetch import FetchError, fetch_image, new_fetch_session
 from processors.metrics import COMPRESS_SECONDS, FETCH_SECONDS
@@ -32,38 +33,34 @@ class ImagePipeline:
     session: aiohttp.ClientSession
     guard: DestinationGuard
     executor: Executor | None  # None: compress on the event loop's own thread
+    storage: ObjectStorage
 
 
 @asynccontextmanager
-async def image_pipeline(settings: Settings, executor: Executor | None) -> AsyncIterator[ImagePipeline]:
+async def image_pipeline(
+    settings: Settings, executor: Executor | None, storage: ObjectStorage
+) -> AsyncIterator[ImagePipeline]:
     guard = DestinationGuard(settings.fetch_allowlist)
     session = new_fetch_session(guard, settings.fetch_connect_timeout_s, settings.fetch_timeout_s)
     try:
-        yield ImagePipeline(settings, session, guard, executor)
+        yield ImagePipeline(settings, session, guard, executor, storage)
     finally:
         await session.close()
 
 
-def _compress_and_store(
-    settings: Settings, request_id: str, quality: int, file_name: str, data: bytes
-) -> CompressedImage:
-    with COMPRESS_SECONDS.time():
-        compressed = compress_jpeg(data, quality, settings.max_image_pixels, settings.jpeg_progressive)
-        store_image(settings.processed_images_dir, request_id, file_name, compressed.data)
-    return compressed
+def _compress(settings: Settings, quality: int, data: bytes) -> CompressedImage:
+    return compress_jpeg(data, quality, settings.max_image_pixels, settings.jpeg_progressive)
 
 
-async def _compress_and_store_on(
-    executor: Executor | None, settings: Settings, request_id: str, quality: int, file_name: str, data: bytes
+async def _compress_on(
+    executor: Executor | None, settings: Settings, quality: int, data: bytes
 ) -> CompressedImage:
     """On `executor`, or (None) right here, blocking the loop for the few milliseconds it takes:
     Pillow releases the GIL, but a thread hop per image costs more than it gains when every core
     already runs a worker of its own (the thumbor model)."""
     if executor is None:
-        return _compress_and_store(settings, request_id, quality, file_name, data)
-    return await asyncio.get_running_loop().run_in_executor(
-        executor, _compress_and_store, settings, request_id, quality, file_name, data
-    )
+        return _compress(settings, quality, data)
+    return await asyncio.get_running_loop().run_in_executor(executor, _compress, settings, quality, data)
 
 
 async def process_image(
@@ -78,15 +75,15 @@ async def process_image(
                 ),
                 RetryPolicy(settings.fetch_retries, settings.fetch_retry_base_s, settings.fetch_retry_max_s),
             )
-        file_name = new_image_name(row, index)
-        compressed = await _compress_and_store_on(
-            pipeline.executor, settings, request_id, quality, file_name, data
-        )
+        with COMPRESS_SECONDS.time():
+            compressed = await _compress_on(pipeline.executor, settings, quality, data)
+            key = image_key(request_id, new_image_name(row, index))
+            await store_image(pipeline.storage, key, compressed.data)
     except (FetchError, ImageRejected) as error:
         return ImageOutcome(input_url=url, error=ImageError(code=error.code, message=error.message))
     return ImageOutcome(
         input_url=url,
-        output_url=image_url(settings.base_url, request_id, file_name),
+        output_url=pipeline.storage.public_url(key),
         bytes_in=len(data),
         bytes_out=len(compressed.data),
         width=compressed.width,

@@ -1,11 +1,11 @@
-"""Store compressed images under processed_images/<request_id>/, each under a name of its own."""
+"""Store a compressed image under a name of its own, waiting out a storage outage."""
 
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 
-from imgpipe.request_paths import request_dir
+from imgpipe.retrying import until_available
+from imgpipe.storage.base import ObjectStorage
 
 
 def new_image_name(row: int, index: int) -> str:
@@ -13,24 +13,11 @@ def new_image_name(row: int, index: int) -> str:
     return f"{row}-{index}-{secrets.token_urlsafe(12)}.jpg"
 
 
-def _write_new_file(path: Path, data: bytes) -> None:
-    # "x": a name is never reused, so finding a file there already would be a bug, not an update.
-    with open(path, "xb") as file:
-        file.write(data)
+async def store_image(storage: ObjectStorage, key: str, data: bytes) -> None:
+    """A fresh key: no reader can see a half-written image, since the name is random and becomes
+    known only through the row's result, published after the write. A write cut short by a crash
+    leaves an object no one knows the name of; the row is done again under a new name.
 
-
-def store_image(processed_images_dir: Path, request_id: str, file_name: str, data: bytes) -> Path:
-    """Write straight under the final name: no reader can see a half-written file, since the name
-    is random and becomes known only through the row's result, published after the write. (A
-    temporary name and a rename cost twice the time: 50 µs more an image, as much as a third of
-    the decoding of a small one.) A write cut short by a crash leaves a file no one knows the
-    name of, as a temporary file did; the row is done again under a new name."""
-    path = request_dir(processed_images_dir, request_id) / file_name
-    try:
-        _write_new_file(path, data)
-    except FileNotFoundError:
-        # The gateway creates the directory on upload; only a volume set up differently lacks
-        # it. Not checked for every image: that mkdir cost 7% of a worker's time.
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write_new_file(path, data)
-    return path
+    While the store is unavailable the row waits here, and so does its partition's commit point:
+    nothing is skipped, as for an unreachable broker."""
+    await until_available(lambda: storage.put(key, data, "image/jpeg", fresh_key=True), "storing an image")

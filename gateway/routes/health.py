@@ -18,7 +18,7 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {"description": "a dependency is down"}})
 async def readyz(state: State) -> JSONResponse:
-    dependencies = await dependency_states(state.db, state.producer)
+    dependencies = await dependency_states(state.db, state.producer, state.storage)
     ready = all(value == "ok" for value in dependencies.values())
     body = {"status": "ready" if ready else "unavailable", "dependencies": dependencies}
     return JSONResponse(body, status_code=200 if ready else 503)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
 from gateway.auth import Owner
 from gateway.dependencies import State
 from gateway.errors import ApiError
 from gateway.schemas import ErrorBody, RequestStatusBody
 from gateway.status_view import DEFAULT_PAGE_ROWS, check_page, request_or_404, row_details, status_body
-from imgpipe.request_paths import output_csv_path
+from gateway.stored_objects import stream_object
+from imgpipe.request_paths import output_csv_key
 from imgpipe.request_state import request_state
 
 router = APIRouter()
@@ -40,10 +41,10 @@ async def request_status(
 
 @router.get(
     "/download/{request_id}",
-    response_class=FileResponse,
+    response_class=StreamingResponse,
     responses={**_NOT_FOUND, 409: {"model": ErrorBody}, 200: {"content": {"text/csv": {}}}},
 )
-async def download(state: State, owner: Owner, request_id: uuid.UUID) -> FileResponse:
+async def download(state: State, owner: Owner, request_id: uuid.UUID, http_request: Request) -> Response:
     request = await request_or_404(state, owner, request_id)
     progress = await request_state(state.db, request)
     if not progress.finished:
@@ -53,8 +54,11 @@ async def download(state: State, owner: Owner, request_id: uuid.UUID) -> FileRes
             f"request {request_id} is {progress.status}; the CSV is ready once it finishes",
             status=progress.status,
         )
-    return FileResponse(
-        output_csv_path(state.settings.processed_images_dir, request["_id"]),
-        media_type="text/csv",
-        filename=f"imgpipe-{request_id}.csv",
+    return await stream_object(
+        state.storage,
+        output_csv_key(request["_id"]),
+        http_request.headers,
+        "text/csv; charset=utf-8",
+        f"the output CSV of request {request_id} is missing from storage",
+        {"Content-Disposition": f'attachment; filename="imgpipe-{request_id}.csv"'},
     )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-import shutil
+import tempfile
 import uuid
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -17,12 +18,12 @@ from gateway.csv_intake import CsvRejected, CsvTooLarge, IntakeLimits, validate_
 from gateway.dependencies import GatewayState, State
 from gateway.errors import ApiError
 from gateway.metrics import counted_upload
-from gateway.readiness import kafka_state
+from gateway.readiness import kafka_state, storage_state
 from gateway.request_store import insert_request
 from gateway.schemas import CsvRejectedBody, ErrorBody, UploadAccepted
-from imgpipe.input_spool import input_spool_path
+from imgpipe.input_spool import delete_input_spool, store_input_spool
 from imgpipe.messages import MAX_JPEG_QUALITY, MIN_JPEG_QUALITY, RequestStatus
-from imgpipe.request_paths import download_url, request_dir, status_url
+from imgpipe.request_paths import INPUT_SPOOL_NAME, download_url, status_url
 from imgpipe.retrying import UNAVAILABLE
 
 router = APIRouter()
@@ -88,32 +89,34 @@ async def _accept_upload(
     # would only park the work. (A broker lost after this point is waited out by the publisher.)
     if await kafka_state(state.producer) != "ok":
         raise ApiError(503, "dependency_unavailable", "the message broker is unavailable; retry shortly")
+    if await storage_state(state.storage) != "ok":
+        raise ApiError(503, "dependency_unavailable", "the storage is unavailable; retry shortly")
     settings = state.settings
     request_id = str(uuid.uuid4())
-    directory = request_dir(settings.processed_images_dir, request_id)
-    directory.mkdir(parents=True)
-    spool = input_spool_path(directory)
-    try:
-        # Parsing a large CSV is CPU work: keep it off the event loop.
-        limits = IntakeLimits(settings.max_rows, settings.max_urls_per_row)
-        summary = await run_in_threadpool(validate_csv, file.file, spool, limits)
-    except CsvTooLarge as too_large:
-        shutil.rmtree(directory, ignore_errors=True)
-        raise ApiError(413, too_large.error, too_large.message) from None
-    except CsvRejected as rejected:
-        shutil.rmtree(directory, ignore_errors=True)
-        raise ApiError(
-            400,
-            "csv_rejected",
-            f"the CSV was rejected: {len(rejected.problems)} problem(s) found",
-            problems=[asdict(problem) for problem in rejected.problems],
-        ) from None
+    # Spooled to a local file while validating, then put into storage whole: a rejected CSV
+    # leaves nothing behind.
+    with tempfile.TemporaryDirectory(dir=state.storage.staging_dir, prefix=".upload-") as staging:
+        spool = Path(staging) / INPUT_SPOOL_NAME
+        try:
+            # Parsing a large CSV is CPU work: keep it off the event loop.
+            limits = IntakeLimits(settings.max_rows, settings.max_urls_per_row)
+            summary = await run_in_threadpool(validate_csv, file.file, spool, limits)
+        except CsvTooLarge as too_large:
+            raise ApiError(413, too_large.error, too_large.message) from None
+        except CsvRejected as rejected:
+            raise ApiError(
+                400,
+                "csv_rejected",
+                f"the CSV was rejected: {len(rejected.problems)} problem(s) found",
+                problems=[asdict(problem) for problem in rejected.problems],
+            ) from None
+        await store_input_spool(state.storage, request_id, spool)
     try:
         await insert_request(
             state.db, request_id, summary.rows, summary.images, webhook_url, owner, jpeg_quality
         )
     except UNAVAILABLE:
-        shutil.rmtree(directory, ignore_errors=True)
+        await delete_input_spool(state.storage, request_id)
         raise
     state.publisher.start(request_id)
     return UploadAccepted(

@@ -10,7 +10,7 @@ from devstack import processes
 from imgpipe.database import Document
 from tests.integration.diagnostics import notable_log_lines
 from tests.integration.local_http_server import LocalHttpServer
-from tests.integration.stack import RunningStack, running_test_stack, start_extra_gateway
+from tests.integration.stack import ON_S3, S3_LAYOUT, RunningStack, running_test_stack, start_extra_gateway
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +52,21 @@ def stack(
     # Two processor workers: the horizontal-scaling test needs both to share the work.
     with running_test_stack(processor_count=2, fetch_allowlist=allowlist) as test_stack:
         yield test_stack
+
+
+@pytest.fixture(scope="session")
+def s3_stack(
+    image_server: LocalHttpServer, webhook_receiver: LocalHttpServer, closed_port: int
+) -> Iterator[RunningStack]:
+    """A second stack whose storage is S3: SeaweedFS provisioned by devstack, each service in a
+    working directory of its own."""
+    allowlist = ",".join(
+        f"127.0.0.1:{port}" for port in (image_server.port, webhook_receiver.port, closed_port)
+    )
+    with running_test_stack(
+        processor_count=2, fetch_allowlist=allowlist, layout=S3_LAYOUT, overrides=ON_S3
+    ) as s3:
+        yield s3
 
 
 @pytest.fixture(scope="session")

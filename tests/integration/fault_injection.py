@@ -10,7 +10,6 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -102,18 +101,21 @@ def assert_exact_outcome(stack: RunningStack, request_id: str, catalogue: Catalo
 
     table = read_csv(httpx.get(f"{stack.base_url}/download/{request_id}", timeout=30).text)
     assert [cells[0] for cells in table[1:]] == [serial for serial, _, _ in catalogue.rows]
-    image_dir = Path(stack.settings.processed_images_dir) / request_id
-    for (serial, _, urls), cells in zip(catalogue.rows, table[1:], strict=True):
-        assert cells[2] == ",".join(urls), serial
-        outputs = cells[3].split(",")
-        assert len(outputs) == len(urls) and all(outputs), f"row {serial} lacks outputs: {cells[3]}"
-        for url, output in zip(urls, outputs, strict=True):
-            _assert_complete_jpeg(image_dir / output.rsplit("/", 1)[1], catalogue.dimensions[url])
+    # Every image fetched from its output URL, as a client would: from whichever storage holds it.
+    with httpx.Client(timeout=30) as client:
+        for (serial, _, urls), cells in zip(catalogue.rows, table[1:], strict=True):
+            assert cells[2] == ",".join(urls), serial
+            outputs = cells[3].split(",")
+            assert len(outputs) == len(urls) and all(outputs), f"row {serial} lacks outputs: {cells[3]}"
+            for url, output in zip(urls, outputs, strict=True):
+                _assert_complete_jpeg(client.get(output), catalogue.dimensions[url])
 
 
-def _assert_complete_jpeg(path: Path, size: tuple[int, int]) -> None:
-    data = path.read_bytes()
-    assert data.endswith(b"\xff\xd9"), f"{path.name} is truncated"
+def _assert_complete_jpeg(response: httpx.Response, size: tuple[int, int]) -> None:
+    name = response.url.path.rsplit("/", 1)[1]
+    assert response.status_code == 200, f"{name}: {response.status_code}"
+    data = response.content
+    assert data.endswith(b"\xff\xd9"), f"{name} is truncated"
     image = Image.open(io.BytesIO(data))
     image.load()  # decodes every byte: a truncated file raises here
     assert image.format == "JPEG" and image.size == size

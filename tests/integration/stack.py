@@ -18,7 +18,7 @@ from pathlib import Path
 from devstack import processes
 from devstack.consumer_groups import PROCESSORS_GROUP, stable_group_members
 from devstack.paths import IMGPIPE_COMMAND, ROOT, StackPaths
-from devstack.stack import down, gateway_answers, start_infrastructure, start_services
+from devstack.stack import down, gateway_answers, service_dir, start_infrastructure, start_services
 from devstack.waiting import wait_until
 from imgpipe.settings import Settings
 from tests.integration.backends import infrastructure_settings
@@ -35,10 +35,17 @@ class StackLayout:
     kafka_port: int
     mongodb_port: int
     gateway_port: int
+    s3_port: int  # SeaweedFS, when the stack's storage is S3 (it takes the seven ports after it too)
 
 
-MAIN_LAYOUT = StackLayout(ROOT / ".local" / "test-stack", 19092, 37017, 18000)
-FAULT_LAYOUT = StackLayout(ROOT / ".local" / "fault-stack", 29092, 47017, 28000)
+MAIN_LAYOUT = StackLayout(ROOT / ".local" / "test-stack", 19092, 37017, 18000, 18333)
+FAULT_LAYOUT = StackLayout(ROOT / ".local" / "fault-stack", 29092, 47017, 28000, 28333)
+# The stack whose storage is S3: beside the main one, on ports of its own.
+S3_LAYOUT = StackLayout(ROOT / ".local" / "s3-test-stack", 16092, 16017, 16000, 16333)
+
+TEST_BUCKET = "imgpipe-test"
+# Settings that put a test stack's storage on S3: the local SeaweedFS, provisioned by devstack.
+ON_S3 = {"IMGPIPE_STORAGE_URL": f"s3://{TEST_BUCKET}"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,7 @@ class RunningStack:
     settings: Settings
     base_url: str
     paths: StackPaths
+    environment: dict[str, str]  # what its services were started with
 
 
 def _test_environment(layout: StackLayout, fetch_allowlist: str) -> dict[str, str]:
@@ -54,7 +62,8 @@ def _test_environment(layout: StackLayout, fetch_allowlist: str) -> dict[str, st
         "IMGPIPE_LOCAL_KAFKA_PORT": str(layout.kafka_port),
         "IMGPIPE_LOCAL_MONGODB_PORT": str(layout.mongodb_port),
         "IMGPIPE_PORT": str(layout.gateway_port),
-        "IMGPIPE_PROCESSED_IMAGES_DIR": str(layout.state_dir / "processed_images"),
+        "IMGPIPE_STORAGE_URL": f"file://{layout.state_dir / 'processed_images'}",
+        "IMGPIPE_LOCAL_S3_PORT": str(layout.s3_port),
         # The test servers listen on loopback, which fetching refuses unless allowlisted.
         "IMGPIPE_FETCH_ALLOWLIST": fetch_allowlist,
         # Limits small enough that tests can cross them cheaply.
@@ -115,7 +124,7 @@ def _running_stack(
             60,
             f"{processor_count} processor(s) settled in their consumer group",
         )
-        yield RunningStack(settings, base_url, paths)
+        yield RunningStack(settings, base_url, paths, dict(os.environ))
     finally:
         down(settings)
         os.environ.clear()
@@ -124,9 +133,10 @@ def _running_stack(
 
 def start_extra_gateway(stack: RunningStack, name: str, port: int, overrides: dict[str, str]) -> str:
     """Another gateway process beside the stack's, with some settings changed; returns its URL."""
-    # os.environ holds the test stack's settings for the whole session.
-    env = {**os.environ, "IMGPIPE_PORT": str(port), **overrides}
-    processes.start(stack.paths, name, [str(IMGPIPE_COMMAND), "gateway"], env=env, cwd=ROOT)
+    # Not os.environ: with several stacks running, it holds the settings of the latest one.
+    env = {**stack.environment, "IMGPIPE_PORT": str(port), **overrides}
+    cwd = service_dir(stack.settings, stack.paths, name)
+    processes.start(stack.paths, name, [str(IMGPIPE_COMMAND), "gateway"], env=env, cwd=cwd)
     url = f"http://127.0.0.1:{port}"
     wait_until(lambda: gateway_answers(url), 60, f"{name} on {url}")
     return url

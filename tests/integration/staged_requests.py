@@ -4,7 +4,9 @@ messages put on a topic directly."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
@@ -12,7 +14,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from gateway.publishing_checkpoint import record_rows_published
 from gateway.request_store import insert_request
 from imgpipe.database import Document
-from imgpipe.input_spool import InputSpoolWriter, ProductRow, input_spool_path
+from imgpipe.input_spool import InputSpoolWriter, ProductRow, store_input_spool
+from imgpipe.request_paths import INPUT_SPOOL_NAME
+from imgpipe.storage.factory import open_storage
 from tests.integration.stack import RunningStack
 from tests.integration.stored_state import with_database
 
@@ -20,15 +24,17 @@ from tests.integration.stored_state import with_database
 def record_published_request(stack: RunningStack, request_id: str, products: Sequence[ProductRow]) -> None:
     """A request recorded as the gateway records it, with its spooled input, once every row is
     published (but none of them really is)."""
-    request_dir = stack.settings.processed_images_dir / request_id
-    request_dir.mkdir(parents=True)
-    spool = InputSpoolWriter(input_spool_path(request_dir))
-    for product in products:
-        spool.write(product)
-    spool.close()
+    storage = open_storage(stack.settings)
     rows, images = len(products), sum(len(product.input_urls) for product in products)
 
     async def record(db: AsyncDatabase[Document]) -> None:
+        with tempfile.TemporaryDirectory() as staging:
+            path = Path(staging) / INPUT_SPOOL_NAME
+            spool = InputSpoolWriter(path)
+            for product in products:
+                spool.write(product)
+            spool.close()
+            await store_input_spool(storage, request_id, path)
         await insert_request(db, request_id, rows, images, webhook_url=None, owner=None, quality=50)
         await record_rows_published(db, request_id, rows, done=True)
 

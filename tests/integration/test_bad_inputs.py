@@ -14,7 +14,6 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
@@ -23,9 +22,12 @@ import pytest
 from PIL import Image
 
 from bench.photos import photo_like_image
+from imgpipe.request_paths import input_spool_key, output_csv_key
+from imgpipe.storage.factory import open_storage
 from tests.integration.helpers import product_csv, upload, wait_finished
 from tests.integration.local_http_server import LocalHttpServer, Resource
 from tests.integration.stack import RunningStack
+from tests.integration.sync_run import run_sync
 
 pytestmark = pytest.mark.integration
 
@@ -474,8 +476,9 @@ def request_ids(stack: RunningStack, image_server: LocalHttpServer) -> Ids:
     assert response.status_code == 202, response.text
     request_id = response.json()["request_id"]
     assert wait_finished(stack.base_url, request_id)["status"] == "completed"
-    directory = Path(stack.settings.processed_images_dir) / request_id
-    assert (directory / "input.csv").is_file() and (directory / "output.csv").is_file()
+    storage = open_storage(stack.settings)
+    assert run_sync(storage.exists(input_spool_key(request_id)))
+    assert run_sync(storage.exists(output_csv_key(request_id)))
     return Ids(unknown=str(uuid.uuid4()), known=request_id)
 
 

@@ -1,4 +1,4 @@
-"""The whole pipeline on the real broker and database, checked as a user would check it."""
+"""The whole pipeline on the real broker, database and S3 store, checked as a user would check it."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ import io
 import httpx
 import pytest
 from PIL import Image
-from pymongo import MongoClient
 
 from bench.photos import photo_like_image
-from imgpipe.database import Document
 from imgpipe.topics import EVENTS
 from tests.integration.helpers import (
     product_csv,
@@ -26,6 +24,12 @@ from tests.integration.stored_state import stored_row_count, stored_state
 pytestmark = pytest.mark.integration
 
 ROWS = 20
+
+
+@pytest.fixture(scope="module")
+def stack(s3_stack: RunningStack) -> RunningStack:
+    """This module runs on the stack whose storage is S3 (SeaweedFS), where services share no files."""
+    return s3_stack
 
 
 def _sizes(row: int) -> list[tuple[int, int]]:
@@ -128,9 +132,7 @@ def test_failed_images_carry_error_codes(stack: RunningStack, finished_request: 
     assert rows[3]["status"] == "failed" and rows[0]["status"] == "done"
 
 
-def test_mongodb_holds_exact_counts(
-    stack: RunningStack, finished_request: tuple, mongo: MongoClient[Document]
-) -> None:
+def test_mongodb_holds_exact_counts(stack: RunningStack, finished_request: tuple) -> None:
     request_id = finished_request[0]
     assert stored_row_count(stack.settings, request_id, ROWS) == ROWS
     state = stored_state(stack.settings, request_id)

@@ -1,9 +1,10 @@
 """Kill any process at the worst moment: the result is still exact.
 
 Each scenario runs on a fresh stack of its own (real broker, real database, services as separate
-processes), processes a request of at least 1,000 images served by a test-owned server, kills
-something midway, and checks that the request completes with every row exactly once, an output
-for every image, exact counters and no truncated file. Each runs twice.
+processes; storage in files, or in SeaweedFS over S3 for the processor and S3 server kills),
+processes a request of at least 1,000 images served by a test-owned server, kills something
+midway, and checks that the request completes with every row exactly once, an output for every
+image, exact counters and no truncated file. Each runs twice.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from pymongo import MongoClient
 from devstack import processes
 from devstack.kafka import start_kafka
 from devstack.mongodb import start_mongodb
+from devstack.seaweedfs import start_seaweedfs
 from devstack.stack import start_services
 from imgpipe.database import Document
+from imgpipe.storage.factory import open_storage
 from imgpipe.topics import RESULTS
 from tests.integration.backends import needs_local_infrastructure
 from tests.integration.fault_injection import (
@@ -34,7 +37,7 @@ from tests.integration.fault_injection import (
 )
 from tests.integration.helpers import product_csv, read_topic, upload
 from tests.integration.local_http_server import LocalHttpServer
-from tests.integration.stack import FAULT_LAYOUT, RunningStack, running_test_stack
+from tests.integration.stack import FAULT_LAYOUT, ON_S3, TEST_BUCKET, RunningStack, running_test_stack
 
 pytestmark = pytest.mark.integration
 
@@ -57,9 +60,13 @@ FAULT_LIMITS = {
 }
 
 
-def _stack(server: LocalHttpServer, processors: int) -> Iterator[RunningStack]:
+def _stack(
+    server: LocalHttpServer, processors: int, storage: dict[str, str] | None = None
+) -> Iterator[RunningStack]:
     allowlist = f"127.0.0.1:{server.port}"
-    with running_test_stack(processors, allowlist, FAULT_LAYOUT, FAULT_LIMITS) as stack:
+    with running_test_stack(
+        processors, allowlist, FAULT_LAYOUT, {**FAULT_LIMITS, **(storage or {})}
+    ) as stack:
         yield stack
 
 
@@ -71,6 +78,12 @@ def one_processor(fault_server: LocalHttpServer) -> Iterator[RunningStack]:
 @pytest.fixture
 def two_processors(fault_server: LocalHttpServer) -> Iterator[RunningStack]:
     yield from _stack(fault_server, 2)
+
+
+@pytest.fixture
+def two_processors_on_s3(fault_server: LocalHttpServer) -> Iterator[RunningStack]:
+    """Storage in SeaweedFS: images, input and output CSVs all go through S3."""
+    yield from _stack(fault_server, 2, ON_S3)
 
 
 @pytest.fixture
@@ -107,12 +120,29 @@ def _assert_unavailable(stack: RunningStack, dependency: str) -> None:
 
 @pytest.mark.parametrize("run", RUNS)
 def test_kill_one_of_two_processors(
-    two_processors: RunningStack, fault_server: LocalHttpServer, run: int
+    two_processors_on_s3: RunningStack, fault_server: LocalHttpServer, run: int
 ) -> None:
-    request_id, catalogue = _start(two_processors, fault_server, run)
-    _wait_midway(two_processors, request_id)
-    kill_hard(two_processors.paths, "processor-2")
-    assert_exact_outcome(two_processors, request_id, catalogue)
+    stack = two_processors_on_s3
+    request_id, catalogue = _start(stack, fault_server, run)
+    _wait_midway(stack, request_id)
+    kill_hard(stack.paths, "processor-2")
+    assert_exact_outcome(stack, request_id, catalogue)
+
+
+@needs_local_infrastructure
+@pytest.mark.parametrize("run", RUNS)
+def test_kill_the_s3_server_then_restart_it_on_its_data(
+    two_processors_on_s3: RunningStack, fault_server: LocalHttpServer, run: int
+) -> None:
+    """Processors waiting to store images, the aggregator to write the CSV: they wait and retry."""
+    stack = two_processors_on_s3
+    request_id, catalogue = _start(stack, fault_server, run)
+    _wait_midway(stack, request_id)
+    kill_hard(stack.paths, "seaweedfs")
+    _assert_unavailable(stack, "storage")
+    time.sleep(2)  # long enough for every worker to hit the outage
+    start_seaweedfs(stack.paths, FAULT_LAYOUT.s3_port, TEST_BUCKET, open_storage(stack.settings))
+    assert_exact_outcome(stack, request_id, catalogue)
 
 
 @pytest.mark.parametrize("run", RUNS)

@@ -99,7 +99,7 @@ def _output_image_size(page: Page, row: int, image: int) -> dict[str, Any]:
 
 
 def test_upload_follow_progress_see_thumbnails_and_download(
-    stack: RunningStack, image_server: LocalHttpServer, page: Page
+    s3_stack: RunningStack, image_server: LocalHttpServer, page: Page
 ) -> None:
     photos = {n: photo_like_image(320, 240, 600 + n) for n in range(3)}
     # The source server holds the photos back, so the test sees each stage on the page: rows 1 and 3
@@ -119,7 +119,7 @@ def test_upload_follow_progress_see_thumbnails_and_download(
         ]
     )
 
-    page.goto(f"{stack.base_url}/")
+    page.goto(f"{s3_stack.base_url}/")
     expect(page.locator("#upload-button")).to_be_disabled()
     _choose_csv(page, "products.csv", catalogue)
     expect(page.locator("#chosen-file")).to_contain_text("products.csv")
@@ -162,7 +162,7 @@ def test_upload_follow_progress_see_thumbnails_and_download(
 
     # Thumbnails: the output is the same size in pixels as the input, and the sizes written beside
     # it are those of the source file and of the file imgpipe stores.
-    status = httpx.get(f"{stack.base_url}/status/{request_id}?rows=true").json()
+    status = httpx.get(f"{s3_stack.base_url}/status/{request_id}?rows=true").json()
     for row, photo_numbers in ((0, [0, 1]), (1, [2]), (2, [0])):
         for image, photo in enumerate(photo_numbers):
             assert _output_image_size(page, row, image) == {"width": 320, "height": 240}
@@ -178,7 +178,7 @@ def test_upload_follow_progress_see_thumbnails_and_download(
     download = download_info.value
     assert download.suggested_filename == f"imgpipe-{request_id}.csv"
     saved = Path(download.path()).read_bytes()
-    assert saved == httpx.get(f"{stack.base_url}/download/{request_id}").content
+    assert saved == httpx.get(f"{s3_stack.base_url}/download/{request_id}").content
     header, *cells = read_csv(saved.decode())
     assert header[-1] == "Output Image Urls"
     assert [row[1] for row in cells] == ["Linen shirt", "Canvas tote", "Wool scarf"]
@@ -191,7 +191,7 @@ def test_upload_follow_progress_see_thumbnails_and_download(
 
 
 def test_a_request_larger_than_a_page_is_shown_one_page_at_a_time(
-    stack: RunningStack, image_server: LocalHttpServer, page: Page
+    s3_stack: RunningStack, image_server: LocalHttpServer, page: Page
 ) -> None:
     # 230 rows: two full pages of 100 and a last one of 30. The source server holds the image back
     # until the second page is on screen, so the test sees that page's rows finish while it is shown.
@@ -200,7 +200,7 @@ def test_a_request_larger_than_a_page_is_shown_one_page_at_a_time(
         "/web/paged.jpg", Resource(photo_like_image(40, 30, 9), "image/jpeg", gate=release)
     )
     catalogue = product_csv([(str(n), f"Product {n}", [photo]) for n in range(1, 231)])
-    page.goto(f"{stack.base_url}/")
+    page.goto(f"{s3_stack.base_url}/")
     _choose_csv(page, "catalogue.csv", catalogue)
     page.click("#upload-button")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from gateway.csv_intake import (
     IntakeSummary,
     validate_csv,
 )
-from imgpipe.input_spool import ProductRow, read_input_spool
+from imgpipe.input_spool import ProductRow, read_input_spool, store_input_spool
+from imgpipe.storage.file import FileStorage
 
 HEADER = "S. No.,Product Name,Input Image Urls\n"
 
@@ -31,6 +33,17 @@ LIMITS = IntakeLimits(max_rows=100, max_urls_per_row=5)
 def _validate(content: bytes | str, spool: Path, limits: IntakeLimits = LIMITS) -> IntakeSummary:
     data = content.encode() if isinstance(content, str) else content
     return validate_csv(io.BytesIO(data), spool, limits)
+
+
+def _spooled(spool: Path) -> list[ProductRow]:
+    """The rows as the gateway stores them and the services read them back."""
+    storage = FileStorage(spool.parent / "store", "http://gateway.test")
+
+    async def stored_rows() -> list[ProductRow]:
+        await store_input_spool(storage, "request", spool)
+        return [row async for _, row in read_input_spool(storage, "request")]
+
+    return asyncio.run(stored_rows())
 
 
 def _problems(content: bytes | str, spool: Path) -> list[CsvProblem]:
@@ -59,7 +72,7 @@ def test_good_csv_counts_rows_and_images_and_spools_rows_in_order(spool: Path) -
     summary = _validate(content, spool)
 
     assert summary == IntakeSummary(rows=3, images=6)
-    assert list(read_input_spool(spool)) == [
+    assert _spooled(spool) == [
         ProductRow(
             "1",
             "SKU1",
@@ -81,7 +94,7 @@ def test_utf8_bom_and_crlf_line_endings(spool: Path) -> None:
     )
 
     assert _validate(content, spool) == IntakeSummary(rows=1, images=2)
-    assert list(read_input_spool(spool)) == [
+    assert _spooled(spool) == [
         ProductRow("1", "Café Crème", ("https://a.example/1.jpg", "https://a.example/2.jpg"))
     ]
 
@@ -99,14 +112,14 @@ def test_blank_lines_are_skipped(spool: Path) -> None:
     )
 
     assert _validate(content, spool) == IntakeSummary(rows=2, images=2)
-    assert [row.serial_number for row in read_input_spool(spool)] == ["1", "2"]
+    assert [row.serial_number for row in _spooled(spool)] == ["1", "2"]
 
 
 def test_whitespace_is_trimmed_and_trailing_commas_ignored(spool: Path) -> None:
     content = HEADER + ' 7 ,  Blue Mug  ," https://a.example/1.jpg ,  https://a.example/2.jpg ,"\n'
 
     assert _validate(content, spool) == IntakeSummary(rows=1, images=2)
-    assert list(read_input_spool(spool)) == [
+    assert _spooled(spool) == [
         ProductRow("7", "Blue Mug", ("https://a.example/1.jpg", "https://a.example/2.jpg"))
     ]
 
@@ -124,14 +137,14 @@ def test_header_matched_ignoring_case_and_punctuation(header: str, spool: Path) 
     content = f"{header}\n1,SKU1,https://a.example/1.jpg\n"
 
     assert _validate(content, spool) == IntakeSummary(rows=1, images=1)
-    assert list(read_input_spool(spool)) == [ProductRow("1", "SKU1", ("https://a.example/1.jpg",))]
+    assert _spooled(spool) == [ProductRow("1", "SKU1", ("https://a.example/1.jpg",))]
 
 
 def test_unquoted_urls_spilling_into_extra_columns_are_more_urls(spool: Path) -> None:
     content = HEADER + "1,SKU1,https://a.example/1.jpg,https://a.example/2.jpg,https://a.example/3.jpg\n"
 
     assert _validate(content, spool) == IntakeSummary(rows=1, images=3)
-    assert next(read_input_spool(spool)).input_urls == (
+    assert _spooled(spool)[0].input_urls == (
         "https://a.example/1.jpg",
         "https://a.example/2.jpg",
         "https://a.example/3.jpg",
@@ -143,7 +156,7 @@ def test_columns_in_another_order_are_read_by_header_name(spool: Path) -> None:
     content = "Input Image Urls,S. No.,Product Name\n" + '"https://a.example/1.jpg",1,SKU1\n'
 
     assert _validate(content, spool) == IntakeSummary(rows=1, images=1)
-    assert list(read_input_spool(spool)) == [ProductRow("1", "SKU1", ("https://a.example/1.jpg",))]
+    assert _spooled(spool) == [ProductRow("1", "SKU1", ("https://a.example/1.jpg",))]
 
 
 def test_line_numbers_count_physical_lines_of_multiline_cells(spool: Path) -> None:

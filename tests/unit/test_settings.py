@@ -15,7 +15,7 @@ from imgpipe.settings import AllowedHostPort, Settings, parse_allowlist_entry
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No setting leaks in from the environment the tests run in."""
     for name in list(os.environ):
-        if name.upper().startswith("IMGPIPE_") or name.upper() in (
+        if name.upper().startswith(("IMGPIPE_", "AWS_")) or name.upper() in (
             "KAFKA_BOOTSTRAP_SERVERS",
             "MONGODB_URL",
         ):
@@ -109,3 +109,38 @@ def test_base_url_uses_public_base_url_without_trailing_slash(
     monkeypatch.setenv("IMGPIPE_PUBLIC_BASE_URL", configured)
 
     assert Settings().base_url == "https://images.example.com/imgpipe"
+
+
+def test_storage_defaults_to_files_under_processed_images() -> None:
+    settings = Settings()
+    assert settings.storage_url == "file://processed_images"
+    assert not settings.uses_local_s3
+
+
+def test_s3_without_an_endpoint_is_the_local_seaweedfs_with_its_own_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("IMGPIPE_STORAGE_URL", "s3://imgpipe")
+    monkeypatch.setenv("IMGPIPE_LOCAL_S3_PORT", "18333")
+    settings = Settings()
+    assert settings.uses_local_s3
+    assert settings.s3_endpoint_url == "http://127.0.0.1:18333"
+    assert settings.s3_credentials == ("imgpipe-local", "imgpipe-local-secret")
+
+
+def test_s3_credentials_come_from_the_aws_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMGPIPE_STORAGE_URL", "s3://images/team-a")
+    monkeypatch.setenv("IMGPIPE_S3_ENDPOINT", "https://s3.eu-west-1.amazonaws.com/")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    settings = Settings()
+    assert not settings.uses_local_s3
+    assert settings.s3_endpoint_url == "https://s3.eu-west-1.amazonaws.com"
+    assert settings.s3_credentials == ("AKIAEXAMPLE", "secret")
+    assert "secret" not in repr(settings)
+
+
+def test_an_unknown_storage_scheme_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMGPIPE_STORAGE_URL", "ftp://images")
+    with pytest.raises(ValidationError, match="unknown storage scheme 'ftp'"):
+        Settings()

@@ -25,6 +25,7 @@ from gateway.dependencies import GatewayState
 from gateway.row_publisher import RowPublisher
 from imgpipe.database import Document
 from imgpipe.settings import Settings
+from imgpipe.storage.factory import open_storage
 
 BOUNDARY = "imgpipe-test-boundary"
 ROWS = 300_000  # about 10 MB of CSV
@@ -70,7 +71,9 @@ async def post_while_tracing_memory(app: FastAPI) -> tuple[httpx.Response, int]:
 
 def test_a_csv_over_max_rows_is_413_in_bounded_memory(tmp_path: Path) -> None:
     # Explicit: the integration tests leave their stack's smaller upload limit in os.environ.
-    settings = Settings(processed_images_dir=tmp_path, max_rows=MAX_ROWS, max_upload_bytes=100 * 1024 * 1024)
+    settings = Settings(
+        storage_url=f"file://{tmp_path}", max_rows=MAX_ROWS, max_upload_bytes=100 * 1024 * 1024
+    )
     app = create_app(settings)
     app.state.gateway = GatewayState(
         settings=settings,
@@ -78,6 +81,7 @@ def test_a_csv_over_max_rows_is_413_in_bounded_memory(tmp_path: Path) -> None:
         producer=cast(AIOKafkaProducer, AnsweringProducer()),
         publisher=cast(RowPublisher, None),
         api_keys=ApiKeys(()),
+        storage=open_storage(settings),
     )
 
     response, peak = asyncio.run(post_while_tracing_memory(app))

@@ -1,0 +1,94 @@
+"""The storage interface every backend implements, and the failures it reports.
+
+Keys are `/`-separated names relative to the store's root (`<request_id>/<file>`); a backend maps
+them to files or objects. Reading streams, so no caller ever holds a whole object.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+# What `put` takes: the bytes, a local file (moved or uploaded), or a stream of chunks.
+PutSource = bytes | Path | AsyncIterable[bytes]
+
+
+class StorageUnavailable(ConnectionError):
+    """The store does not answer right now: wait and retry (a ConnectionError, so that
+    imgpipe.retrying treats it like an unreachable broker or database)."""
+
+
+class StorageMisconfigured(Exception):
+    """The settings cannot work (missing bucket, refused credentials): retrying will not help."""
+
+
+class ObjectNotFound(Exception):
+    """No object under that key."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    size: int
+    etag: str  # a quoted strong entity tag, as HTTP sends it
+    last_modified: datetime
+
+
+class ObjectStorage(ABC):
+    def __init__(self, gateway_base_url: str, public_base_url: str | None) -> None:
+        self._gateway_base_url = gateway_base_url.rstrip("/")
+        # A CDN or the bucket's own endpoint (IMGPIPE_PUBLIC_IMAGE_BASE_URL); None: the gateway.
+        self._public_base_url = public_base_url.rstrip("/") if public_base_url else None
+
+    @abstractmethod
+    async def put(self, key: str, source: PutSource, content_type: str, *, fresh_key: bool = False) -> None:
+        """Store `source` under `key` atomically: a reader sees no object or the whole one.
+
+        `fresh_key`: the caller promises the key was never used and cannot be known before the
+        write returns (a random image name published only afterwards), so a backend may skip
+        what atomicity costs it.
+        """
+
+    @abstractmethod
+    def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """The bytes from `start` to `end` (exclusive; None: the end), in chunks.
+        Raises ObjectNotFound when there is no such object."""
+
+    @abstractmethod
+    async def stat(self, key: str) -> ObjectInfo | None:
+        """Size, entity tag and time of the object, or None when there is none."""
+
+    async def exists(self, key: str) -> bool:
+        return await self.stat(key) is not None
+
+    @abstractmethod
+    async def delete(self, key: str) -> None:
+        """Remove the object; a missing one is not an error."""
+
+    @abstractmethod
+    async def check(self) -> None:
+        """Raise StorageMisconfigured or StorageUnavailable unless the store can be used."""
+
+    @abstractmethod
+    def object_name(self, key: str) -> str:
+        """The key as the store itself names it (an S3 object key includes the prefix)."""
+
+    def public_url(self, key: str) -> str:
+        """Where clients fetch the object: the gateway streams it from the store, or, with a public
+        base URL set, that server serves the store's own object names directly."""
+        if self._public_base_url is None:
+            return f"{self._gateway_base_url}/processed_images/{key}"
+        return f"{self._public_base_url}/{self.object_name(key)}"
+
+    @property
+    def staging_dir(self) -> Path:
+        """Where a local file is best written before `put` takes it (the file backend renames it)."""
+        return Path(tempfile.gettempdir())
+
+
+async def read_all(storage: ObjectStorage, key: str) -> bytes:
+    """For the small objects only (an offset index), never for images or CSVs."""
+    return b"".join([chunk async for chunk in storage.read(key)])

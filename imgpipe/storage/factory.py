@@ -1,0 +1,26 @@
+"""The storage backend the settings name: building one opens no connection."""
+
+from __future__ import annotations
+
+from imgpipe.settings import Settings
+from imgpipe.storage.base import ObjectStorage
+from imgpipe.storage.file import FileStorage
+from imgpipe.storage.location import FileLocation, parse_storage_url
+from imgpipe.storage.s3 import S3Connection, S3Storage
+
+
+def open_storage(settings: Settings) -> ObjectStorage:
+    location = parse_storage_url(settings.storage_url)
+    if isinstance(location, FileLocation):
+        return FileStorage(location.root, settings.base_url, settings.public_image_base_url)
+    access_key_id, secret_access_key = settings.s3_credentials
+    connection = S3Connection(
+        endpoint=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        access_key_id=access_key_id,
+        secret_access_key=secret_access_key,
+        path_style=settings.s3_path_style,
+    )
+    return S3Storage(
+        location.bucket, location.prefix, connection, settings.base_url, settings.public_image_base_url
+    )
