@@ -185,7 +185,7 @@ def _measure_batch(stack: BenchStack, rows: int, image_base_url: str) -> dict[st
     """The batch through the pipeline, and the same fetches and recompressions by a plain script."""
     urls = batch_urls(image_base_url, rows)
     load = os.getloadavg()[0]
-    raw = raw_rows_per_s(urls, stack.settings.jpeg_quality, processes=os.cpu_count() or 1)
+    raw = raw_rows_per_s(urls, stack.settings, processes=os.cpu_count() or 1)
     print(f"  raw {raw:.0f} rows/s", flush=True)
     csv_path = write_batch_csv(CACHE / f"batch-{rows}.csv", urls)
     # Generous: the figure is the time taken, the timeout only stops a run that is stuck.

@@ -1,15 +1,15 @@
 """The small-image batch's limit: the same fetches and recompressions done by a plain script.
 
-aiohttp fetches, Pillow decodes and re-encodes on the fetching thread (as a processor does), one
-process per core, each with its share of the URLs; no Kafka, no database, nothing stored. The
-processes start together (a barrier, after a short warm-up of their own) and the rate is every
-URL over the span from the first start to the last finish.
+aiohttp fetches; each image is decoded and re-encoded on the fetching thread by the processors'
+own `compress_jpeg` with the stack's settings (the same decode, colour handling and encode as a
+processor's); one process per core, each with its share of the URLs; no Kafka, no database,
+nothing stored. The processes start together (a barrier, after a short warm-up of their own)
+and the rate is every URL over the span from the first start to the last finish.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
 import multiprocessing
 import queue
 import time
@@ -17,20 +17,24 @@ from collections.abc import Sequence
 from multiprocessing.synchronize import Barrier
 
 import aiohttp
-from PIL import Image
+
+from imgpipe.settings import Settings
+from processors.compress import compress_jpeg
 
 # Requests in flight per process: enough that one waiting on the image server never idles the core.
 CONCURRENCY = 16
 WARM_UP_URLS = 200
 
 
-def recompress(data: bytes, quality: int) -> int:
-    output = io.BytesIO()
-    Image.open(io.BytesIO(data)).save(output, format="JPEG", quality=quality)
-    return output.tell()
+def recompress(data: bytes, settings: Settings) -> int:
+    return len(
+        compress_jpeg(data, settings.jpeg_quality, settings.max_image_pixels, settings.jpeg_progressive).data
+    )
 
 
-async def fetch_and_recompress(urls: Sequence[str], quality: int, concurrency: int = CONCURRENCY) -> int:
+async def fetch_and_recompress(
+    urls: Sequence[str], settings: Settings, concurrency: int = CONCURRENCY
+) -> int:
     """Every URL fetched and recompressed, `concurrency` at a time; returns the bytes written."""
     pending = iter(urls)
     written = 0
@@ -41,7 +45,7 @@ async def fetch_and_recompress(urls: Sequence[str], quality: int, concurrency: i
             async with session.get(url) as response:
                 response.raise_for_status()
                 data = await response.read()
-            written += recompress(data, quality)
+            written += recompress(data, settings)
 
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -50,25 +54,28 @@ async def fetch_and_recompress(urls: Sequence[str], quality: int, concurrency: i
 
 
 def _timed_share(
-    urls: Sequence[str], quality: int, barrier: Barrier, spans: multiprocessing.Queue[tuple[float, float]]
+    urls: Sequence[str],
+    settings: Settings,
+    barrier: Barrier,
+    spans: multiprocessing.Queue[tuple[float, float]],
 ) -> None:
     # The first calls pay for lazy imports and codec set-up, which a running processor paid long
     # ago. (Nothing on the way caches an image, so fetching these URLs again later is real work.)
-    asyncio.run(fetch_and_recompress(urls[:WARM_UP_URLS], quality))
+    asyncio.run(fetch_and_recompress(urls[:WARM_UP_URLS], settings))
     barrier.wait(timeout=600)
     # time.monotonic is CLOCK_MONOTONIC on Linux: one clock for every process of the machine.
     started = time.monotonic()
-    asyncio.run(fetch_and_recompress(urls, quality))
+    asyncio.run(fetch_and_recompress(urls, settings))
     spans.put((started, time.monotonic()))
 
 
-def raw_rows_per_s(urls: Sequence[str], quality: int, processes: int) -> float:
+def raw_rows_per_s(urls: Sequence[str], settings: Settings, processes: int) -> float:
     """Rows per second over all `processes`, each fetching and recompressing every n-th URL."""
     context = multiprocessing.get_context("spawn")  # fresh interpreters, as a plain script would be
     barrier = context.Barrier(processes)
     spans: multiprocessing.Queue[tuple[float, float]] = context.Queue()
     workers = [
-        context.Process(target=_timed_share, args=(urls[share::processes], quality, barrier, spans))
+        context.Process(target=_timed_share, args=(urls[share::processes], settings, barrier, spans))
         for share in range(processes)
     ]
     for worker in workers:

@@ -4,19 +4,19 @@ million-row lines kept in BENCHMARKS.md."""
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
-from PIL import Image
 
 from bench.batch import batch_urls, write_batch_csv
 from bench.image_server import image_app
 from bench.photos import photo_like_image
 from bench.raw_batch import fetch_and_recompress
 from bench.report import MILLION_ROW_HEADING, million_row_section, with_million_row_run
+from imgpipe.settings import Settings
+from processors.compress import compress_jpeg
 
 
 def test_every_row_has_a_url_of_its_own() -> None:
@@ -48,15 +48,15 @@ async def image_server(tmp_path: Path) -> AsyncIterator[str]:
 async def test_the_plain_script_fetches_and_recompresses_every_url(image_server: str) -> None:
     # Distinct query strings, one file: the image server serves it under each of them.
     urls = [f"{image_server}/00000.jpg?row={n}" for n in range(3)]
-    written = await fetch_and_recompress(urls, quality=50, concurrency=2)
-    one = io.BytesIO()
-    Image.open(io.BytesIO(photo_like_image(64, 48, 0))).save(one, format="JPEG", quality=50)
-    assert written == 3 * one.tell()
+    settings = Settings(jpeg_quality=50)
+    written = await fetch_and_recompress(urls, settings, concurrency=2)
+    one = compress_jpeg(photo_like_image(64, 48, 0), 50, settings.max_image_pixels, progressive=False)
+    assert written == 3 * len(one.data)
 
 
 async def test_the_plain_script_fails_loudly_on_a_missing_image(image_server: str) -> None:
     with pytest.raises(Exception, match="404"):
-        await fetch_and_recompress([f"{image_server}/99999.jpg?row=0"], quality=50, concurrency=1)
+        await fetch_and_recompress([f"{image_server}/99999.jpg?row=0"], Settings(), concurrency=1)
 
 
 def _run(rows: int) -> dict[str, object]:
