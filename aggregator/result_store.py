@@ -40,7 +40,7 @@ _DUPLICATE_KEY = 11000
 OPEN_CHUNKS = 200
 
 
-def row_outcome(item: OffsetResult, now: datetime) -> Document:
+def row_outcome(item: OffsetResult, finished_at: str) -> Document:
     result = item.result
     return {
         "status": "failed" if result.failed else "done",
@@ -48,7 +48,7 @@ def row_outcome(item: OffsetResult, now: datetime) -> Document:
         "images": [image.model_dump(mode="json") for image in result.images],
         "worker_id": result.worker_id,
         "result_offset": item.offset,
-        "finished_at": now,
+        "finished_at": finished_at,
     }
 
 
@@ -57,10 +57,11 @@ async def store_rows(
 ) -> RowOutcomes:
     """Insert each row; a row that exists already is left as it is (the first writer wins).
     Return each row's stored outcome, whoever stored it."""
-    now = datetime.now(UTC)
+    # ISO 8601 text: an outcome is plain JSON, in memory as in the database.
+    finished_at = datetime.now(UTC).isoformat()
     stored: RowOutcomes = {}
     for item in items:  # within a batch too, the first result for a row wins
-        stored.setdefault(item.result.row, row_outcome(item, now))
+        stored.setdefault(item.result.row, row_outcome(item, finished_at))
     rows = list(stored)
     documents = [row_document(request_id, row, stored[row]) for row in rows]
     try:

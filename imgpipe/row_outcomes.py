@@ -20,8 +20,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -36,7 +34,7 @@ RowOutcomes = dict[int, Document]
 
 def row_document(request_id: str, row: int, outcome: Document) -> Document:
     """The `row_outcomes` document of one finished row."""
-    return {"_id": row_id(request_id, row), "outcome": json.dumps(outcome, default=_json_value)}
+    return {"_id": row_id(request_id, row), "outcome": json.dumps(outcome)}
 
 
 def outcome_of(document: Document) -> Document:
@@ -46,17 +44,11 @@ def outcome_of(document: Document) -> Document:
 
 def encode_chunk(rows: RowOutcomes) -> str:
     """The chunk's rows as one JSON string."""
-    return json.dumps({str(row): outcome for row, outcome in sorted(rows.items())}, default=_json_value)
+    return json.dumps({str(row): outcome for row, outcome in sorted(rows.items())})
 
 
 def decode_chunk(text: str) -> RowOutcomes:
     return {int(row): outcome for row, outcome in json.loads(text).items()}
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} in a row outcome")
 
 
 def row_id(request_id: str, row: int) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from imgpipe.row_outcomes import (
     ROWS_PER_CHUNK,
     chunk_id,
@@ -15,26 +13,20 @@ from imgpipe.row_outcomes import (
     row_document,
 )
 
-FINISHED_AT = datetime(2026, 11, 28, 12, 30, tzinfo=UTC)
 ROWS = {
     7: {"status": "done", "images": [{"input_url": "https://a/1.jpg", "output_url": "http://o/1.jpg"}]},
-    3: {"status": "failed", "error": None, "finished_at": FINISHED_AT, "images": []},
-}
-# As read back: the time as ISO 8601 text, in a row's own document as in its chunk.
-READ_BACK = {
     3: {"status": "failed", "error": None, "finished_at": "2026-11-28T12:30:00+00:00", "images": []},
-    7: {"status": "done", "images": [{"input_url": "https://a/1.jpg", "output_url": "http://o/1.jpg"}]},
 }
 
 
 def test_a_chunk_round_trips() -> None:
-    assert decode_chunk(encode_chunk(ROWS)) == READ_BACK
+    assert decode_chunk(encode_chunk(ROWS)) == ROWS
 
 
 def test_a_row_document_is_keyed_by_its_row_and_reads_back_as_its_chunk_does() -> None:
     documents = {row: row_document("req", row, outcome) for row, outcome in ROWS.items()}
     assert [document["_id"] for document in documents.values()] == ["req:7", "req:3"]
-    assert {row: outcome_of(document) for row, document in documents.items()} == READ_BACK
+    assert {row: outcome_of(document) for row, document in documents.items()} == ROWS
 
 
 def test_chunks_cover_the_rows_once_and_the_last_one_is_short() -> None:

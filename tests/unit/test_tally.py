@@ -109,7 +109,7 @@ def test_repair_rebuilds_from_stored_rows_what_incremental_counting_counts() -> 
         OffsetResult(23, _result(3, [_ok(6)])),
     ]
     finishing = {row_id(REQUEST, item.result.row): item.offset for item in results}
-    stored_rows = [row_outcome(item, datetime.now(UTC)) for item in results]
+    stored_rows = [row_outcome(item, datetime.now(UTC).isoformat()) for item in results]
 
     rebuilt = tally_of_rows(stored_rows)
 
