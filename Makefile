@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PROCESSORS ?= 2
 INSTALLED := $(VENV)/.installed-stamp
 
-.PHONY: install up down logs test lint bench bench-batch demo clean-state
+.PHONY: install up down logs test lint bench bench-storage bench-batch demo clean-state
 
 # System prerequisites (Java 17, Maven, Go, python3-venv) are checked, and installed with apt
 # where missing, by infra/install-prerequisites.sh; the Python environment is built here.
@@ -40,6 +40,10 @@ lint: install
 # which runs a smoke version). Writes bench/results.json, bench/throughput.png, BENCHMARKS.md.
 bench: install
 	$(PY) -m bench
+
+# Only storage.s3_ratio (file against S3 storage, fresh stacks), into the last run's results.
+bench-storage: install
+	$(PY) -m bench.storage
 
 # A 1,000,000-row CSV of small images end to end on the bench stack (long: neither in `make test`
 # nor in `make bench`); adds its time and each service's peak memory to BENCHMARKS.md.

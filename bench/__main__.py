@@ -12,8 +12,8 @@
 8. bytes: the outputs' size and PSNR against Pillow's plain save of the same pixels, and
    progressive against baseline JPEG (bench/fidelity.py); colour: what colour management costs
    per image (bench/colour_cost.py);
-9. storage: the throughput upload with 2 workers on file storage, then on a fresh stack storing
-   in SeaweedFS over S3 (storage.s3_ratio).
+9. storage: the throughput upload with 2 workers on a fresh stack storing in files, then on one
+   storing in SeaweedFS over S3 (storage.s3_ratio, bench/storage.py).
 
 `--smoke` runs the same code on tiny sizes (part of `make test`); it checks that the benchmark
 works, not how fast anything is. `--batch-rows` sets the batch's size.
@@ -39,7 +39,8 @@ from bench.latency import one_image_latencies_ms, percentile
 from bench.memory import peak_rss_mb
 from bench.raw_batch import raw_rows_per_s
 from bench.report import benchmarks_markdown, machine, million_row_section, table, write_outputs
-from bench.stack import S3_BUCKET, BenchStack, running_bench_stack
+from bench.stack import BenchStack, running_bench_stack
+from bench.storage import measure_storage
 from bench.stored_rows import aggregator_rows_per_s, stage_finished_rows
 from bench.throughput import pipeline_images_per_s, raw_images_per_s
 from devstack.paths import ROOT
@@ -168,19 +169,6 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
     }
 
 
-def _pipeline_best_of_two(stack: BenchStack, sizes: Sizes, image_dir: Path, warm_up: bool = False) -> float:
-    """The throughput upload with two workers, twice, the best of the two (one small upload when
-    only warming up). Measured the same way on each storage backend, one right after the other."""
-    base = f"http://127.0.0.1:{IMAGE_SERVER_PORT}"
-    urls = [f"{base}/{path.name}" for path in sorted(image_dir.glob("*.jpg"))[: sizes.images]]
-    stack.set_processors(2)
-    if warm_up:
-        return pipeline_images_per_s(stack.base_url, urls[:10], sizes.images_per_row)
-    rates = [pipeline_images_per_s(stack.base_url, urls, sizes.images_per_row) for _ in range(2)]
-    print(f"  {stack.settings.storage_url.split(':')[0]}: {max(rates):.0f} images/s", flush=True)
-    return max(rates)
-
-
 def _measure_batch(stack: BenchStack, rows: int, image_base_url: str) -> dict[str, Any]:
     """The batch through the pipeline, and the same fetches and recompressions by a plain script."""
     urls = batch_urls(image_base_url, rows)
@@ -222,16 +210,8 @@ def main() -> None:
     try:
         with running_bench_stack(IMAGE_SERVER_PORT, processors=2) as stack:
             results = _measure(stack, sizes, image_dir)
-            file_rate = _pipeline_best_of_two(stack, sizes, image_dir)
-        print("throughput with S3 storage (SeaweedFS) …", flush=True)
-        with running_bench_stack(IMAGE_SERVER_PORT, processors=2, storage_url=f"s3://{S3_BUCKET}") as s3:
-            _pipeline_best_of_two(s3, sizes, image_dir, warm_up=True)
-            s3_rate = _pipeline_best_of_two(s3, sizes, image_dir)
-        results["storage"] = {
-            "file_images_per_s": file_rate,
-            "s3_images_per_s": s3_rate,
-            "s3_ratio": s3_rate / file_rate,
-        }
+        print("throughput on file storage, then on S3 storage (SeaweedFS) …", flush=True)
+        results["storage"] = measure_storage(image_dir, sizes.images, sizes.images_per_row)
     finally:
         server.terminate()
         server.wait()

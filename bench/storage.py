@@ -1,0 +1,62 @@
+"""storage.s3_ratio: the throughput upload on file storage, then on S3 (a local SeaweedFS).
+
+Each backend gets a fresh bench stack, a warm-up upload, then the throughput upload with two
+workers twice, the best of the two counted: the same measurement, one right after the other, so
+the machine's load hits both alike. Part of `make bench`; `python -m bench.storage` runs it alone
+(`make bench-storage`) and updates bench/results.json and BENCHMARKS.md with it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.image_server import IMAGE_SERVER_PORT, start_image_server
+from bench.image_set import CACHE, ensure_image_set
+from bench.report import benchmarks_markdown, million_row_section, write_outputs
+from bench.stack import S3_BUCKET, running_bench_stack
+from bench.throughput import pipeline_images_per_s
+from devstack.paths import ROOT
+
+WARM_UP_IMAGES = 10
+
+
+def _best_of_two(storage_url: str | None, urls: list[str], images_per_row: int) -> float:
+    with running_bench_stack(IMAGE_SERVER_PORT, processors=2, storage_url=storage_url) as stack:
+        pipeline_images_per_s(stack.base_url, urls[:WARM_UP_IMAGES], images_per_row)
+        rate = max(pipeline_images_per_s(stack.base_url, urls, images_per_row) for _ in range(2))
+    print(f"  {stack.settings.storage_url.split(':')[0]}: {rate:.0f} images/s", flush=True)
+    return rate
+
+
+def measure_storage(image_dir: Path, images: int, images_per_row: int) -> dict[str, float]:
+    """Images per second on each backend; the image server must be running."""
+    base = f"http://127.0.0.1:{IMAGE_SERVER_PORT}"
+    urls = [f"{base}/{path.name}" for path in sorted(image_dir.glob("*.jpg"))[:images]]
+    file_rate = _best_of_two(None, urls, images_per_row)
+    s3_rate = _best_of_two(f"s3://{S3_BUCKET}", urls, images_per_row)
+    return {"file_images_per_s": file_rate, "s3_images_per_s": s3_rate, "s3_ratio": s3_rate / file_rate}
+
+
+def main() -> None:
+    """Measure storage alone and put it into the results of the last `make bench`."""
+    results_path = ROOT / "bench" / "results.json"
+    results: dict[str, Any] = json.loads(results_path.read_text())
+    sizes = results["sizes"]
+    image_dir = CACHE / "images"
+    ensure_image_set(image_dir, sizes["images"])
+    server = start_image_server(image_dir)
+    try:
+        results["storage"] = measure_storage(image_dir, sizes["images"], sizes["images_per_row"])
+    finally:
+        server.terminate()
+        server.wait()
+    write_outputs(results, results_path.parent)
+    markdown = ROOT / "BENCHMARKS.md"
+    kept = million_row_section(markdown.read_text()) if markdown.exists() else ""
+    markdown.write_text(benchmarks_markdown(results, "make bench", kept))
+
+
+if __name__ == "__main__":
+    main()
