@@ -191,6 +191,17 @@ def fidelity_text(results: dict[str, Any]) -> str:
     )
 
 
+def storage_text(results: dict[str, Any]) -> str:
+    storage = results["storage"]
+    when = storage.get("measured_at", results["measured_at"])
+    return (
+        f"Storage ({when}): the throughput upload with two workers, best of two, on a fresh stack "
+        f"storing in files ({storage['file_images_per_s']:.1f} images/s), then on one storing in a "
+        f"local SeaweedFS over S3 ({storage['s3_images_per_s']:.1f} images/s): "
+        f"`storage.s3_ratio` {storage['s3_ratio']:.2f}."
+    )
+
+
 def benchmarks_markdown(results: dict[str, Any], command: str, million_row_runs: str = "") -> str:
     """BENCHMARKS.md from `results`, ending with the million-row runs recorded so far."""
     host = results["machine"]
@@ -230,6 +241,8 @@ Sizes: {sizes["images"]} photo-like 1024x768 JPEGs ({sizes["images_per_row"]} pe
 {ceiling}
 
 {batch_split}
+
+{storage_text(results)}
 
 {fidelity_text(results)}
 

@@ -9,6 +9,7 @@ the machine's load hits both alike. Part of `make bench`; `python -m bench.stora
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,10 @@ def main() -> None:
     ensure_image_set(image_dir, sizes["images"])
     server = start_image_server(image_dir)
     try:
-        results["storage"] = measure_storage(image_dir, sizes["images"], sizes["images_per_row"])
+        storage: dict[str, Any] = {**measure_storage(image_dir, sizes["images"], sizes["images_per_row"])}
+        # Not the time of the rest of the results, which came from an earlier run.
+        storage["measured_at"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        results["storage"] = storage
     finally:
         server.terminate()
         server.wait()
