@@ -13,17 +13,17 @@ noticed too. The stack's bucket is created through the filer, where a bucket is 
 
 from __future__ import annotations
 
-import asyncio
 import json
+import os
+import subprocess
 import urllib.error
 import urllib.request
 
 from devstack import processes
-from devstack.paths import WEED_COMMAND, StackPaths
+from devstack.paths import VENV_PYTHON, WEED_COMMAND, StackPaths
 from devstack.ports import require_free
 from devstack.waiting import wait_until
 from imgpipe.settings import LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY
-from imgpipe.storage.base import ObjectStorage, StorageUnavailable
 
 # Offsets from the S3 port, one port per part.
 _PORTS = {
@@ -90,19 +90,31 @@ def _create_bucket(s3_port: int, bucket: str) -> bool:
         return False
 
 
-def _s3_answers(storage: ObjectStorage) -> bool:
-    try:
-        asyncio.run(storage.check())
-    except StorageUnavailable:
-        return False
-    return True
+def _s3_answers(s3_port: int, bucket: str) -> bool:
+    """True once S3 requests on the bucket succeed. Checked in a process of its own, so that this
+    one never loads obstore (imgpipe/storage/startup.py says why)."""
+    env = {
+        **os.environ,
+        "IMGPIPE_STORAGE_URL": f"s3://{bucket}",
+        "IMGPIPE_LOCAL_S3_PORT": str(s3_port),
+    }
+    env.pop("IMGPIPE_S3_ENDPOINT", None)
+    probe = subprocess.run(
+        [str(VENV_PYTHON), "-m", "imgpipe.storage.startup"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # Not ready also while the new bucket is not yet known to the S3 gateway (NoSuchBucket).
+    return probe.returncode == 0
 
 
-def start_seaweedfs(paths: StackPaths, s3_port: int, bucket: str, storage: ObjectStorage) -> None:
-    """Start SeaweedFS (unless running), create `bucket`, and wait until `storage` can use it."""
+def start_seaweedfs(paths: StackPaths, s3_port: int, bucket: str) -> None:
+    """Start SeaweedFS (unless running), create `bucket`, and wait until S3 requests can use it."""
     if processes.running_pid(paths, "seaweedfs") is None:
         for part in _PORTS:
             require_free(_port(s3_port, part), f"SeaweedFS ({part})")
         processes.start(paths, "seaweedfs", _server_argv(paths, s3_port))
     wait_until(lambda: _create_bucket(s3_port, bucket), 60, f"the SeaweedFS filer creating bucket {bucket!r}")
-    wait_until(lambda: _s3_answers(storage), 60, f"SeaweedFS's S3 on 127.0.0.1:{s3_port}")
+    wait_until(lambda: _s3_answers(s3_port, bucket), 60, f"SeaweedFS's S3 on 127.0.0.1:{s3_port}")

@@ -17,7 +17,6 @@ from devstack.ports import require_free
 from devstack.seaweedfs import start_seaweedfs
 from devstack.waiting import wait_until
 from imgpipe.settings import Settings
-from imgpipe.storage.factory import open_storage
 from imgpipe.storage.location import FileLocation, S3Location, parse_storage_url
 from imgpipe.topics import ensure_topics
 
@@ -33,7 +32,7 @@ def start_infrastructure(settings: Settings, paths: StackPaths) -> None:
         start_kafka(paths, settings.local_kafka_port)
     location = parse_storage_url(settings.storage_url)
     if isinstance(location, S3Location) and settings.uses_local_s3:
-        start_seaweedfs(paths, settings.local_s3_port, location.bucket, open_storage(settings))
+        start_seaweedfs(paths, settings.local_s3_port, location.bucket)
     asyncio.run(ensure_topics(settings))
 
 

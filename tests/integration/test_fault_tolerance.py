@@ -24,7 +24,6 @@ from devstack.mongodb import start_mongodb
 from devstack.seaweedfs import start_seaweedfs
 from devstack.stack import start_services
 from imgpipe.database import Document
-from imgpipe.storage.factory import open_storage
 from imgpipe.topics import RESULTS
 from tests.integration.backends import needs_local_infrastructure
 from tests.integration.fault_injection import (
@@ -141,7 +140,7 @@ def test_kill_the_s3_server_then_restart_it_on_its_data(
     kill_hard(stack.paths, "seaweedfs")
     _assert_unavailable(stack, "storage")
     time.sleep(2)  # long enough for every worker to hit the outage
-    start_seaweedfs(stack.paths, FAULT_LAYOUT.s3_port, TEST_BUCKET, open_storage(stack.settings))
+    start_seaweedfs(stack.paths, FAULT_LAYOUT.s3_port, TEST_BUCKET)
     assert_exact_outcome(stack, request_id, catalogue)
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from devstack import processes
 from devstack.paths import ROOT, StackPaths
+from devstack.ports import port_in_use
 from devstack.seaweedfs import start_seaweedfs
 from imgpipe.settings import Settings
 from imgpipe.storage.base import ObjectStorage
@@ -19,7 +20,9 @@ from imgpipe.storage.factory import open_storage
 from imgpipe.storage.file import FileStorage
 
 UNIT_S3_STATE = ROOT / ".local" / "unit-s3"
-UNIT_S3_PORT = 17333  # and the seven after it, below the ephemeral range
+# SeaweedFS takes a port and the seven after it: the first such block free, below the ephemeral
+# range (another checkout's unit tests may hold the first one).
+UNIT_S3_PORTS = range(17333, 17533, 10)
 UNIT_BUCKET = "imgpipe-unit"
 GATEWAY = "http://gateway.test"
 
@@ -30,10 +33,9 @@ def seaweedfs() -> Iterator[Settings]:
     paths = StackPaths(UNIT_S3_STATE)
     processes.stop(paths, "seaweedfs")  # whatever an interrupted run left behind
     shutil.rmtree(UNIT_S3_STATE, ignore_errors=True)
-    settings = Settings(
-        storage_url=f"s3://{UNIT_BUCKET}", local_s3_port=UNIT_S3_PORT, public_base_url=GATEWAY
-    )
-    start_seaweedfs(paths, UNIT_S3_PORT, UNIT_BUCKET, open_storage(settings))
+    port = next(port for port in UNIT_S3_PORTS if not any(port_in_use(port + n) for n in range(8)))
+    settings = Settings(storage_url=f"s3://{UNIT_BUCKET}", local_s3_port=port, public_base_url=GATEWAY)
+    start_seaweedfs(paths, port, UNIT_BUCKET)
     yield settings
     processes.stop(paths, "seaweedfs")
 
