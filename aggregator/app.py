@@ -36,7 +36,7 @@ from imgpipe.database import REQUESTS, Document, connect, database
 from imgpipe.destination_guard import DestinationGuard
 from imgpipe.faust_app import new_faust_app
 from imgpipe.faust_worker import handle_in_offset_order
-from imgpipe.input_spool import read_input_spool, row_message
+from imgpipe.input_spool import RowContext, read_input_spool, row_message
 from imgpipe.kafka import SharedProducer
 from imgpipe.logs import logging_request
 from imgpipe.messages import RequestEvent, RowResult
@@ -130,12 +130,13 @@ async def aggregate_request(request_id: str, items: list[OffsetResult]) -> None:
 
 async def republish_rows(request: Document, rows: Sequence[int]) -> None:
     request_id, wanted = request["_id"], set(rows)
+    context = RowContext.of_request(request)
     async for index, row in read_input_spool(storage, request_id):
         if index in wanted:
             send = functools.partial(
                 producer.send_and_wait,
                 ROWS,
-                row_message(request_id, index, row, request["quality"]).model_dump_json().encode(),
+                row_message(request_id, index, row, context).model_dump_json().encode(),
                 row_key(request_id, index),
             )
             await until_available(send, "publishing a row again")

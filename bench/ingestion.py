@@ -13,7 +13,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from imgpipe.input_spool import ProductRow, row_message
+from imgpipe.input_spool import ProductRow, RowContext, row_message
 from imgpipe.kafka import new_producer
 from imgpipe.settings import Settings
 from imgpipe.topics import ROWS, row_key
@@ -53,7 +53,9 @@ async def raw_producer_rows_per_s(settings: Settings, csv_path: Path) -> float:
     request_id = str(uuid.uuid4())
     messages = [
         (
-            row_message(request_id, index, product, settings.jpeg_quality).model_dump_json().encode(),
+            row_message(request_id, index, product, RowContext(settings.jpeg_quality, owner=None))
+            .model_dump_json()
+            .encode(),
             row_key(request_id, index),
         )
         for index, product in enumerate(_products(csv_path))

@@ -8,6 +8,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from gateway.publishing_checkpoint import insert_checkpoint
 from imgpipe.database import REQUESTS, UNFINISHED_REQUESTS, WEBHOOKS, Document
+from imgpipe.input_spool import RowContext
 from imgpipe.request_state import insert_initial_state
 from imgpipe.unfinished_requests import mark_unfinished
 
@@ -52,13 +53,13 @@ async def find_request(db: AsyncDatabase[Document], request_id: str, owner: str 
     return request if request is not None and request["owner"] == owner else None
 
 
-async def request_quality(db: AsyncDatabase[Document], request_id: str) -> int:
-    """The JPEG quality a request's rows are published with (the request exists: its rows are
-    published only after it is inserted)."""
-    request = await db[REQUESTS].find_one({"_id": request_id}, {"quality": 1})
+async def request_row_context(db: AsyncDatabase[Document], request_id: str) -> RowContext:
+    """What a request's rows are published with (the request exists: its rows are published only
+    after it is inserted)."""
+    request = await db[REQUESTS].find_one({"_id": request_id}, {"quality": 1, "owner": 1})
     if request is None:
         raise RuntimeError(f"request {request_id} has a publishing checkpoint but no request document")
-    return int(request["quality"])
+    return RowContext.of_request(request)
 
 
 async def webhook_record(db: AsyncDatabase[Document], request_id: str) -> Document | None:

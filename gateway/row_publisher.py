@@ -25,10 +25,10 @@ from gateway.publishing_checkpoint import (
     publishing_progress,
     record_rows_published,
 )
-from gateway.request_store import request_quality
+from gateway.request_store import request_row_context
 from gateway.row_batches import RowBatchSender
 from imgpipe.database import Document
-from imgpipe.input_spool import read_input_spool, row_message
+from imgpipe.input_spool import RowContext, read_input_spool, row_message
 from imgpipe.logs import logging_request
 from imgpipe.retrying import UNAVAILABLE, until_available
 from imgpipe.storage.base import ObjectStorage
@@ -49,7 +49,7 @@ async def publish_rows(
     producer: AIOKafkaProducer,
     db: AsyncDatabase[Document],
     request_id: str,
-    quality: int,
+    context: RowContext,
     storage: ObjectStorage,
     progress: PublishingProgress,
     clock: Callable[[], float] = time.monotonic,
@@ -60,7 +60,7 @@ async def publish_rows(
     checkpoints = CheckpointClock(PUBLISH_CHECKPOINT_INTERVAL_S, clock)
     published = start_row
     async for row_index, row in read_input_spool(storage, request_id, start_row):
-        message = row_message(request_id, row_index, row, quality)
+        message = row_message(request_id, row_index, row, context)
         await sender.send(row_key(request_id, row_index), message.model_dump_json().encode())
         if checkpoints.due():
             await sender.delivered()
@@ -96,8 +96,8 @@ class RowPublisher:
         progress = await publishing_progress(self._db, request_id)
         if progress is None:
             raise RuntimeError(f"request {request_id} has no publishing checkpoint")
-        quality = await request_quality(self._db, request_id)
-        await publish_rows(self._producer, self._db, request_id, quality, self._storage, progress)
+        context = await request_row_context(self._db, request_id)
+        await publish_rows(self._producer, self._db, request_id, context, self._storage, progress)
 
     async def _publish(self, request_id: str) -> None:
         with logging_request(request_id):

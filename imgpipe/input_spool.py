@@ -15,9 +15,10 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from imgpipe.messages import RowMessage
 from imgpipe.request_paths import input_spool_key
@@ -133,14 +134,27 @@ async def read_input_spool(
         row += 1
 
 
-def row_message(request_id: str, index: int, row: ProductRow, quality: int) -> RowMessage:
-    """The `imgpipe.rows` message of the spool's row number `index` (0-based), for a request whose
-    outputs are encoded at `quality`."""
+@dataclass(frozen=True)
+class RowContext:
+    """What every row message of one request carries besides its row: the JPEG quality its
+    outputs are encoded at, and its owner (outputs and the source cache are scoped per owner)."""
+
+    quality: int
+    owner: str | None
+
+    @classmethod
+    def of_request(cls, request: Mapping[str, Any]) -> RowContext:
+        return cls(quality=int(request["quality"]), owner=request.get("owner"))
+
+
+def row_message(request_id: str, index: int, row: ProductRow, context: RowContext) -> RowMessage:
+    """The `imgpipe.rows` message of the spool's row number `index` (0-based)."""
     return RowMessage(
         request_id=request_id,
         row=index,
         serial_number=row.serial_number,
         product_name=row.product_name,
         input_urls=list(row.input_urls),
-        quality=quality,
+        quality=context.quality,
+        owner=context.owner,
     )

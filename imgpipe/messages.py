@@ -68,7 +68,18 @@ class RowMessage(_Message):
     product_name: str
     input_urls: list[str]
     quality: JpegQuality
+    # The API-key owner of the request (None: the API is open). Outputs and the source cache are
+    # scoped per owner, so one owner cannot learn what another has processed.
+    owner: str | None = None
     attempt: int = 1
+
+
+class ImageOrigin(StrEnum):
+    """Where an output came from: the work done for it, or the work saved."""
+
+    FETCHED = "fetched"  # the source sent the image
+    REVALIDATED = "revalidated"  # the source answered 304 to a conditional GET: the stored output reused
+    REUSED = "reused"  # the source was not asked: the URL was done earlier in the same request
 
 
 class ImageError(BaseModel):
@@ -86,6 +97,7 @@ class ImageOutcome(BaseModel):
     bytes_out: int | None = None
     width: int | None = None
     height: int | None = None
+    origin: ImageOrigin | None = None  # set with the output URL
 
 
 class RowResult(_Message):

@@ -19,7 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from bench.photos import photo_like_image
 from imgpipe.database import REQUESTS, Document
-from imgpipe.input_spool import ProductRow, row_message
+from imgpipe.input_spool import ProductRow, RowContext, row_message
 from imgpipe.request_state import RequestState, advance_state, request_state
 from imgpipe.topics import ROWS, row_key
 from tests.integration.fault_injection import wait_until
@@ -58,7 +58,9 @@ async def test_stalled_request_is_repaired_exactly(
     record_published_request(stack, request_id, products)
 
     # Only row 1 ever reaches Kafka; rows 0 and 2 are "lost".
-    message = row_message(request_id, 1, products[1], quality=50).model_dump_json().encode()
+    message = (
+        row_message(request_id, 1, products[1], RowContext(quality=50, owner=None)).model_dump_json().encode()
+    )
     await send_one(stack, ROWS, message, row_key(request_id, 1))
     wait_until(lambda: getattr(stored_state(stack.settings, request_id), "rows_done", 0) == 1, 60, "row 1")
     # ...and its result is then missing from the counters, as if never counted.

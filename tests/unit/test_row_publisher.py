@@ -20,7 +20,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from gateway import row_publisher
 from gateway.publishing_checkpoint import PublishingProgress
 from imgpipe.database import Document
-from imgpipe.input_spool import InputSpoolWriter, ProductRow, store_input_spool
+from imgpipe.input_spool import InputSpoolWriter, ProductRow, RowContext, store_input_spool
 from imgpipe.storage.file import FileStorage
 
 SECONDS_PER_ROW = 0.25
@@ -108,7 +108,7 @@ async def test_a_checkpoint_after_each_second_of_publishing_and_at_the_end(
         cast(AIOKafkaProducer, producer),
         cast(AsyncDatabase[Document], None),
         "request-1",
-        50,
+        RowContext(quality=50, owner=None),
         await stored_spool(tmp_path, "request-1", 10),
         progress,
         clock,
