@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from imgpipe.messages import ImageError, RequestStatus
+from imgpipe.messages import ImageError, ImageOrigin, RequestStatus
 
 
 class ErrorBody(BaseModel):
@@ -48,6 +48,8 @@ class RowImage(BaseModel):
     bytes_out: int | None = None
     width: int | None = None
     height: int | None = None
+    # With the output: `fetched`, `revalidated` (the source said 304) or `reused` (not asked again).
+    origin: ImageOrigin | None = None
 
 
 class RowStatus(BaseModel):

@@ -36,6 +36,9 @@ UNFINISHED_REQUESTS = "unfinished_requests"  # one per request in flight: gatewa
 PUBLISHING = "publishing"  # a request's publishing checkpoint and lease: the gateways
 PUBLISHING_CLAIMS = "publishing_claims"  # "<id>/<n>": the n-th takeover of a publishing, insert-only
 WEBHOOKS = "webhooks"  # a request's webhook deliveries: the aggregator's webhook agent
+# Per owner and source URL, "<sha256>": the validators and content hash the source last sent. The
+# processors replace it whole; two writing at once write the same answer, the last one stays.
+SOURCE_CACHE = "source_cache"
 
 
 def connect(settings: Settings) -> AsyncMongoClient[Document]:

@@ -1,7 +1,9 @@
 """Where a request's objects live in storage, and the URLs clients are given.
 
-Everything of one request is under the key prefix `<request_id>/`: its images, the accepted input
-CSV with its offset index, and the output CSV.
+Everything of one request is under the key prefix `<request_id>/`: the accepted input CSV with its
+offset index, and the output CSV (and the images of requests processed before outputs were
+content-addressed). Output images are shared by every request that produced the same output, under
+`images/<content name>.jpg` (processors/content_address.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,13 @@ INPUT_SPOOL_NAME = "input.csv"
 
 def image_key(request_id: str, file_name: str) -> str:
     return f"{request_id}/{file_name}"
+
+
+CONTENT_IMAGES_PREFIX = "images"
+
+
+def content_image_key(content_name: str) -> str:
+    return f"{CONTENT_IMAGES_PREFIX}/{content_name}.jpg"
 
 
 def output_csv_key(request_id: str) -> str:

@@ -135,6 +135,17 @@ class Settings(BaseSettings):
     fetch_timeout_s: float = 30.0
     fetch_allowlist: Annotated[tuple[AllowlistEntry, ...], NoDecode] = ()
     max_redirects: int = 5
+    source_cache: bool = Field(
+        default=True,
+        description="remember each source URL's validators and content hash, and fetch it again with a "
+        "conditional GET (README, Never the same work twice); `off` fetches every image in full",
+    )
+    source_cache_ttl: float = Field(
+        default=7 * 24 * 3600.0,
+        gt=0,
+        description="seconds a source cache entry is used after the source last sent the image; "
+        "after that the image is fetched in full again",
+    )
     fetch_retries: int = Field(default=3, ge=0)
     fetch_retry_base_s: float = 0.5
     fetch_retry_max_s: float = 10.0

@@ -20,6 +20,7 @@ from typing import Any
 import faust
 from pydantic import ValidationError
 
+from imgpipe.database import connect, database
 from imgpipe.faust_app import new_faust_app
 from imgpipe.faust_worker import handle_in_offset_order
 from imgpipe.kafka import SharedProducer
@@ -33,6 +34,7 @@ from processors.dead_letters import dead_letter, failed_row_result, row_from_key
 from processors.metrics import count_outcome
 from processors.publishing import work_then_publish
 from processors.row_processing import ImagePipeline, image_pipeline, process_row
+from processors.source_cache import SourceCache
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +48,10 @@ app = new_faust_app("imgpipe-processors", settings)
 rows_topic = app.topic(ROWS)
 producer = SharedProducer(settings)
 storage = open_storage(settings)
+mongo = connect(settings)
+source_cache = (
+    SourceCache(database(mongo, settings), settings.source_cache_ttl) if settings.source_cache else None
+)
 compress_executor = (
     ThreadPoolExecutor(max_workers=settings.compress_threads, thread_name_prefix="compress")
     if settings.compress_threads
@@ -114,7 +120,7 @@ async def _process_and_publish(
 async def process_rows(stream: faust.StreamT[bytes]) -> None:
     # Rows start in offset order, and wait for a working slot in that order (the semaphore is fair).
     working = asyncio.Semaphore(settings.processor_concurrency)
-    async with image_pipeline(settings, compress_executor, storage) as pipeline:
+    async with image_pipeline(settings, compress_executor, storage, source_cache) as pipeline:
         await handle_in_offset_order(
             stream,
             functools.partial(_process_and_publish, pipeline, working),

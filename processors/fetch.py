@@ -1,8 +1,14 @@
-"""Fetch one image over HTTP(S): guarded destinations, manual redirects, a capped streaming read."""
+"""Fetch one image over HTTP(S): guarded destinations, manual redirects, a capped streaming read.
+
+A fetch may be conditional: given the validators of an earlier answer (`ETag`, `Last-Modified`),
+it sends `If-None-Match` / `If-Modified-Since`, and a `304` comes back as "not modified" with no
+body. Every answer says what the source allows a cache to do with it (`Cache-Control`).
+"""
 
 from __future__ import annotations
 
 import email.utils
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aiohttp
@@ -29,6 +35,53 @@ class FetchError(Exception):
         self.message = message
         self.transient = transient
         self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a source said identifies the bytes it sent, for a conditional GET later."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.etag is not None or self.last_modified is not None
+
+    def conditional_headers(self) -> dict[str, str]:
+        # Both when both are known, as RFC 9110 asks; a server then judges by If-None-Match.
+        headers = {}
+        if self.etag is not None:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified is not None:
+            headers["If-Modified-Since"] = self.last_modified
+        return headers
+
+
+@dataclass(frozen=True)
+class FetchedImage:
+    data: bytes | None  # None: the source answered 304, the bytes are those of the validators sent
+    validators: Validators
+    # Cache-Control: `no-store` forbids keeping anything of the answer; `no-cache` allows keeping
+    # it but forbids using it without asking the source first.
+    no_store: bool = False
+    no_cache: bool = False
+
+
+def _cache_directives(header: str | None) -> set[str]:
+    """The directive names of a Cache-Control header, lowercased (`no-cache="x"` is `no-cache`)."""
+    if not header:
+        return set()
+    return {part.split("=", 1)[0].strip().lower() for part in header.split(",")}
+
+
+def _answer(response: aiohttp.ClientResponse, data: bytes | None, sent: Validators) -> FetchedImage:
+    directives = _cache_directives(response.headers.get("Cache-Control"))
+    # A 304 may carry fresher validators; when it does not, those sent still name the bytes.
+    validators = Validators(
+        response.headers.get("ETag", sent.etag if data is None else None),
+        response.headers.get("Last-Modified", sent.last_modified if data is None else None),
+    )
+    return FetchedImage(data, validators, "no-store" in directives, "no-cache" in directives)
 
 
 def _retry_after_seconds(header: str | None) -> float | None:
@@ -73,14 +126,22 @@ async def _fetch_following_redirects(
     url: URL,
     max_bytes: int,
     max_redirects: int,
-) -> bytes:
+    validators: Validators,
+) -> FetchedImage:
+    headers = validators.conditional_headers()
     for _ in range(max_redirects + 1):
         guard.check_url(url)
-        async with session.get(url, allow_redirects=False) as response:
+        async with session.get(url, allow_redirects=False, headers=headers) as response:
             location = response.headers.get("Location")
             if response.status in _REDIRECT_STATUSES and location:
                 url = url.join(URL(location))
                 continue
+            if response.status == 304 and validators:
+                return _answer(response, None, validators)
+            if response.status == 304:
+                raise FetchError(
+                    ErrorCode.HTTP_ERROR, "HTTP 304 from the server to a request that was not conditional"
+                )
             if response.status != 200:
                 raise FetchError(
                     ErrorCode.HTTP_ERROR,
@@ -88,7 +149,7 @@ async def _fetch_following_redirects(
                     transient=response.status == 429 or response.status >= 500,
                     retry_after_s=_retry_after_seconds(response.headers.get("Retry-After")),
                 )
-            return await _read_capped(response, max_bytes)
+            return _answer(response, await _read_capped(response, max_bytes), validators)
     raise FetchError(ErrorCode.HTTP_ERROR, f"more than {max_redirects} redirects")
 
 
@@ -98,14 +159,18 @@ async def fetch_image(
     url: str,
     max_bytes: int,
     max_redirects: int,
-) -> bytes:
-    """The body of `url`, or FetchError with one of the documented error codes."""
+    validators: Validators | None = None,
+) -> FetchedImage:
+    """The body of `url` (None when a conditional GET found it unchanged), or FetchError with one of
+    the documented error codes."""
     try:
         parsed = URL(url)
     except ValueError as error:
         raise FetchError(ErrorCode.INVALID_URL, f"not a valid URL: {error}") from None
     try:
-        return await _fetch_following_redirects(session, guard, parsed, max_bytes, max_redirects)
+        return await _fetch_following_redirects(
+            session, guard, parsed, max_bytes, max_redirects, validators or Validators()
+        )
     except BlockedDestination as error:
         raise FetchError(ErrorCode.BLOCKED_DESTINATION, str(error)) from None
     except TimeoutError:

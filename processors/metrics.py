@@ -1,4 +1,4 @@
-"""The processor's Prometheus metrics: images by outcome, bytes, fetch and compress durations."""
+"""The processor's Prometheus metrics: images by outcome and origin, compressions, bytes, durations."""
 
 from __future__ import annotations
 
@@ -9,6 +9,12 @@ from imgpipe.messages import ImageOutcome
 IMAGES_PROCESSED = Counter(
     "imgpipe_images_processed_total", "Images processed, by outcome and error code", ["outcome", "error_code"]
 )
+IMAGES_BY_ORIGIN = Counter(
+    "imgpipe_image_origins_total",
+    "Images with an output, by origin: fetched, revalidated (the source said 304) or reused",
+    ["origin"],
+)
+COMPRESSIONS = Counter("imgpipe_compressions_total", "Images decoded and encoded (outputs not found stored)")
 IMAGE_BYTES_IN = Counter("imgpipe_image_bytes_in_total", "Bytes of the fetched images")
 IMAGE_BYTES_OUT = Counter("imgpipe_image_bytes_out_total", "Bytes of the compressed images")
 FETCH_SECONDS = Histogram("imgpipe_fetch_duration_seconds", "Fetching one image, retries included")
@@ -22,6 +28,8 @@ COMPRESS_SECONDS = Histogram(
 def count_outcome(outcome: ImageOutcome) -> None:
     if outcome.error is None:
         IMAGES_PROCESSED.labels("ok", "").inc()
+        if outcome.origin is not None:
+            IMAGES_BY_ORIGIN.labels(outcome.origin.value).inc()
         IMAGE_BYTES_IN.inc(outcome.bytes_in or 0)
         IMAGE_BYTES_OUT.inc(outcome.bytes_out or 0)
     else:

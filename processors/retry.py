@@ -10,8 +10,11 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from processors.fetch import FetchError
+
+Fetched = TypeVar("Fetched")
 
 
 @dataclass(frozen=True)
@@ -30,10 +33,10 @@ def backoff_delay(policy: RetryPolicy, retry: int, retry_after_s: float | None) 
 
 
 async def with_retries(
-    fetch: Callable[[], Awaitable[bytes]],
+    fetch: Callable[[], Awaitable[Fetched]],
     policy: RetryPolicy,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> bytes:
+) -> Fetched:
     for retry in range(policy.retries + 1):
         try:
             return await fetch()

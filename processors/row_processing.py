@@ -1,7 +1,15 @@
 """One row, start to finish: every image fetched, compressed and stored, the outcome reported.
 
-This is where the three small units (fetch, compress, store) are put together; the Faust agent
-only moves messages in and out.
+This is where the small units (fetch, compress, store, the source cache) are put together; the
+Faust agent only moves messages in and out. Work is never done twice when it can be avoided:
+
+- the same URL again in the same request is done once per worker (processors/in_flight.py), and
+  once per request across workers when the source cache says the source confirmed it during
+  this request: `reused`, the source is not asked;
+- a URL the source cache knows is fetched with a conditional GET; `304` means the stored output
+  is reused: `revalidated`, nothing downloaded or compressed;
+- fetched bytes whose output is already stored under its content name are not compressed again
+  (processors/content_address.py): `fetched`, stored once.
 """
 
 from __future__ import annotations
@@ -11,20 +19,28 @@ import time
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 import aiohttp
 
 from imgpipe.destination_guard import DestinationGuard
-from imgpipe.messages import ImageError, ImageOutcome, RowMessage, RowResult
-from imgpipe.request_paths import image_key
+from imgpipe.messages import ImageError, ImageOrigin, ImageOutcome, RowMessage, RowResult
+from imgpipe.request_paths import content_image_key
 from imgpipe.settings import Settings
 from imgpipe.storage.base import ObjectStorage
 from processors.compress import CompressedImage, ImageRejected, compress_jpeg
-from processors.fetch import FetchError, fetch_image, new_fetch_session
-from processors.metrics import COMPRESS_SECONDS, FETCH_SECONDS
+from processors.content_address import content_name, source_digest
+from processors.fetch import FetchedImage, FetchError, Validators, fetch_image, new_fetch_session
+from processors.in_flight import SharedWork
+from processors.metrics import COMPRESS_SECONDS, COMPRESSIONS, FETCH_SECONDS
 from processors.retry import RetryPolicy, with_retries
-from processors.storage import new_image_name, store_image
+from processors.source_cache import SourceCache, SourceEntry
+from processors.storage import store_image, stored_dimensions, stored_size
+
+# URLs whose outcome a worker keeps for the rest of their request: a request's repeated URLs
+# are usually near each other, and the source cache catches the ones forgotten.
+SHARED_OUTCOMES = 20_000
 
 
 @dataclass(frozen=True)
@@ -34,16 +50,20 @@ class ImagePipeline:
     guard: DestinationGuard
     executor: Executor | None  # None: compress on the event loop's own thread
     storage: ObjectStorage
+    source_cache: SourceCache | None  # None: IMGPIPE_SOURCE_CACHE=off
+    shared: SharedWork[ImageOutcome]
 
 
 @asynccontextmanager
 async def image_pipeline(
-    settings: Settings, executor: Executor | None, storage: ObjectStorage
+    settings: Settings, executor: Executor | None, storage: ObjectStorage, source_cache: SourceCache | None
 ) -> AsyncIterator[ImagePipeline]:
     guard = DestinationGuard(settings.fetch_allowlist)
     session = new_fetch_session(guard, settings.fetch_connect_timeout_s, settings.fetch_timeout_s)
     try:
-        yield ImagePipeline(settings, session, guard, executor, storage)
+        yield ImagePipeline(
+            settings, session, guard, executor, storage, source_cache, SharedWork(SHARED_OUTCOMES)
+        )
     finally:
         await session.close()
 
@@ -63,42 +83,146 @@ async def _compress_on(
     return await asyncio.get_running_loop().run_in_executor(executor, _compress, settings, quality, data)
 
 
-async def process_image(
-    pipeline: ImagePipeline, request_id: str, quality: int, row: int, index: int, url: str
-) -> ImageOutcome:
+async def _fetch(pipeline: ImagePipeline, url: str, validators: Validators | None) -> FetchedImage:
     settings = pipeline.settings
-    try:
-        with FETCH_SECONDS.time():
-            data = await with_retries(
-                lambda: fetch_image(
-                    pipeline.session, pipeline.guard, url, settings.max_image_bytes, settings.max_redirects
-                ),
-                RetryPolicy(settings.fetch_retries, settings.fetch_retry_base_s, settings.fetch_retry_max_s),
-            )
-        with COMPRESS_SECONDS.time():
-            compressed = await _compress_on(pipeline.executor, settings, quality, data)
-            key = image_key(request_id, new_image_name(row, index))
-            await store_image(pipeline.storage, key, compressed.data)
-    except (FetchError, ImageRejected) as error:
-        return ImageOutcome(input_url=url, error=ImageError(code=error.code, message=error.message))
+    with FETCH_SECONDS.time():
+        return await with_retries(
+            lambda: fetch_image(
+                pipeline.session,
+                pipeline.guard,
+                url,
+                settings.max_image_bytes,
+                settings.max_redirects,
+                validators,
+            ),
+            RetryPolicy(settings.fetch_retries, settings.fetch_retry_base_s, settings.fetch_retry_max_s),
+        )
+
+
+def _output_key(pipeline: ImagePipeline, message: RowMessage, source_sha256: str) -> str:
+    name = content_name(message.owner, source_sha256, message.quality, pipeline.settings.jpeg_progressive)
+    return content_image_key(name)
+
+
+def _outcome(
+    pipeline: ImagePipeline, url: str, key: str, entry: SourceEntry, bytes_out: int, origin: ImageOrigin
+) -> ImageOutcome:
     return ImageOutcome(
         input_url=url,
         output_url=pipeline.storage.public_url(key),
-        bytes_in=len(data),
-        bytes_out=len(compressed.data),
-        width=compressed.width,
-        height=compressed.height,
+        bytes_in=entry.bytes_in,
+        bytes_out=bytes_out,
+        width=entry.width,
+        height=entry.height,
+        origin=origin,
     )
+
+
+@dataclass(frozen=True)
+class _KnownOutput:
+    """What the source cache knows of a URL, whose output for this request is in storage."""
+
+    entry: SourceEntry
+    key: str
+    bytes_out: int
+
+
+async def _known_output(pipeline: ImagePipeline, message: RowMessage, url: str) -> _KnownOutput | None:
+    if pipeline.source_cache is None:
+        return None
+    entry = await pipeline.source_cache.lookup(message.owner, url)
+    if entry is None:
+        return None
+    key = _output_key(pipeline, message, entry.source_sha256)
+    bytes_out = await stored_size(pipeline.storage, key)
+    # None: never encoded with these settings, or gone from storage; the bytes are needed again.
+    return None if bytes_out is None else _KnownOutput(entry, key, bytes_out)
+
+
+async def _update_cache(
+    pipeline: ImagePipeline, message: RowMessage, url: str, fetched: FetchedImage, entry: SourceEntry
+) -> None:
+    if pipeline.source_cache is None:
+        return
+    if fetched.no_store:
+        await pipeline.source_cache.forget(message.owner, url)
+    else:
+        await pipeline.source_cache.remember(message.owner, url, entry)
+
+
+async def _store_fetched(
+    pipeline: ImagePipeline, message: RowMessage, url: str, fetched: FetchedImage, data: bytes
+) -> ImageOutcome:
+    """Fetched bytes: compressed and stored under their content name, unless already there."""
+    digest = source_digest(data)
+    key = _output_key(pipeline, message, digest)
+    bytes_out = await stored_size(pipeline.storage, key)
+    if bytes_out is None:
+        with COMPRESS_SECONDS.time():
+            compressed = await _compress_on(pipeline.executor, pipeline.settings, message.quality, data)
+            await store_image(pipeline.storage, key, compressed.data)
+        COMPRESSIONS.inc()
+        bytes_out, (width, height) = len(compressed.data), (compressed.width, compressed.height)
+    else:
+        width, height = await stored_dimensions(pipeline.storage, key)
+    entry = SourceEntry(
+        validators=fetched.validators,
+        source_sha256=digest,
+        bytes_in=len(data),
+        width=width,
+        height=height,
+        no_cache=fetched.no_cache,
+        fetched_at=datetime.now(UTC),
+        validated_by=message.request_id,
+    )
+    await _update_cache(pipeline, message, url, fetched, entry)
+    return _outcome(pipeline, url, key, entry, bytes_out, ImageOrigin.FETCHED)
+
+
+async def _revalidated(
+    pipeline: ImagePipeline, message: RowMessage, url: str, known: _KnownOutput, fetched: FetchedImage
+) -> ImageOutcome:
+    """A 304: the bytes are those the entry describes, and their output is stored."""
+    entry = replace(
+        known.entry,
+        validators=fetched.validators,
+        no_cache=fetched.no_cache,
+        validated_by=message.request_id,
+    )
+    await _update_cache(pipeline, message, url, fetched, entry)
+    return _outcome(pipeline, url, known.key, entry, known.bytes_out, ImageOrigin.REVALIDATED)
+
+
+async def _produce_image(pipeline: ImagePipeline, message: RowMessage, url: str) -> tuple[ImageOutcome, bool]:
+    """The outcome of `url` for this request, and whether later occurrences may reuse it."""
+    known = await _known_output(pipeline, message, url)
+    if known is not None and known.entry.validated_by == message.request_id and not known.entry.no_cache:
+        return _outcome(pipeline, url, known.key, known.entry, known.bytes_out, ImageOrigin.REUSED), True
+    try:
+        fetched = await _fetch(pipeline, url, known.entry.validators if known is not None else None)
+        if fetched.data is None:
+            # fetch_image returns no body only to a conditional GET, sent only with a known output.
+            assert known is not None
+            outcome = await _revalidated(pipeline, message, url, known, fetched)
+        else:
+            outcome = await _store_fetched(pipeline, message, url, fetched, fetched.data)
+    except (FetchError, ImageRejected) as error:
+        return ImageOutcome(input_url=url, error=ImageError(code=error.code, message=error.message)), True
+    return outcome, not (fetched.no_store or fetched.no_cache)
+
+
+async def process_image(pipeline: ImagePipeline, message: RowMessage, url: str) -> ImageOutcome:
+    outcome, produced = await pipeline.shared.run(
+        (message.request_id, url), lambda: _produce_image(pipeline, message, url)
+    )
+    if produced or outcome.output_url is None:
+        return outcome
+    return outcome.model_copy(update={"origin": ImageOrigin.REUSED})
 
 
 async def process_row(pipeline: ImagePipeline, message: RowMessage) -> RowResult:
     started = time.perf_counter()
-    images = await asyncio.gather(
-        *(
-            process_image(pipeline, message.request_id, message.quality, message.row, index, url)
-            for index, url in enumerate(message.input_urls)
-        )
-    )
+    images = await asyncio.gather(*(process_image(pipeline, message, url) for url in message.input_urls))
     return RowResult(
         request_id=message.request_id,
         row=message.row,

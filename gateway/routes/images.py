@@ -1,7 +1,9 @@
-"""GET /processed_images/{request_id}/{file_name}: stream one compressed image from storage.
+"""GET /processed_images/images/{name}.jpg: stream one compressed image from storage.
 
-Only names of the shape the processors write are served, so no key can leave the request's
-prefix and the request's CSV files are not exposed.
+Outputs are stored under their content name (processors/content_address.py). Images of requests
+processed before that are under their request, /processed_images/{request_id}/{file_name}, and
+served there still. Only names of the shapes the processors write are served, so no key can leave
+its prefix and the requests' CSV files are not exposed.
 """
 
 from __future__ import annotations
@@ -15,13 +17,26 @@ from fastapi.responses import StreamingResponse
 from gateway.dependencies import State
 from gateway.errors import ApiError
 from gateway.stored_objects import stream_object
-from imgpipe.request_paths import image_key
+from imgpipe.request_paths import CONTENT_IMAGES_PREFIX, content_image_key, image_key
 
 router = APIRouter()
 
 _IMAGE_NAME = re.compile(r"[A-Za-z0-9_-]{1,200}\.jpg")
-# The name is random and the bytes under it never change: caches may keep it for good.
+_CONTENT_NAME = re.compile(r"([0-9a-f]{64})\.jpg")
+# The bytes under a name never change: caches may keep it for good.
 _CACHE_FOREVER = {"Cache-Control": "public, max-age=31536000, immutable"}
+
+
+# Declared before the request-scoped route, whose `{request_id}` would otherwise take "images".
+@router.get(f"/processed_images/{CONTENT_IMAGES_PREFIX}/{{file_name}}", response_class=StreamingResponse)
+async def content_image(state: State, file_name: str, request: Request) -> Response:
+    match = _CONTENT_NAME.fullmatch(file_name)
+    if match is None:
+        raise ApiError(404, "not_found", "no such image")
+    key = content_image_key(match.group(1))
+    return await stream_object(
+        state.storage, key, request.headers, "image/jpeg", "no such image", _CACHE_FOREVER
+    )
 
 
 @router.get("/processed_images/{request_id}/{file_name}", response_class=StreamingResponse)

@@ -44,13 +44,8 @@ class ObjectStorage(ABC):
         self._public_base_url = public_base_url.rstrip("/") if public_base_url else None
 
     @abstractmethod
-    async def put(self, key: str, source: PutSource, content_type: str, *, fresh_key: bool = False) -> None:
-        """Store `source` under `key` atomically: a reader sees no object or the whole one.
-
-        `fresh_key`: the caller promises the key was never used and cannot be known before the
-        write returns (a random image name published only afterwards), so a backend may skip
-        what atomicity costs it.
-        """
+    async def put(self, key: str, source: PutSource, content_type: str) -> None:
+        """Store `source` under `key` atomically: a reader sees no object or the whole one."""
 
     @abstractmethod
     def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:

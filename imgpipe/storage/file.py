@@ -1,7 +1,7 @@
 """The `file` backend: objects are files under one directory (`processed_images/` by default).
 
 The embedded default for one machine. Atomic puts write a temporary file beside the target and
-rename it; a fresh key (a random image name) is written in place, which costs half as much.
+rename it.
 """
 
 from __future__ import annotations
@@ -27,11 +27,8 @@ class FileStorage(ObjectStorage):
     def _path(self, key: str) -> Path:
         return self.root / key
 
-    async def put(self, key: str, source: PutSource, content_type: str, *, fresh_key: bool = False) -> None:
+    async def put(self, key: str, source: PutSource, content_type: str) -> None:
         path = self._path(key)
-        if isinstance(source, bytes) and fresh_key:
-            _write_new_file(path, source)
-            return
         temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         try:
             if isinstance(source, Path):
@@ -96,14 +93,14 @@ def _write_new_file(path: Path, data: bytes) -> None:
     try:
         _create(path, data)
     except FileNotFoundError:
-        # The request's directory: created on its first object, not checked before every image
+        # The key's directory: created on its first object, not checked before every image
         # (that mkdir cost 7% of a worker's time).
         path.parent.mkdir(parents=True, exist_ok=True)
         _create(path, data)
 
 
 def _create(path: Path, data: bytes) -> None:
-    # "x": a fresh key already taken would be a bug, not an update.
+    # "x": a temporary name (random) already taken would be a bug, not an update.
     with open(path, "xb") as file:
         file.write(data)
 

@@ -86,7 +86,7 @@ class S3Storage(ObjectStorage):
             bucket, prefix=self._prefix or None, config=config, client_options=client, retry_config=_RETRIES
         )
 
-    async def put(self, key: str, source: PutSource, content_type: str, *, fresh_key: bool = False) -> None:
+    async def put(self, key: str, source: PutSource, content_type: str) -> None:
         try:
             await obstore.put_async(self._store, key, source, attributes={"Content-Type": content_type})
         except Exception as error:

@@ -1,4 +1,9 @@
-"""A test-owned HTTP server on a loopback port: serves images and failures, receives webhooks."""
+"""A test-owned HTTP server on a loopback port: serves images and failures, receives webhooks.
+
+It counts what it is asked, conditional GETs apart, and answers them as a static file server
+does: a resource with validators gets `304` when the request's `If-None-Match` (or, without one,
+`If-Modified-Since`) matches them.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +30,18 @@ class Resource:
     content_length: int | Literal["actual"] | None = "actual"
     # When set, the answer waits until the test sets this event (at most GATE_TIMEOUT_S).
     gate: threading.Event | None = None
+    # Validators sent with the resource and compared with a conditional GET's.
+    etag: str | None = None
+    last_modified: str | None = None
+    # A server that sends validators but answers every GET in full, conditional or not.
+    ignores_conditionals: bool = False
+
+    def not_modified_for(self, if_none_match: str | None, if_modified_since: str | None) -> bool:
+        if self.ignores_conditionals:
+            return False
+        if if_none_match is not None:
+            return self.etag is not None and self.etag in [tag.strip() for tag in if_none_match.split(",")]
+        return if_modified_since is not None and if_modified_since == self.last_modified
 
 
 @dataclass(frozen=True)
@@ -38,6 +55,8 @@ class ReceivedPost:
 class LocalHttpServer:
     resources: dict[str, Resource] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    # The paths of the GETs among `requests` that carried If-None-Match or If-Modified-Since.
+    conditional_requests: list[str] = field(default_factory=list)
     posts: list[ReceivedPost] = field(default_factory=list)
     # Status codes to answer successive POSTs to a path with; 200 once the list is used up.
     post_statuses: dict[str, list[int]] = field(default_factory=dict)
@@ -53,12 +72,24 @@ class LocalHttpServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.requests.append(self.path)
+                if_none_match = self.headers.get("If-None-Match")
+                if_modified_since = self.headers.get("If-Modified-Since")
+                if if_none_match is not None or if_modified_since is not None:
+                    server.conditional_requests.append(self.path)
                 resource = server.resources.get(self.path, Resource(b"not found", "text/plain", 404))
                 time.sleep(resource.delay_s)
                 if resource.gate is not None:
                     resource.gate.wait(GATE_TIMEOUT_S)
+                if resource.not_modified_for(if_none_match, if_modified_since):
+                    self.send_response(304)
+                    self._send_validators(resource)
+                    for name, value in resource.headers:
+                        self.send_header(name, value)
+                    self.end_headers()
+                    return
                 self.send_response(resource.status)
                 self.send_header("Content-Type", resource.content_type)
+                self._send_validators(resource)
                 for name, value in resource.headers:
                     self.send_header(name, value)
                 if resource.content_length == "actual":
@@ -69,6 +100,12 @@ class LocalHttpServer:
                 # The client may stop reading, as it should for an oversized body.
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(resource.body)
+
+            def _send_validators(self, resource: Resource) -> None:
+                if resource.etag is not None:
+                    self.send_header("ETag", resource.etag)
+                if resource.last_modified is not None:
+                    self.send_header("Last-Modified", resource.last_modified)
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))

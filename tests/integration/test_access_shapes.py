@@ -81,7 +81,8 @@ def test_every_access_from_upload_to_completion_is_by_id(
 
     commands = _logged_commands(stack.paths)
     seen = Counter((c["service"].split("-")[0], c["command"], c["collection"]) for c in commands)
-    # The log really covers the request's path: the gateway's writes and reads, the aggregator's.
+    # The log really covers the request's path: the gateway's writes and reads, the aggregator's,
+    # the processors' source cache lookups and entries.
     for expected in [
         ("gateway", "insert", "requests"),
         ("gateway", "find", "request_states"),
@@ -93,6 +94,8 @@ def test_every_access_from_upload_to_completion_is_by_id(
         ("aggregator", "find", "unfinished_requests"),
         ("aggregator", "delete", "unfinished_requests"),
         ("aggregator", "update", "webhooks"),
+        ("processor", "find", "source_cache"),
+        ("processor", "update", "source_cache"),
     ]:
         assert seen[expected], f"no {expected} in the logs: {sorted(seen)}"
     scans = [c for c in commands if not _pushed_down(c)]

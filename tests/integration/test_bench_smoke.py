@@ -35,8 +35,10 @@ def test_smoke_benchmark_reports_every_figure(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
     results = json.loads((tmp_path / "results.json").read_text())
+    # 0 when the pixels are the same, as they are; 0 when nothing is compressed twice, as it is not.
+    zero = {"bytes.psnr_difference_db", "cache.second_run_compressions"}
     for target in TARGETS:
-        if target.key != "bytes.psnr_difference_db":  # 0 when the pixels are the same, as they are
+        if target.key not in zero:
             assert value_at(results, target.key) > 0, target.key
         assert target.label in run.stdout  # the printed table has a line per figure
     size = results["bytes"]
@@ -51,6 +53,12 @@ def test_smoke_benchmark_reports_every_figure(tmp_path: Path) -> None:
     assert batch["ratio"] == batch["rows_per_s"] / batch["raw_rows_per_s"]
     assert batch["results_rows_per_s"] >= batch["rows_per_s"]  # results are published before completion
     assert set(batch["peak_rss_mb"]) == set(BATCH_SERVICES)
+    cache, dedup = results["cache"], results["dedup"]
+    assert cache["second_run_compressions"] == 0 and cache["first_run_compressions"] == cache["images"]
+    assert cache["second_run_conditional_requests"] == cache["second_run_source_requests"] == cache["images"]
+    assert (
+        dedup["fetch_ratio"] == dedup["source_requests"] / dedup["distinct_urls"] <= 2
+    )  # once per worker at most
     assert len(results["latency"]["samples_ms"]) == results["sizes"]["latency_requests"]
     assert results["latency"]["p50_ms"] <= results["latency"]["p99_ms"]
     assert (tmp_path / "throughput.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

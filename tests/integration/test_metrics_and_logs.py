@@ -4,47 +4,20 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from bench.photos import photo_like_image
-from devstack.stack import metrics_port
 from tests.integration.fault_injection import wait_until
 from tests.integration.helpers import product_csv, upload, wait_finished
 from tests.integration.local_http_server import LocalHttpServer, Resource
 from tests.integration.stack import RunningStack
+from tests.integration.worker_metrics import processors_total, scrape, value, worker_urls
 
 pytestmark = pytest.mark.integration
 
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def scrape(url: str) -> Samples:
-    text = httpx.get(url, timeout=10).text
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
-
-
-def worker_urls(stack: RunningStack) -> dict[str, str]:
-    ports = {"aggregator": metrics_port(stack.settings, 0)}
-    ports |= {f"processor-{n}": metrics_port(stack.settings, n) for n in (1, 2)}
-    return {name: f"http://127.0.0.1:{port}/metrics" for name, port in ports.items()}
-
 
 def processed(stack: RunningStack, outcome: str, error_code: str = "") -> float:
-    return sum(
-        value(scrape(url), "imgpipe_images_processed_total", outcome=outcome, error_code=error_code)
-        for name, url in worker_urls(stack).items()
-        if name.startswith("processor")
-    )
+    return processors_total(stack, "imgpipe_images_processed_total", outcome=outcome, error_code=error_code)
 
 
 def test_metrics_count_what_a_request_did(stack: RunningStack, image_server: LocalHttpServer) -> None:

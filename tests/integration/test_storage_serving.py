@@ -14,7 +14,7 @@ from PIL import Image
 
 from bench.photos import photo_like_image
 from devstack.paths import IMGPIPE_COMMAND
-from imgpipe.request_paths import image_key, output_csv_key
+from imgpipe.request_paths import content_image_key, output_csv_key
 from imgpipe.settings import LOCAL_S3_ACCESS_KEY_ID
 from imgpipe.storage.base import read_all
 from imgpipe.storage.factory import open_storage
@@ -63,7 +63,7 @@ def test_the_storage_is_the_s3_bucket(s3_stack: RunningStack, finished: tuple[st
     storage = open_storage(s3_stack.settings)
     for cells in table[1:]:
         name = cells[3].rsplit("/", 1)[1]
-        stored = run_sync(read_all(storage, image_key(request_id, name)))
+        stored = run_sync(read_all(storage, content_image_key(name.removesuffix(".jpg"))))
         assert httpx.get(cells[3], timeout=30).content == stored
     csv_bytes = run_sync(read_all(storage, output_csv_key(request_id)))
     assert httpx.get(f"{s3_stack.base_url}/download/{request_id}", timeout=30).content == csv_bytes

@@ -1,0 +1,95 @@
+"""The revalidating source cache: what each source URL last sent, per owner, in MongoDB.
+
+One document per owner and URL in `source_cache`, `_id` the SHA-256 of both (a fixed-size string
+whatever the URL holds): the source's validators (`ETag`, `Last-Modified`), the SHA-256 of the
+bytes it sent, their size and the output's pixel size, when the source last sent the bytes, and
+the request during which it last confirmed them. A lookup is one read by `_id`, the one filter
+FerretDB answers from its primary key; a write replaces the document by `_id`.
+
+An entry is used for `ttl_s` after the source last sent the bytes; after that the image is fetched
+in full, as if never seen. The cache only ever saves work: when the database cannot be reached,
+a lookup finds nothing and a write is skipped, and the image is fetched as without a cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from imgpipe.database import SOURCE_CACHE, Document
+from imgpipe.retrying import UNAVAILABLE
+from processors.fetch import Validators
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SourceEntry:
+    validators: Validators
+    source_sha256: str
+    bytes_in: int
+    width: int
+    height: int
+    # The source said `no-cache`: never use the entry without asking the source first.
+    no_cache: bool
+    fetched_at: datetime
+    validated_by: str  # the request during which the source last confirmed these bytes
+
+
+def entry_id(owner: str | None, url: str) -> str:
+    return hashlib.sha256(f"{owner or ''}\n{url}".encode()).hexdigest()
+
+
+class SourceCache:
+    def __init__(self, db: AsyncDatabase[Document], ttl_s: float) -> None:
+        self._collection = db[SOURCE_CACHE]
+        self._ttl = timedelta(seconds=ttl_s)
+
+    async def lookup(self, owner: str | None, url: str) -> SourceEntry | None:
+        """The entry of `url`, unless there is none or it has expired."""
+        try:
+            document = await self._collection.find_one({"_id": entry_id(owner, url)})
+        except UNAVAILABLE as error:
+            logger.warning("source cache lookup skipped, the database is unavailable: %r", error)
+            return None
+        if document is None or datetime.now(UTC) - document["fetched_at"] > self._ttl:
+            return None
+        return SourceEntry(
+            validators=Validators(document.get("etag"), document.get("last_modified")),
+            source_sha256=document["source_sha256"],
+            bytes_in=document["bytes_in"],
+            width=document["width"],
+            height=document["height"],
+            no_cache=document["no_cache"],
+            fetched_at=document["fetched_at"],
+            validated_by=document["validated_by"],
+        )
+
+    async def remember(self, owner: str | None, url: str, entry: SourceEntry) -> None:
+        document = {
+            "url": url,
+            "etag": entry.validators.etag,
+            "last_modified": entry.validators.last_modified,
+            "source_sha256": entry.source_sha256,
+            "bytes_in": entry.bytes_in,
+            "width": entry.width,
+            "height": entry.height,
+            "no_cache": entry.no_cache,
+            "fetched_at": entry.fetched_at,
+            "validated_by": entry.validated_by,
+        }
+        try:
+            await self._collection.replace_one({"_id": entry_id(owner, url)}, document, upsert=True)
+        except UNAVAILABLE as error:
+            logger.warning("source cache entry not written, the database is unavailable: %r", error)
+
+    async def forget(self, owner: str | None, url: str) -> None:
+        """The source now says `no-store`: nothing of its earlier answers may be kept."""
+        try:
+            await self._collection.delete_one({"_id": entry_id(owner, url)})
+        except UNAVAILABLE as error:
+            logger.warning("source cache entry not deleted, the database is unavailable: %r", error)

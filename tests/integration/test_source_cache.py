@@ -1,0 +1,266 @@
+"""Never the same work twice, as a user sees it: requests at the source, output URLs, metrics.
+
+A local source server counts every GET (conditional ones apart) and sends validators; the stack's
+two processor workers share one source cache and one store. Each test's images are its own (sizes
+and seeds no other test uses), so outputs stored by other tests are never found by these.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from pymongo import MongoClient
+
+from bench.photos import photo_like_image
+from imgpipe.database import SOURCE_CACHE, Document
+from imgpipe.request_paths import content_image_key
+from imgpipe.storage.factory import open_storage
+from processors.source_cache import entry_id
+from tests.integration.conftest import API_KEYS
+from tests.integration.helpers import product_csv, read_csv, wait_finished
+from tests.integration.local_http_server import LocalHttpServer, Resource
+from tests.integration.stack import RunningStack
+from tests.integration.sync_run import run_sync
+from tests.integration.worker_metrics import processors_total
+
+pytestmark = pytest.mark.integration
+
+LAST_MODIFIED = "Tue, 03 Nov 2026 10:00:00 GMT"
+
+
+def _photo(seed: int) -> bytes:
+    return photo_like_image(97, 61, seed=9_000 + seed)
+
+
+def _compressions(stack: RunningStack) -> float:
+    return processors_total(stack, "imgpipe_compressions_total")
+
+
+def _origins(stack: RunningStack, origin: str) -> float:
+    return processors_total(stack, "imgpipe_image_origins_total", origin=origin)
+
+
+def _run(base_url: str, rows: list[list[str]], headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """Upload one row per URL list, wait for the end; the status with every row's details."""
+    csv_text = product_csv([(str(n + 1), f"Product {n}", urls) for n, urls in enumerate(rows)])
+    response = httpx.post(
+        f"{base_url}/upload",
+        files={"file": ("products.csv", csv_text.encode(), "text/csv")},
+        headers=headers,
+        timeout=60,
+    )
+    assert response.status_code == 202, response.text
+    request_id = response.json()["request_id"]
+    wait_finished(base_url, request_id, headers=headers)
+    status = httpx.get(
+        f"{base_url}/status/{request_id}", params={"rows": "true"}, headers=headers, timeout=30
+    ).json()
+    assert isinstance(status, dict)
+    return status
+
+
+def _images(status: dict[str, Any]) -> list[dict[str, Any]]:
+    return [image for row in status["row_details"] for image in row["images"]]
+
+
+def test_a_url_repeated_in_a_request_is_fetched_once_and_every_row_gets_its_output(
+    stack: RunningStack, image_server: LocalHttpServer
+) -> None:
+    repeated = image_server.add("/cache/repeated.jpg", Resource(_photo(1), "image/jpeg"))
+    others = [
+        image_server.add(f"/cache/other-{n}.jpg", Resource(_photo(10 + n), "image/jpeg")) for n in range(30)
+    ]
+    # The repeated URL in every fifth row, spread over the request and so over both workers.
+    rows = [[repeated] if n % 5 == 0 else [others[n]] for n in range(30)]
+    compressions = _compressions(stack)
+
+    status = _run(stack.base_url, rows)
+
+    assert status["status"] == "completed"
+    repeated_images = [image for image in _images(status) if image["input_url"] == repeated]
+    assert len(repeated_images) == 6
+    assert len({image["output_url"] for image in repeated_images}) == 1
+    # At most once per worker; once the source cache holds it, the other worker reuses it too.
+    assert image_server.requests.count("/cache/repeated.jpg") <= 2
+    origins = sorted(image["origin"] for image in repeated_images)
+    assert origins.count("fetched") == image_server.requests.count("/cache/repeated.jpg")
+    assert set(origins) <= {"fetched", "reused"}
+    assert all(image["width"] == 97 and image["height"] == 61 for image in repeated_images)
+    # 24 other images and the repeated one, each compressed once (two workers may race on it).
+    assert 25 <= _compressions(stack) - compressions <= 26
+    table = read_csv(httpx.get(status["download_url"], timeout=30).text)
+    assert [row[3] for row in table[1:] if row[2] == repeated] == [repeated_images[0]["output_url"]] * 6
+
+
+def test_identical_images_under_different_urls_are_compressed_and_stored_once(
+    stack: RunningStack, image_server: LocalHttpServer
+) -> None:
+    first = image_server.add("/cache/same-bytes/a.jpg", Resource(_photo(100), "image/jpeg"))
+    second = image_server.add("/cache/same-bytes/b.jpg?copy=1", Resource(_photo(100), "image/jpeg"))
+    before = _compressions(stack)
+    [first_image] = _images(_run(stack.base_url, [[first]]))
+    assert _compressions(stack) == before + 1
+
+    [second_image] = _images(_run(stack.base_url, [[second]]))
+
+    assert _compressions(stack) == before + 1
+    assert second_image["origin"] == "fetched"
+    assert second_image["output_url"] == first_image["output_url"]
+    assert (second_image["bytes_out"], second_image["width"], second_image["height"]) == (
+        first_image["bytes_out"],
+        97,
+        61,
+    )
+    served = httpx.get(second_image["output_url"], timeout=30)
+    assert served.status_code == 200 and len(served.content) == second_image["bytes_out"]
+
+
+def test_a_second_upload_revalidates_with_a_conditional_get_and_compresses_nothing(
+    stack: RunningStack, image_server: LocalHttpServer
+) -> None:
+    urls = [
+        image_server.add(
+            f"/cache/validated/{n}.jpg",
+            Resource(_photo(200 + n), "image/jpeg", etag=f'"v1-{n}"', last_modified=LAST_MODIFIED),
+        )
+        for n in range(4)
+    ]
+    first = _images(_run(stack.base_url, [[url] for url in urls]))
+    assert [image["origin"] for image in first] == ["fetched"] * 4
+    compressions, revalidated = _compressions(stack), _origins(stack, "revalidated")
+    full_gets = len(image_server.requests) - len(image_server.conditional_requests)
+
+    second = _images(_run(stack.base_url, [[url] for url in urls]))
+
+    assert [image["origin"] for image in second] == ["revalidated"] * 4
+    assert [image["output_url"] for image in second] == [image["output_url"] for image in first]
+    assert [image["bytes_in"] for image in second] == [image["bytes_in"] for image in first]
+    assert sorted(
+        path for path in image_server.conditional_requests if path.startswith("/cache/validated/")
+    ) == [f"/cache/validated/{n}.jpg" for n in range(4)]
+    assert len(image_server.requests) - len(image_server.conditional_requests) == full_gets
+    assert _compressions(stack) == compressions
+    assert _origins(stack, "revalidated") == revalidated + 4
+
+
+def test_a_changed_etag_gets_the_new_image(stack: RunningStack, image_server: LocalHttpServer) -> None:
+    path = "/cache/changing.jpg"
+    url = image_server.add(path, Resource(_photo(300), "image/jpeg", etag='"old"'))
+    [before] = _images(_run(stack.base_url, [[url]]))
+    new_bytes = photo_like_image(83, 59, seed=9_301)
+    image_server.add(path, Resource(new_bytes, "image/jpeg", etag='"new"'))
+
+    [after] = _images(_run(stack.base_url, [[url]]))
+
+    assert path in image_server.conditional_requests
+    assert after["origin"] == "fetched"
+    assert after["output_url"] != before["output_url"]
+    assert (after["bytes_in"], after["width"], after["height"]) == (len(new_bytes), 83, 59)
+
+
+def test_a_source_answering_200_to_a_conditional_get_gives_the_same_output_uncompressed(
+    stack: RunningStack, image_server: LocalHttpServer
+) -> None:
+    path = "/cache/always-200.jpg"
+    url = image_server.add(
+        path, Resource(_photo(400), "image/jpeg", etag='"same"', ignores_conditionals=True)
+    )
+    [before] = _images(_run(stack.base_url, [[url]]))
+    compressions = _compressions(stack)
+
+    [after] = _images(_run(stack.base_url, [[url]]))
+
+    assert path in image_server.conditional_requests
+    assert after["origin"] == "fetched" and after["output_url"] == before["output_url"]
+    assert _compressions(stack) == compressions
+
+
+def test_a_stored_output_gone_missing_is_fetched_and_stored_again(
+    stack: RunningStack, image_server: LocalHttpServer
+) -> None:
+    path = "/cache/deleted-output.jpg"
+    url = image_server.add(path, Resource(_photo(500), "image/jpeg", etag='"kept"'))
+    [before] = _images(_run(stack.base_url, [[url]]))
+    name = before["output_url"].rsplit("/", 1)[1].removesuffix(".jpg")
+    run_sync(open_storage(stack.settings).delete(content_image_key(name)))
+    assert httpx.get(before["output_url"], timeout=30).status_code == 404
+
+    [after] = _images(_run(stack.base_url, [[url]]))
+
+    # Not asked "has it changed?": a 304 could not bring the missing output back.
+    assert image_server.requests.count(path) == 2 and path not in image_server.conditional_requests
+    assert after["origin"] == "fetched" and after["output_url"] == before["output_url"]
+    assert httpx.get(after["output_url"], timeout=30).content[:2] == b"\xff\xd8"
+
+
+def test_a_304_to_a_request_that_was_not_conditional_is_a_clear_error(
+    stack: RunningStack, image_server: LocalHttpServer
+) -> None:
+    url = image_server.add("/cache/bogus-304.jpg", Resource(b"", status=304, content_length=None))
+    good = image_server.add("/cache/beside-bogus.jpg", Resource(_photo(600), "image/jpeg"))
+
+    status = _run(stack.base_url, [[url, good]])
+
+    assert status["status"] == "completed_with_errors"
+    bogus, fine = _images(status)
+    assert bogus["output_url"] is None
+    assert bogus["error"] == {
+        "code": "http_error",
+        "message": "HTTP 304 from the server to a request that was not conditional",
+    }
+    assert fine["origin"] == "fetched"
+
+
+def test_no_store_is_never_revalidated(stack: RunningStack, image_server: LocalHttpServer) -> None:
+    path = "/cache/no-store.jpg"
+    url = image_server.add(
+        path,
+        Resource(_photo(700), "image/jpeg", etag='"ns"', headers=(("Cache-Control", "private, no-store"),)),
+    )
+    _run(stack.base_url, [[url]])
+    compressions = _compressions(stack)
+
+    [again] = _images(_run(stack.base_url, [[url]]))
+
+    assert image_server.requests.count(path) == 2 and path not in image_server.conditional_requests
+    assert again["origin"] == "fetched"
+    assert _compressions(stack) == compressions  # the output itself is ours: stored once
+
+
+def test_an_expired_entry_is_fetched_in_full(
+    stack: RunningStack, image_server: LocalHttpServer, mongo: MongoClient[Document]
+) -> None:
+    path = "/cache/expiring.jpg"
+    url = image_server.add(path, Resource(_photo(800), "image/jpeg", etag='"e"'))
+    _run(stack.base_url, [[url]])
+    # A week and a day later, as far as the entry can tell (IMGPIPE_SOURCE_CACHE_TTL: 7 days).
+    entries = mongo[stack.settings.mongodb_database][SOURCE_CACHE]
+    moved = entries.update_one(
+        {"_id": entry_id(None, url)}, {"$set": {"fetched_at": datetime.now(UTC) - timedelta(days=8)}}
+    )
+    assert moved.matched_count == 1
+
+    [again] = _images(_run(stack.base_url, [[url]]))
+
+    assert image_server.requests.count(path) == 2 and path not in image_server.conditional_requests
+    assert again["origin"] == "fetched"
+
+
+def test_outputs_and_the_cache_are_per_owner(
+    stack: RunningStack, keyed_gateway: str, image_server: LocalHttpServer
+) -> None:
+    path = "/cache/owners.jpg"
+    url = image_server.add(path, Resource(_photo(900), "image/jpeg", etag='"o"'))
+    alice, bob = ({"Authorization": f"Bearer {key}"} for key in API_KEYS)
+
+    [alices] = _images(_run(keyed_gateway, [[url]], alice))
+    [bobs] = _images(_run(keyed_gateway, [[url]], bob))
+
+    # Bob's fetch knows nothing of Alice's: a full GET, another output name.
+    assert image_server.requests.count(path) == 2 and path not in image_server.conditional_requests
+    assert bobs["origin"] == "fetched" and bobs["output_url"] != alices["output_url"]
+    [alices_again] = _images(_run(keyed_gateway, [[url]], alice))
+    assert alices_again["origin"] == "revalidated" and alices_again["output_url"] == alices["output_url"]
