@@ -13,7 +13,12 @@
    progressive against baseline JPEG (bench/fidelity.py); colour: what colour management costs
    per image (bench/colour_cost.py);
 9. storage: the throughput upload with 2 workers on a fresh stack storing in files, then on one
-   storing in SeaweedFS over S3 (storage.s3_ratio, bench/storage.py).
+   storing in SeaweedFS over S3 (storage.s3_ratio, bench/storage.py);
+10. cache and dedup: the throughput CSV uploaded twice (cache.second_run_speedup, with the second
+   run's compressions), and a CSV with every URL 5 times (dedup.fetch_ratio) (bench/work_saved.py).
+
+Every upload that measures work uses URLs no earlier upload used (bench/image_server.py), so the
+source cache and the content-addressed outputs never spare it any work.
 
 `--smoke` runs the same code on tiny sizes (part of `make test`); it checks that the benchmark
 works, not how fast anything is. `--batch-rows` sets the batch's size.
@@ -32,7 +37,7 @@ from typing import Any
 from bench.batch import SMALL_IMAGES_PATH, batch_urls, ensure_small_images, run_batch, write_batch_csv
 from bench.colour_cost import colour_cost
 from bench.fidelity import output_bytes, progressive_against_baseline
-from bench.image_server import IMAGE_SERVER_PORT, start_image_server
+from bench.image_server import IMAGE_SERVER_PORT, fresh_urls, start_image_server
 from bench.image_set import CACHE, ensure_image_set
 from bench.ingestion import ensure_ingestion_csv, gateway_rows_per_s, raw_producer_rows_per_s
 from bench.latency import one_image_latencies_ms, percentile
@@ -43,6 +48,7 @@ from bench.stack import BenchStack, running_bench_stack
 from bench.storage import measure_storage
 from bench.stored_rows import aggregator_rows_per_s, stage_finished_rows
 from bench.throughput import pipeline_images_per_s, raw_images_per_s
+from bench.work_saved import dedup_fetch_ratio, second_run_speedup
 from devstack.paths import ROOT
 
 
@@ -57,6 +63,7 @@ class Sizes:
     stored_rows: int
     fidelity_images: int
     colour_images: int
+    dedup_urls: int
 
 
 FULL = Sizes(
@@ -69,6 +76,7 @@ FULL = Sizes(
     stored_rows=1_000_000,
     fidelity_images=200,
     colour_images=20,
+    dedup_urls=400,
 )
 SMOKE = Sizes(
     images=20,
@@ -80,6 +88,7 @@ SMOKE = Sizes(
     stored_rows=2_000,
     fidelity_images=5,
     colour_images=2,
+    dedup_urls=4,
 )
 
 
@@ -92,7 +101,7 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
     pipeline_images_per_s(stack.base_url, urls[:10], sizes.images_per_row)
     # Latency first, on a fresh database; again once it holds a million more finished rows.
     print("latency …", flush=True)
-    latencies = one_image_latencies_ms(stack.base_url, urls[: sizes.latency_requests])
+    latencies = one_image_latencies_ms(stack.base_url, fresh_urls(urls[: sizes.latency_requests]))
     print("throughput and scale-out …", flush=True)
     raw = raw_images_per_s(images, stack.settings, threads=os.cpu_count() or 1)
     print(f"  raw {raw:.0f} images/s", flush=True)
@@ -113,9 +122,15 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
     print(f"  {fidelity['ratio']:.3f} of plain Pillow's bytes", flush=True)
     jpeg = progressive_against_baseline(stack.settings, images[:some])
     colour = colour_cost(sizes.colour_images)
+    print("work saved: the same CSV twice, every URL 5 times …", flush=True)
+    stack.set_processors(2)
+    stats_url = f"{base}/_stats"
+    cache = second_run_speedup(stack, 2, stats_url, urls, sizes.images_per_row)
+    print(f"  second run {cache['second_run_speedup']:.1f} times faster", flush=True)
+    dedup = dedup_fetch_ratio(stack, stats_url, urls[: sizes.dedup_urls], copies=5)
+    print(f"  {dedup['fetch_ratio']:.2f} source requests per distinct URL", flush=True)
     # Before ingestion, which leaves its million rows on imgpipe.rows for no processor to take.
     print("small-image batch …", flush=True)
-    stack.set_processors(2)
     batch = _measure_batch(stack, sizes.batch_rows, f"{base}/{SMALL_IMAGES_PATH}")
     print("aggregator …", flush=True)
     aggregator_rate = aggregator_rows_per_s(stack.settings, sizes.aggregator_rows)
@@ -123,7 +138,7 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
     print(f"latency with {sizes.stored_rows:,} more finished rows stored …", flush=True)
     stage_finished_rows(stack.settings, sizes.stored_rows)
     unused = urls[sizes.latency_requests : 2 * sizes.latency_requests] or urls[: sizes.latency_requests]
-    latencies_stored = one_image_latencies_ms(stack.base_url, unused)
+    latencies_stored = one_image_latencies_ms(stack.base_url, fresh_urls(unused))
     batch["latency_ratio"] = percentile(latencies_stored, 0.50) / percentile(latencies, 0.50)
     batch["stored_rows_p50_ms"] = percentile(latencies_stored, 0.50)
     print("ingestion …", flush=True)
@@ -166,6 +181,8 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
         "bytes": fidelity,
         "jpeg": jpeg,
         "colour": colour,
+        "cache": cache,
+        "dedup": dedup,
     }
 
 

@@ -41,10 +41,10 @@ def _output_rows(base_url: str, request_id: str) -> Iterator[list[str]]:
 
 
 def check_output_csv(base_url: str, run: BatchRun, urls: list[str]) -> None:
-    """Every row in input order, with its own input URL and one output image of this request."""
+    """Every row in input order, with its own input URL and one output image."""
     rows = _output_rows(base_url, run.request_id)
     next(rows)  # the header
-    output_prefix = f"{base_url}/processed_images/{run.request_id}/"
+    output_prefix = f"{base_url}/processed_images/images/"
     count = 0
     for count, (serial, _, input_url, output_url) in enumerate(rows, 1):
         if serial != str(count) or input_url != urls[count - 1] or not output_url.startswith(output_prefix):

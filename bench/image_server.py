@@ -1,7 +1,14 @@
 """`python -m bench.image_server DIR PORT`: serve every JPEG under DIR from memory, as fast as we can.
 
-A file's URL is its path under DIR (`DIR/small/00001.jpg` is `/small/00001.jpg`); a query string
-is ignored, so one file is also served under as many distinct URLs as a benchmark needs.
+A file's URL is its path under DIR (`DIR/small/00001.jpg` is `/small/00001.jpg`). A query string
+makes the image another one: its text is appended after the JPEG's end, which decoders ignore,
+so the pixels are the same but the bytes, and so their content hash, are the URL's own. A
+benchmark thus gets as many distinct images as it needs, and each upload with a fresh query is
+fresh work for a pipeline that never compresses the same bytes twice.
+
+Each answer carries an `ETag` (a hash of its bytes) and `Last-Modified`, and a conditional GET
+that matches gets `304`, as from a static file server. `GET /_stats` answers how many image GETs
+were served so far, and how many of them were conditional.
 
 Its own process, so that serving competes with the pipeline for the machine's cores (as a real
 source server would not) but not for the benchmark driver's interpreter.
@@ -9,9 +16,13 @@ source server would not) but not for the benchmark driver's interpreter.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import subprocess
 import sys
 import urllib.request
+import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 from aiohttp import web
@@ -21,22 +32,51 @@ from devstack.ports import require_free
 from devstack.waiting import wait_until
 
 IMAGE_SERVER_PORT = 25100  # below the ephemeral ports, as the bench stack's (bench/stack.py)
+LAST_MODIFIED = "Sun, 01 Nov 2026 00:00:00 GMT"
 
 
 def image_app(directory: Path) -> web.Application:
     images = {
         f"/{path.relative_to(directory).as_posix()}": path.read_bytes() for path in directory.rglob("*.jpg")
     }
+    stats = {"requests": 0, "conditional": 0}
 
     async def serve(request: web.Request) -> web.Response:
         body = images.get(request.path)
         if body is None:
             raise web.HTTPNotFound()
-        return web.Response(body=body, content_type="image/jpeg")
+        stats["requests"] += 1
+        if request.query_string:
+            body += request.query_string.encode()
+        etag = f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
+        validators = {"ETag": etag, "Last-Modified": LAST_MODIFIED}
+        if_none_match = request.headers.get("If-None-Match")
+        if if_none_match is not None or "If-Modified-Since" in request.headers:
+            stats["conditional"] += 1
+        if if_none_match == etag:
+            return web.Response(status=304, headers=validators)
+        return web.Response(body=body, content_type="image/jpeg", headers=validators)
+
+    async def serve_stats(request: web.Request) -> web.Response:
+        return web.json_response(stats)
 
     app = web.Application()
+    app.router.add_get("/_stats", serve_stats)
     app.router.add_get("/{path:.+}", serve)
     return app
+
+
+def fresh_urls(urls: Sequence[str]) -> list[str]:
+    """The same images under URLs never used before, with bytes of their own: new work."""
+    run = uuid.uuid4().hex[:12]
+    return [f"{url}?run={run}" for url in urls]
+
+
+def source_requests(stats_url: str) -> tuple[int, int]:
+    """Image GETs the server has answered, and how many of them were conditional."""
+    with urllib.request.urlopen(stats_url, timeout=10) as response:
+        stats = json.load(response)
+    return int(stats["requests"]), int(stats["conditional"])
 
 
 def start_image_server(directory: Path) -> subprocess.Popen[bytes]:
@@ -45,7 +85,7 @@ def start_image_server(directory: Path) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
         [str(VENV_PYTHON), "-m", "bench.image_server", str(directory), str(IMAGE_SERVER_PORT)], cwd=ROOT
     )
-    wait_until(lambda: _answers(f"http://127.0.0.1:{IMAGE_SERVER_PORT}/00000.jpg"), 30, "the image server")
+    wait_until(lambda: _answers(f"http://127.0.0.1:{IMAGE_SERVER_PORT}/_stats"), 30, "the image server")
     return server
 
 
