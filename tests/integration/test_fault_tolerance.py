@@ -13,6 +13,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -24,6 +25,7 @@ from devstack.mongodb import start_mongodb
 from devstack.seaweedfs import start_seaweedfs
 from devstack.stack import start_services
 from imgpipe.database import Document
+from imgpipe.request_paths import CONTENT_IMAGES_PREFIX
 from imgpipe.topics import RESULTS
 from tests.integration.backends import needs_local_infrastructure
 from tests.integration.fault_injection import (
@@ -34,7 +36,7 @@ from tests.integration.fault_injection import (
     serve_catalogue,
     wait_until,
 )
-from tests.integration.helpers import product_csv, read_topic, upload
+from tests.integration.helpers import product_csv, read_csv, read_topic, upload
 from tests.integration.local_http_server import LocalHttpServer
 from tests.integration.stack import FAULT_LAYOUT, ON_S3, TEST_BUCKET, RunningStack, running_test_stack
 
@@ -107,6 +109,16 @@ def _wait_midway(stack: RunningStack, request_id: str) -> None:
     assert finished_rows(stack, request_id) < 400, "too late to call it midway"
 
 
+def _assert_no_orphan_images(stack: RunningStack, request_id: str) -> None:
+    """Rows processed twice stored their images under the same content names (or found them
+    stored): every image in storage is one the output CSV names. (File storage: a put cut short
+    by the kill can leave only a hidden temporary file, never a `.jpg`.)"""
+    table = read_csv(httpx.get(f"{stack.base_url}/download/{request_id}", timeout=60).text)
+    referenced = {url.rsplit("/", 1)[1] for cells in table[1:] for url in cells[3].split(",") if url}
+    images = Path(stack.settings.storage_url.removeprefix("file://")) / CONTENT_IMAGES_PREFIX
+    assert {path.name for path in images.glob("*.jpg")} == referenced
+
+
 def _assert_unavailable(stack: RunningStack, dependency: str) -> None:
     """While `dependency` is down: readiness names it, and an upload is refused with 503, not 500."""
     readiness = httpx.get(f"{stack.base_url}/readyz", timeout=30)
@@ -154,6 +166,7 @@ def test_kill_the_only_processor_then_start_another(
     time.sleep(1)
     start_services(one_processor.settings, one_processor.paths, processor_count=1)
     assert_exact_outcome(one_processor, request_id, catalogue)
+    _assert_no_orphan_images(one_processor, request_id)
 
 
 @pytest.mark.parametrize("run", RUNS)
