@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from imgpipe.database import SOURCE_CACHE, Document
 from imgpipe.retrying import UNAVAILABLE
@@ -83,7 +84,12 @@ class SourceCache:
             "validated_by": entry.validated_by,
         }
         try:
-            await self._collection.replace_one({"_id": entry_id(owner, url)}, document, upsert=True)
+            try:
+                await self._collection.replace_one({"_id": entry_id(owner, url)}, document, upsert=True)
+            except DuplicateKeyError:
+                # Another worker inserted the entry since this one looked (FerretDB does not retry
+                # an upsert that lost the race): it exists now, so this write replaces it.
+                await self._collection.replace_one({"_id": entry_id(owner, url)}, document, upsert=True)
         except UNAVAILABLE as error:
             logger.warning("source cache entry not written, the database is unavailable: %r", error)
 
