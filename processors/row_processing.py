@@ -185,9 +185,10 @@ async def _revalidated(
     """A 304: the bytes are those the entry describes, and their output is stored.
 
     The entry is written again only when the source changed what it says (validators, no-cache)
-    or forbids keeping it: rewriting an unchanged entry just to record this request made a
-    catalogue's second run (every image a 304) wait on a database write per image, 2.4 times
-    faster than the first instead of 5. So an entry revalidated, not fetched, during a request is
+    or forbids keeping it. Rewriting an unchanged entry just to record this request made a
+    catalogue's second run (every image a 304) wait on a database write per image: measured on
+    the bench stack, 2,000 images, the second run was 2.4 times faster than the first with that
+    write and 5.6 times without it. So an entry revalidated, not fetched, during a request is
     revalidated once per worker (the worker's own in-flight sharing covers its other occurrences)."""
     entry = replace(
         known.entry,
