@@ -48,7 +48,8 @@ class Validators:
         return self.etag is not None or self.last_modified is not None
 
     def conditional_headers(self) -> dict[str, str]:
-        # Both when both are known, as RFC 9110 asks; a server then judges by If-None-Match.
+        # Both when both are known, as caches revalidate (RFC 9111, 4.3.1); a server that gets both
+        # judges by If-None-Match and ignores If-Modified-Since (RFC 9110, 13.1.3).
         headers = {}
         if self.etag is not None:
             headers["If-None-Match"] = self.etag
