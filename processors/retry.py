@@ -23,6 +23,11 @@ class RetryPolicy:
     base_s: float
     max_s: float
 
+    def longest_s(self, attempt_timeout_s: float) -> float:
+        """The longest every attempt together can take, each timing out and each backoff the
+        longest (a Retry-After may ask for that)."""
+        return (self.retries + 1) * attempt_timeout_s + self.retries * self.max_s
+
 
 def backoff_delay(policy: RetryPolicy, retry: int, retry_after_s: float | None) -> float:
     """Seconds to wait before retry number `retry` (0-based)."""

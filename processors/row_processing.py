@@ -6,6 +6,8 @@ Faust agent only moves messages in and out. Work is never done twice when it can
 - the same URL again in the same request is done once per worker (processors/in_flight.py), and
   once per request across workers when the source cache says the source confirmed it during
   this request: `reused`, the source is not asked;
+- a URL no worker has fetched yet is claimed in the source cache by the first worker to reach it;
+  the others wait for its entry instead of fetching too (`reused` once it is there);
 - a URL the source cache knows is fetched with a conditional GET; `304` means the stored output
   is reused: `revalidated`, nothing downloaded or compressed;
 - fetched bytes whose output is already stored under its content name are not compressed again
@@ -20,7 +22,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
@@ -35,12 +37,17 @@ from processors.fetch import FetchedImage, FetchError, Validators, fetch_image, 
 from processors.in_flight import SharedWork
 from processors.metrics import COMPRESS_SECONDS, COMPRESSIONS, FETCH_SECONDS
 from processors.retry import RetryPolicy, with_retries
-from processors.source_cache import SourceCache, SourceEntry
+from processors.source_cache import Fetching, SourceCache, SourceEntry
 from processors.storage import store_image, stored_dimensions, stored_size
 
 # URLs whose outcome a worker keeps for the rest of their request: a request's repeated URLs
 # are usually near each other, and the source cache catches the ones forgotten.
 SHARED_OUTCOMES = 20_000
+
+# How often a worker looks whether another worker's first fetch of a URL has finished: soon at
+# first (most images take milliseconds), then less often (a slow source is not polled hard).
+FIRST_POLL_S = 0.01
+LONGEST_POLL_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,10 @@ async def _compress_on(
     return await asyncio.get_running_loop().run_in_executor(executor, _compress, settings, quality, data)
 
 
+def _retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(settings.fetch_retries, settings.fetch_retry_base_s, settings.fetch_retry_max_s)
+
+
 async def _fetch(pipeline: ImagePipeline, url: str, validators: Validators | None) -> FetchedImage:
     settings = pipeline.settings
     with FETCH_SECONDS.time():
@@ -95,7 +106,7 @@ async def _fetch(pipeline: ImagePipeline, url: str, validators: Validators | Non
                 settings.max_redirects,
                 validators,
             ),
-            RetryPolicy(settings.fetch_retries, settings.fetch_retry_base_s, settings.fetch_retry_max_s),
+            _retry_policy(settings),
         )
 
 
@@ -127,16 +138,59 @@ class _KnownOutput:
     bytes_out: int
 
 
-async def _known_output(pipeline: ImagePipeline, message: RowMessage, url: str) -> _KnownOutput | None:
+async def _known_output(
+    pipeline: ImagePipeline, message: RowMessage, url: str
+) -> _KnownOutput | Fetching | None:
     if pipeline.source_cache is None:
         return None
-    entry = await pipeline.source_cache.lookup(message.owner, url)
-    if entry is None:
-        return None
-    key = _output_key(pipeline, message, entry.source_sha256)
+    found = await pipeline.source_cache.lookup(message.owner, url)
+    if not isinstance(found, SourceEntry):
+        return found
+    key = _output_key(pipeline, message, found.source_sha256)
     bytes_out = await stored_size(pipeline.storage, key)
     # None: never encoded with these settings, or gone from storage; the bytes are needed again.
-    return None if bytes_out is None else _KnownOutput(entry, key, bytes_out)
+    return None if bytes_out is None else _KnownOutput(found, key, bytes_out)
+
+
+def _longest_first_fetch(settings: Settings) -> timedelta:
+    """How long a claimed first fetch can take; a claim older than this lost its worker (killed
+    mid-fetch) and is not waited for."""
+    return timedelta(seconds=_retry_policy(settings).longest_s(settings.fetch_timeout_s))
+
+
+async def _known_or_claimed(
+    pipeline: ImagePipeline, message: RowMessage, url: str
+) -> tuple[_KnownOutput | None, bool]:
+    """What the source cache knows of `url`, and whether this worker claimed its first fetch.
+
+    When another worker is fetching the URL for the first time, this waits for its entry rather
+    than asking the source too; with two workers reaching a catalogue's URLs at once, that halves
+    the requests a new catalogue costs its sources."""
+    cache = pipeline.source_cache
+    if cache is None:
+        return None, False
+    known = await _known_output(pipeline, message, url)
+    if known is None:
+        if await cache.claim(message.owner, url):
+            return None, True
+        # Beaten to it by another worker's claim, or an entry exists that cannot serve (expired,
+        # or its output gone from storage): look again to tell which.
+        known = await _known_output(pipeline, message, url)
+    poll_s = FIRST_POLL_S
+    while isinstance(known, Fetching):
+        if datetime.now(UTC) - known.since > _longest_first_fetch(pipeline.settings):
+            return None, False
+        await asyncio.sleep(poll_s)
+        poll_s = min(2 * poll_s, LONGEST_POLL_S)
+        known = await _known_output(pipeline, message, url)
+    # None here: the claimer failed (its error is its own; this worker asks the source itself).
+    return known, False
+
+
+async def _end_claim(pipeline: ImagePipeline, message: RowMessage, url: str, claimed: bool) -> None:
+    """A claimed first fetch that stored no entry: others waiting for it go and fetch themselves."""
+    if claimed and pipeline.source_cache is not None:
+        await pipeline.source_cache.forget(message.owner, url)
 
 
 async def _update_cache(
@@ -204,7 +258,7 @@ async def _revalidated(
 
 async def _produce_image(pipeline: ImagePipeline, message: RowMessage, url: str) -> tuple[ImageOutcome, bool]:
     """The outcome of `url` for this request, and whether later occurrences may reuse it."""
-    known = await _known_output(pipeline, message, url)
+    known, claimed = await _known_or_claimed(pipeline, message, url)
     if known is not None and known.entry.validated_by == message.request_id and not known.entry.no_cache:
         return _outcome(pipeline, url, known.key, known.entry, known.bytes_out, ImageOrigin.REUSED), True
     try:
@@ -216,7 +270,13 @@ async def _produce_image(pipeline: ImagePipeline, message: RowMessage, url: str)
         else:
             outcome = await _store_fetched(pipeline, message, url, fetched, fetched.data)
     except (FetchError, ImageRejected) as error:
+        await _end_claim(pipeline, message, url, claimed)
         return ImageOutcome(input_url=url, error=ImageError(code=error.code, message=error.message)), True
+    except Exception:
+        # Storage or the database gave out mid-image: the row is tried again, by this worker or
+        # another, which must not wait for a claim nobody is working on.
+        await _end_claim(pipeline, message, url, claimed)
+        raise
     return outcome, not (fetched.no_store or fetched.no_cache)
 
 

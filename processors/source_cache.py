@@ -9,6 +9,11 @@ FerretDB answers from its primary key; a write replaces the document by `_id`.
 An entry is used for `ttl_s` after the source last sent the bytes; after that the image is fetched
 in full, as if never seen. The cache only ever saves work: when the database cannot be reached,
 a lookup finds nothing and a write is skipped, and the image is fetched as without a cache.
+
+A URL nobody has fetched yet is claimed first: the worker that inserts the document (holding only
+`fetching_since`) fetches, and replaces it with the entry; a worker that finds the claim waits for
+the entry instead of fetching too. The insert is the arbiter: `_id` is unique, so exactly one of
+any number of workers on any number of hosts wins it.
 """
 
 from __future__ import annotations
@@ -41,6 +46,13 @@ class SourceEntry:
     validated_by: str  # the request during which the source last confirmed these bytes
 
 
+@dataclass(frozen=True)
+class Fetching:
+    """Another worker claimed the URL's first fetch at `since` and has not finished it."""
+
+    since: datetime
+
+
 def entry_id(owner: str | None, url: str) -> str:
     return hashlib.sha256(f"{owner or ''}\n{url}".encode()).hexdigest()
 
@@ -50,13 +62,15 @@ class SourceCache:
         self._collection = db[SOURCE_CACHE]
         self._ttl = timedelta(seconds=ttl_s)
 
-    async def lookup(self, owner: str | None, url: str) -> SourceEntry | None:
-        """The entry of `url`, unless there is none or it has expired."""
+    async def lookup(self, owner: str | None, url: str) -> SourceEntry | Fetching | None:
+        """The entry of `url` or its claim, unless there is neither or the entry has expired."""
         try:
             document = await self._collection.find_one({"_id": entry_id(owner, url)})
         except UNAVAILABLE as error:
             logger.warning("source cache lookup skipped, the database is unavailable: %r", error)
             return None
+        if document is not None and "fetching_since" in document:
+            return Fetching(document["fetching_since"])
         if document is None or datetime.now(UTC) - document["fetched_at"] > self._ttl:
             return None
         return SourceEntry(
@@ -69,6 +83,19 @@ class SourceCache:
             fetched_at=document["fetched_at"],
             validated_by=document["validated_by"],
         )
+
+    async def claim(self, owner: str | None, url: str) -> bool:
+        """True when this worker is the one to fetch `url` first: no document existed, and now its
+        claim does. False when any document exists (a claim, or an entry too old or unusable)."""
+        try:
+            await self._collection.insert_one(
+                {"_id": entry_id(owner, url), "fetching_since": datetime.now(UTC)}
+            )
+        except DuplicateKeyError:
+            return False
+        except UNAVAILABLE as error:
+            logger.warning("source cache claim skipped, the database is unavailable: %r", error)
+        return True
 
     async def remember(self, owner: str | None, url: str, entry: SourceEntry) -> None:
         document = {
@@ -94,7 +121,7 @@ class SourceCache:
             logger.warning("source cache entry not written, the database is unavailable: %r", error)
 
     async def forget(self, owner: str | None, url: str) -> None:
-        """The source now says `no-store`: nothing of its earlier answers may be kept."""
+        """Nothing of the source's answers may be kept (`no-store`), or a claim ends unfetched."""
         try:
             await self._collection.delete_one({"_id": entry_id(owner, url)})
         except UNAVAILABLE as error:

@@ -69,7 +69,8 @@ def _images(status: dict[str, Any]) -> list[dict[str, Any]]:
 def test_a_url_repeated_in_a_request_is_fetched_once_and_every_row_gets_its_output(
     stack: RunningStack, image_server: LocalHttpServer
 ) -> None:
-    repeated = image_server.add("/cache/repeated.jpg", Resource(_photo(1), "image/jpeg"))
+    # Slow enough that both workers reach the URL while its first fetch is still running.
+    repeated = image_server.add("/cache/repeated.jpg", Resource(_photo(1), "image/jpeg", delay_s=1.0))
     others = [
         image_server.add(f"/cache/other-{n}.jpg", Resource(_photo(10 + n), "image/jpeg")) for n in range(30)
     ]
@@ -83,16 +84,53 @@ def test_a_url_repeated_in_a_request_is_fetched_once_and_every_row_gets_its_outp
     repeated_images = [image for image in _images(status) if image["input_url"] == repeated]
     assert len(repeated_images) == 6
     assert len({image["output_url"] for image in repeated_images}) == 1
-    # At most once per worker; once the source cache holds it, the other worker reuses it too.
-    assert image_server.requests.count("/cache/repeated.jpg") <= 2
+    # Once for the whole request: the worker that claimed it fetches, the other waits for it.
+    assert image_server.requests.count("/cache/repeated.jpg") == 1
     origins = sorted(image["origin"] for image in repeated_images)
-    assert origins.count("fetched") == image_server.requests.count("/cache/repeated.jpg")
-    assert set(origins) <= {"fetched", "reused"}
+    assert origins == ["fetched"] + ["reused"] * 5
     assert all(image["width"] == 97 and image["height"] == 61 for image in repeated_images)
-    # 24 other images and the repeated one, each compressed once (two workers may race on it).
-    assert 25 <= _compressions(stack) - compressions <= 26
+    # 24 other images and the repeated one, each compressed once.
+    assert _compressions(stack) - compressions == 25
     table = read_csv(httpx.get(status["download_url"], timeout=30).text)
     assert [row[3] for row in table[1:] if row[2] == repeated] == [repeated_images[0]["output_url"]] * 6
+
+
+def test_a_failing_url_repeated_in_a_request_gives_every_row_its_error(
+    stack: RunningStack, image_server: LocalHttpServer, mongo: MongoClient[Document]
+) -> None:
+    # The first fetch fails slowly: the worker that waits for it must not wait on a dead claim.
+    missing = image_server.add("/cache/missing.jpg", Resource(b"gone", status=404, delay_s=0.5))
+    others = [
+        image_server.add(f"/cache/beside-missing-{n}.jpg", Resource(_photo(40 + n), "image/jpeg"))
+        for n in range(12)
+    ]
+    rows = [[missing] if n % 3 == 0 else [others[n]] for n in range(12)]
+
+    status = _run(stack.base_url, rows)
+
+    assert status["status"] == "completed_with_errors"
+    failed = [image for image in _images(status) if image["input_url"] == missing]
+    assert [image["error"]["code"] for image in failed] == ["http_error"] * 4
+    # Each worker asks the source at most once: an error is not shared through the cache.
+    assert 1 <= image_server.requests.count("/cache/missing.jpg") <= 2
+    entries = mongo[stack.settings.mongodb_database][SOURCE_CACHE]
+    assert entries.find_one({"_id": entry_id(None, missing)}) is None  # no claim left behind
+
+
+def test_a_claim_whose_worker_died_does_not_hold_the_url_up(
+    stack: RunningStack, image_server: LocalHttpServer, mongo: MongoClient[Document]
+) -> None:
+    path = "/cache/abandoned-claim.jpg"
+    url = image_server.add(path, Resource(_photo(50), "image/jpeg"))
+    # As a worker killed mid-fetch leaves it, long ago (longer than any fetch with its retries).
+    mongo[stack.settings.mongodb_database][SOURCE_CACHE].insert_one(
+        {"_id": entry_id(None, url), "fetching_since": datetime.now(UTC) - timedelta(hours=1)}
+    )
+
+    [image] = _images(_run(stack.base_url, [[url]]))
+
+    assert image["origin"] == "fetched" and image_server.requests.count(path) == 1
+    assert httpx.get(image["output_url"], timeout=30).content[:2] == b"\xff\xd8"
 
 
 def test_identical_images_under_different_urls_are_compressed_and_stored_once(

@@ -73,3 +73,8 @@ def test_backoff_grows_and_is_capped() -> None:
     for retry, bound in enumerate(upper_bounds):
         delay = backoff_delay(POLICY, retry, None)
         assert min(bound, POLICY.max_s) / 2 <= delay <= min(bound, POLICY.max_s)
+
+
+def test_the_longest_retried_fetch_is_every_attempt_timing_out_and_every_backoff_at_its_cap() -> None:
+    assert RetryPolicy(retries=3, base_s=0.5, max_s=10).longest_s(attempt_timeout_s=3) == 4 * 3 + 3 * 10
+    assert RetryPolicy(retries=0, base_s=0.5, max_s=10).longest_s(attempt_timeout_s=3) == 3
