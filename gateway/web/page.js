@@ -304,6 +304,13 @@ function thumbnail(source, description) {
   return img;
 }
 
+// Where an output came from (the image's `origin`), as the row details say it.
+const ORIGIN_TEXT = {
+  fetched: "fetched",
+  revalidated: "unchanged at the source",
+  reused: "reused",
+};
+
 function imageElement(rowStatus, image) {
   const pair = element("div", "image-pair");
   pair.append(thumbnail(image.input_url, "input image"));
@@ -315,7 +322,8 @@ function imageElement(rowStatus, image) {
       element(
         "span",
         "image-sizes",
-        `${size}${formatBytes(image.bytes_in)} → ${formatBytes(image.bytes_out)} (${saved}% smaller)`,
+        `${size}${formatBytes(image.bytes_in)} → ${formatBytes(image.bytes_out)} (${saved}% smaller)` +
+          (image.origin ? ` · ${ORIGIN_TEXT[image.origin] ?? image.origin}` : ""),
       ),
     );
   } else if (image.error) {

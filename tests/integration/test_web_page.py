@@ -163,15 +163,23 @@ def test_upload_follow_progress_see_thumbnails_and_download(
     # Thumbnails: the output is the same size in pixels as the input, and the sizes written beside
     # it are those of the source file and of the file imgpipe stores.
     status = httpx.get(f"{s3_stack.base_url}/status/{request_id}?rows=true").json()
+    # Photo 0 is in rows 1 and 3: fetched once, and the other row's output reuses it.
+    assert sorted(status["row_details"][row]["images"][0]["origin"] for row in (0, 2)) == [
+        "fetched",
+        "reused",
+    ]
     for row, photo_numbers in ((0, [0, 1]), (1, [2]), (2, [0])):
         for image, photo in enumerate(photo_numbers):
             assert _output_image_size(page, row, image) == {"width": 320, "height": 240}
-            stored = httpx.get(status["row_details"][row]["images"][image]["output_url"]).content
+            details = status["row_details"][row]["images"][image]
+            stored = httpx.get(details["output_url"]).content
             sizes = page.locator(f"#rows tr[data-row='{row}'] .image-sizes").nth(image)
             pixels = "320\N{MULTIPLICATION SIGN}240"
             expect(sizes).to_contain_text(
                 f"{pixels} · {_kilobytes(len(photos[photo]))} → {_kilobytes(len(stored))}"
             )
+            # Whether the output was fetched or reused (row 2's photo is row 0's first).
+            expect(sizes).to_contain_text(f"smaller) · {details['origin']}")
 
     with page.expect_download() as download_info:
         page.click("#download-button")
