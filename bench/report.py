@@ -276,7 +276,7 @@ Sizes: {sizes["images"]} photo-like 1024x768 JPEGs ({sizes["images_per_row"]} pe
 
 {work_saved_text(results)}
 
-How each figure is measured, and what limits it: see the README's "Performance" section;
-what they mean for sizing: [docs/SCALING.md](docs/SCALING.md).
+How each figure is measured: [docs/development.md](docs/development.md#benchmarks); what they
+mean for sizing, and what limits them: [docs/SCALING.md](docs/SCALING.md).
 """
     return f"{text}\n{million_row_runs}" if million_row_runs else text

@@ -72,7 +72,7 @@ async def stream_object(
         raise ApiError(404, "not_found", not_found_message)
     headers = {**_validators(info), **(extra_headers or {})}
     # Compared here, not passed to the store as a conditional get: with obstore 0.12.1 a caught
-    # NotModifiedError makes the process abort when it exits (README, Notes).
+    # NotModifiedError makes the process abort when it exits (docs/architecture.md, Notes).
     if_none_match = request_headers.get("if-none-match")
     if if_none_match is not None and _matches(if_none_match, info.etag):
         return Response(status_code=304, headers=headers)

@@ -53,55 +53,89 @@ def _default_worker_id() -> str:
 
 
 class Settings(BaseSettings):
+    """Each field's description is its row in docs/configuration.md (`python -m devstack.settings_doc`)."""
+
     model_config = SettingsConfigDict(env_prefix="IMGPIPE_", extra="ignore")
 
     # Where the services are. Unset means "the local stack devstack provisions" (see below).
     kafka_bootstrap_servers: str | None = Field(
         default=None,
         validation_alias=AliasChoices("IMGPIPE_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
+        description="use this broker; unset: the local stack's broker on "
+        "`127.0.0.1:IMGPIPE_LOCAL_KAFKA_PORT`, provisioned by `make up`",
     )
     mongodb_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("IMGPIPE_MONGODB_URL", "MONGODB_URL")
+        default=None,
+        validation_alias=AliasChoices("IMGPIPE_MONGODB_URL", "MONGODB_URL"),
+        description="use this MongoDB; unset: the local stack's server on "
+        "`127.0.0.1:IMGPIPE_LOCAL_MONGODB_PORT`, provisioned by `make up`",
     )
-    mongodb_database: str = "imgpipe"
+    mongodb_database: str = Field(default="imgpipe", description="database name")
 
     # The local stack (`make up`, `make test`) when the two above are unset.
-    local_kafka_port: int = 9092
-    local_mongodb_port: int = 27017
-    state_dir: Path = Path(".local")
+    local_kafka_port: int = Field(
+        default=9092, description="the local broker's port (its KRaft controller uses the next port)"
+    )
+    local_mongodb_port: int = Field(default=27017, description="the local database's port")
+    state_dir: Path = Field(default=Path(".local"), description="the local stack's data, logs and pid files")
 
     # Gateway.
-    host: str = "127.0.0.1"
-    port: int = 8000
-    public_base_url: str | None = None
-    stall_seconds: float = 300.0
-    api_keys: Annotated[tuple[str, ...], NoDecode] = Field(default=(), repr=False)
+    host: str = Field(default="127.0.0.1", description="the gateway's listen address")
+    port: int = Field(default=8000, description="the gateway's port")
+    public_base_url: str | None = Field(
+        default=None,
+        description="prefix of every URL handed to clients (status, download, output images); "
+        "unset: `http://IMGPIPE_HOST:IMGPIPE_PORT`",
+    )
+    stall_seconds: float = Field(
+        default=300.0,
+        description='an unfinished request with no progress for this long shows `"stalled": true` in '
+        "its status, and the aggregator repairs it",
+    )
+    api_keys: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        repr=False,
+        description="comma-separated API keys; when set, upload, status and download need one "
+        "(docs/security.md); empty: the API is open",
+    )
 
     # Upload limits (each answered with 413).
-    max_upload_bytes: int = 100 * 1024 * 1024
-    max_rows: int = 1_000_000
-    max_urls_per_row: int = 50
+    max_upload_bytes: int = Field(
+        default=100 * 1024 * 1024, description="largest CSV upload, 100 MB (413 `upload_too_large`)"
+    )
+    max_rows: int = Field(default=1_000_000, description="most product rows in one CSV (413 `too_many_rows`)")
+    max_urls_per_row: int = Field(default=50, description="most image URLs in one row (413 `too_many_urls`)")
     # A request's line and header fields (answered with 431).
-    max_header_bytes: int = 64 * 1024
+    max_header_bytes: int = Field(
+        default=64 * 1024,
+        description="largest request line and header fields together, 64 KB (431 `header_too_large`)",
+    )
 
     # Storage and images.
     storage_url: str = Field(
         default="file://processed_images",
-        description="where images and CSVs are stored: file://DIRECTORY or s3://BUCKET[/PREFIX]",
+        description="where images and CSVs are stored: `file://DIRECTORY` (relative to the working "
+        "directory, or `file:///absolute`; shared by all services) or `s3://BUCKET[/PREFIX]` (any "
+        "S3-compatible store; the services share no files)",
     )
     s3_endpoint: str | None = Field(
         default=None,
-        description="the S3 server's URL; unset: the local stack's SeaweedFS on IMGPIPE_LOCAL_S3_PORT",
+        description="the S3 server's URL, e.g. `https://s3.eu-west-1.amazonaws.com` or "
+        "`http://seaweedfs:8333`; unset with `s3://`: the local stack's SeaweedFS on "
+        "`127.0.0.1:IMGPIPE_LOCAL_S3_PORT`, provisioned by `make up`",
     )
-    s3_region: str = Field(default="us-east-1", description="the S3 region requests are signed for")
+    s3_region: str = Field(default="us-east-1", description="the region S3 requests are signed for")
     s3_path_style: bool = Field(
-        default=True, description="path-style requests (http://host/BUCKET/KEY); false: virtual-hosted style"
+        default=True,
+        description="path-style requests (`http://host/BUCKET/KEY`), which every S3-compatible server "
+        "understands; false: virtual-hosted style (`http://BUCKET.host/KEY`)",
     )
     s3_access_key_id: str | None = Field(
         default=None,
         validation_alias=AliasChoices("IMGPIPE_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
         repr=False,
-        description="S3 access key; with no endpoint, the local SeaweedFS's own key is used instead",
+        description="S3 access key; with no `IMGPIPE_S3_ENDPOINT`, the local SeaweedFS's own key is "
+        "used instead",
     )
     s3_secret_access_key: str | None = Field(
         default=None,
@@ -111,67 +145,131 @@ class Settings(BaseSettings):
     )
     local_s3_port: int = Field(
         default=8333,
-        description="the local SeaweedFS's S3 port; it also takes the next seven ports for its other parts",
+        description="the local SeaweedFS's S3 port; its master, volume server and filer take the "
+        "seven ports after it",
     )
     public_image_base_url: str | None = Field(
         default=None,
-        description="output image URLs are this prefix and the object's key (a CDN or the bucket's "
-        "public endpoint); unset: the gateway's /processed_images/",
+        description="output image URLs become this prefix followed by the object's key in the store "
+        "(a CDN, or the bucket's public endpoint such as `https://cdn.example.com` or "
+        "`http://127.0.0.1:8333/imgpipe`); unset: the gateway's `/processed_images/…`",
     )
-    jpeg_quality: JpegQuality = 50
+    jpeg_quality: JpegQuality = Field(
+        default=50,
+        description="JPEG quality of the output images (1 to 95), unless the upload sets its own `quality`",
+    )
     jpeg_progressive: bool = Field(
         default=False,
-        description=(
-            "Write progressive JPEGs instead of baseline ones. Off by default: on the benchmark's "
-            "photos at quality 50, progressive output was 2.4% larger and took 2.2 times as long "
-            "to encode (README, Images; `make bench` measures it again)."
-        ),
+        description="write progressive JPEGs instead of baseline ones; off because on the benchmark's "
+        "photos at quality 50 progressive output was 2.4% larger and took 2.2 times as long to "
+        "encode (docs/images.md)",
     )
-    max_image_bytes: int = 25 * 1024 * 1024
-    max_image_pixels: int = 50_000_000
+    max_image_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        description="largest image body read, 25 MB, counted while streaming (`too_large`)",
+    )
+    max_image_pixels: int = Field(
+        default=50_000_000,
+        description="largest image decoded, width times height, checked before decoding (`image_too_large`)",
+    )
 
     # Fetching.
-    fetch_connect_timeout_s: float = 5.0
-    fetch_timeout_s: float = 30.0
-    fetch_allowlist: Annotated[tuple[AllowlistEntry, ...], NoDecode] = ()
-    max_redirects: int = 5
+    fetch_connect_timeout_s: float = Field(default=5.0, description="connect timeout per image fetch")
+    fetch_timeout_s: float = Field(default=30.0, description="total timeout per image fetch")
+    fetch_allowlist: Annotated[tuple[AllowlistEntry, ...], NoDecode] = Field(
+        default=(),
+        description="comma-separated `host:port` pairs or CIDR networks that fetching may reach "
+        "although they are private, loopback or on another port, e.g. `127.0.0.1:8090,10.0.0.0/8`",
+    )
+    max_redirects: int = Field(
+        default=5, description="redirects followed per image, each hop checked against the destination rules"
+    )
     source_cache: bool = Field(
         default=True,
         description="remember each source URL's validators and content hash, and fetch it again with a "
-        "conditional GET (README, Never the same work twice); `off` fetches every image in full",
+        "conditional GET (docs/images.md); false (or `off`) fetches every image in full, outputs "
+        "stay content-addressed",
     )
     source_cache_ttl: float = Field(
         default=7 * 24 * 3600.0,
         gt=0,
-        description="seconds a source cache entry is used after the source last sent the image; "
-        "after that the image is fetched in full again",
+        description="seconds (7 days) a source cache entry is used after the source last sent the "
+        "image; after that the image is fetched in full again",
     )
-    fetch_retries: int = Field(default=3, ge=0)
-    fetch_retry_base_s: float = 0.5
-    fetch_retry_max_s: float = 10.0
+    fetch_retries: int = Field(
+        default=3,
+        ge=0,
+        description="retries of a transient fetch failure (timeout, connection error, HTTP 429 or "
+        "5xx); permanent failures are not retried",
+    )
+    fetch_retry_base_s: float = Field(
+        default=0.5,
+        description="first retry delay; it doubles per retry, with jitter; a `Retry-After` header is "
+        "honored instead",
+    )
+    fetch_retry_max_s: float = Field(
+        default=10.0, description="longest wait between two tries, `Retry-After` included"
+    )
 
     # Webhooks.
-    webhook_secret: str = Field(default="", repr=False)
-    webhook_attempts: int = Field(default=6, ge=1)
-    webhook_retry_base_s: float = 1.0
-    webhook_timeout_s: float = 10.0
+    webhook_secret: str = Field(
+        default="",
+        repr=False,
+        description="HMAC-SHA256 key of the webhooks' `X-Imgpipe-Signature` header (set it in production)",
+    )
+    webhook_attempts: int = Field(
+        default=6, ge=1, description="delivery attempts per webhook before it is marked `failed`"
+    )
+    webhook_retry_base_s: float = Field(
+        default=1.0, description="first retry delay; it doubles after each failure (with ±20 % jitter)"
+    )
+    webhook_timeout_s: float = Field(default=10.0, description="timeout of one delivery attempt")
 
     # Kafka topology and workers.
-    rows_partitions: int = Field(default=6, ge=6)
-    results_partitions: int = 6
-    events_partitions: int = 3
-    topic_replication_factor: int = 1
-    consumer_session_timeout_s: float = Field(default=10.0, ge=6.0)
-    processor_concurrency: int = 8
-    # 0: decode and encode on the worker's own thread, so a worker is one core's worth of work
-    # and the deployment scales by running one worker per core (see README, Performance).
-    compress_threads: int = Field(default=0, ge=0)
-    worker_id: str = Field(default_factory=_default_worker_id)
-    # A worker's Prometheus port (the gateway serves /metrics on its own port); None: no metrics.
-    metrics_port: int | None = None
-    log_level: str = "INFO"
-    # Log each database command's collection and filter shape (imgpipe/command_shapes.py).
-    log_database_commands: bool = False
+    rows_partitions: int = Field(
+        default=6,
+        ge=6,
+        description="partitions of `imgpipe.rows` (at least 6): the upper bound on useful processor workers",
+    )
+    results_partitions: int = Field(default=6, description="partitions of `imgpipe.results`")
+    events_partitions: int = Field(default=3, description="partitions of `imgpipe.events`")
+    topic_replication_factor: int = Field(
+        default=1, description="replication factor of the topics imgpipe creates"
+    )
+    consumer_session_timeout_s: float = Field(
+        default=10.0,
+        ge=6.0,
+        description="how long a silent worker keeps its partitions before the group gives them to "
+        "others (at least 6, the broker's minimum)",
+    )
+    processor_concurrency: int = Field(default=8, description="rows one processor worker handles at once")
+    compress_threads: int = Field(
+        default=0,
+        ge=0,
+        description="threads per processor for decoding and encoding; 0 does it on the worker's own "
+        "thread, so one worker is one core's worth of work: run one processor per core",
+    )
+    worker_id: str = Field(
+        default_factory=_default_worker_id,
+        description="the worker id reported in results; default `HOSTNAME-PID` (`make up` sets "
+        "`processor-N`)",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        description="a processor's or the aggregator's Prometheus port (`/metrics`; the gateway serves "
+        "it on its own port); unset: none. `make up` gives the aggregator the gateway's port + 50 "
+        "and processor N + 50 + N",
+    )
+    log_level: str = Field(
+        default="INFO",
+        description="log level of every service (logs are JSON lines, with `request_id` where one is known)",
+    )
+    log_database_commands: bool = Field(
+        default=False,
+        description="log every database command's collection and filter shape (keys and value types, "
+        "never values) at INFO, logger `imgpipe.database.commands`; the test suite uses it to check "
+        "that every hot access is a single-`_id` one",
+    )
 
     @field_validator("fetch_allowlist", mode="before")
     @classmethod

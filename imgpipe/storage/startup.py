@@ -7,7 +7,7 @@ store that does not answer yet is waited for, as the broker and the database are
 `misconfigured: …`: devstack waits for a new S3 server with it, in a process of its own.
 
 Both leave with os._exit: obstore 0.12.1 can abort the interpreter's teardown (exit status 134)
-once one of its errors was caught (README, Notes), which would hide the exit status.
+once one of its errors was caught (docs/architecture.md, Notes), which would hide the exit status.
 """
 
 from __future__ import annotations

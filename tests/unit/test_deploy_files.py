@@ -1,4 +1,4 @@
-"""docker-compose.yml and the Dockerfile describe the deployment the README promises.
+"""docker-compose.yml and the Dockerfile describe the deployment docs/operations.md promises.
 
 With the compose plugin present, `docker compose config` must accept the file; either way the
 file is parsed and its services, images, volumes, health checks and ordering are checked.
