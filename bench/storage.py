@@ -17,15 +17,13 @@ from bench.image_server import IMAGE_SERVER_PORT, start_image_server
 from bench.image_set import CACHE, ensure_image_set
 from bench.report import benchmarks_markdown, million_row_section, write_outputs
 from bench.stack import S3_BUCKET, running_bench_stack
-from bench.throughput import pipeline_images_per_s
+from bench.throughput import pipeline_images_per_s, warm_up
 from devstack.paths import ROOT
-
-WARM_UP_IMAGES = 10
 
 
 def _best_of_two(storage_url: str | None, urls: list[str], images_per_row: int) -> float:
     with running_bench_stack(IMAGE_SERVER_PORT, processors=2, storage_url=storage_url) as stack:
-        pipeline_images_per_s(stack.base_url, urls[:WARM_UP_IMAGES], images_per_row)
+        warm_up(stack.base_url, urls, images_per_row)
         rate = max(pipeline_images_per_s(stack.base_url, urls, images_per_row) for _ in range(2))
     print(f"  {stack.settings.storage_url.split(':')[0]}: {rate:.0f} images/s", flush=True)
     return rate
