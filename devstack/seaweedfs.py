@@ -75,6 +75,9 @@ def _server_argv(paths: StackPaths, s3_port: int) -> list[str]:
         "-s3.autoCreateBucket=false",
         # Volumes of 1 GB rather than 30: a development machine's disk, not a cluster's.
         "-master.volumeSizeLimitMB=1024",
+        # Objects under 256 KB (the compressed images) are kept in the filer's own store: a put is
+        # one write there instead of a file id from the master plus a write to a volume server.
+        "-filer.saveToFilerLimit=262144",
     ]
 
 
