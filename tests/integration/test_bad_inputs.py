@@ -22,12 +22,12 @@ import pytest
 from PIL import Image
 
 from bench.photos import photo_like_image
+from devstack.sync_run import run_sync
 from imgpipe.request_paths import input_spool_key, output_csv_key
 from imgpipe.storage.factory import open_storage
-from tests.integration.helpers import product_csv, upload, wait_finished
-from tests.integration.local_http_server import LocalHttpServer, Resource
-from tests.integration.stack import RunningStack
-from tests.integration.sync_run import run_sync
+from tests.support.helpers import product_csv, upload, wait_finished
+from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration
 

@@ -24,21 +24,21 @@ from devstack.kafka import start_kafka
 from devstack.mongodb import start_mongodb
 from devstack.seaweedfs import start_seaweedfs
 from devstack.stack import start_services
+from devstack.waiting import wait_until
 from imgpipe.database import Document
 from imgpipe.request_paths import CONTENT_IMAGES_PREFIX
 from imgpipe.topics import RESULTS
-from tests.integration.backends import needs_local_infrastructure
-from tests.integration.fault_injection import (
+from tests.support.backends import needs_local_infrastructure
+from tests.support.fault_injection import (
     Catalogue,
     assert_exact_outcome,
     finished_rows,
     kill_hard,
     serve_catalogue,
-    wait_until,
 )
-from tests.integration.helpers import product_csv, read_csv, read_topic, upload
-from tests.integration.local_http_server import LocalHttpServer
-from tests.integration.stack import FAULT_LAYOUT, ON_S3, TEST_BUCKET, RunningStack, running_test_stack
+from tests.support.helpers import product_csv, read_csv, read_topic, upload
+from tests.support.local_http_server import LocalHttpServer
+from tests.support.stack import FAULT_STATE, ON_S3, TEST_BUCKET, RunningStack, running_test_stack
 
 pytestmark = pytest.mark.integration
 
@@ -65,9 +65,7 @@ def _stack(
     server: LocalHttpServer, processors: int, storage: dict[str, str] | None = None
 ) -> Iterator[RunningStack]:
     allowlist = f"127.0.0.1:{server.port}"
-    with running_test_stack(
-        processors, allowlist, FAULT_LAYOUT, {**FAULT_LIMITS, **(storage or {})}
-    ) as stack:
+    with running_test_stack(processors, allowlist, FAULT_STATE, {**FAULT_LIMITS, **(storage or {})}) as stack:
         yield stack
 
 
@@ -88,8 +86,8 @@ def two_processors_on_s3(fault_server: LocalHttpServer) -> Iterator[RunningStack
 
 
 @pytest.fixture
-def fault_mongo(fault_server: LocalHttpServer) -> Iterator[MongoClient[Document]]:
-    client: MongoClient[Document] = MongoClient(f"mongodb://127.0.0.1:{FAULT_LAYOUT.mongodb_port}/")
+def fault_mongo(two_processors: RunningStack) -> Iterator[MongoClient[Document]]:
+    client: MongoClient[Document] = MongoClient(two_processors.settings.mongodb)
     yield client
     client.close()
 
@@ -105,7 +103,7 @@ def _start(
 
 def _wait_midway(stack: RunningStack, request_id: str) -> None:
     """Until some rows are finished and most are not: the worst moment to die."""
-    wait_until(lambda: finished_rows(stack, request_id) >= 50, 120, "the first 50 rows")
+    wait_until(lambda: finished_rows(stack, request_id) >= 50, 120, "the first 50 rows", interval_s=0.05)
     assert finished_rows(stack, request_id) < 400, "too late to call it midway"
 
 
@@ -152,7 +150,7 @@ def test_kill_the_s3_server_then_restart_it_on_its_data(
     kill_hard(stack.paths, "seaweedfs")
     _assert_unavailable(stack, "storage")
     time.sleep(2)  # long enough for every worker to hit the outage
-    start_seaweedfs(stack.paths, FAULT_LAYOUT.s3_port, TEST_BUCKET)
+    start_seaweedfs(stack.paths, stack.ports.s3, TEST_BUCKET)
     assert_exact_outcome(stack, request_id, catalogue)
 
 
@@ -190,7 +188,7 @@ def test_kill_the_broker_then_restart_it_on_its_data(
     _wait_midway(two_processors, request_id)
     kill_hard(two_processors.paths, "kafka")
     _assert_unavailable(two_processors, "kafka")
-    start_kafka(two_processors.paths, FAULT_LAYOUT.kafka_port)
+    start_kafka(two_processors.paths, two_processors.ports.kafka)
     assert_exact_outcome(two_processors, request_id, catalogue)
 
 
@@ -205,7 +203,7 @@ def test_stop_the_database_for_a_while(
     started = time.monotonic()
     _assert_unavailable(two_processors, "mongodb")
     time.sleep(max(0.0, 4 - (time.monotonic() - started)))
-    start_mongodb(two_processors.paths, FAULT_LAYOUT.mongodb_port)
+    start_mongodb(two_processors.paths, two_processors.ports.mongodb)
     assert_exact_outcome(two_processors, request_id, catalogue)
 
 

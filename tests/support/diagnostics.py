@@ -14,9 +14,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import murmur2
 
 from devstack.consumer_groups import PROCESSORS_GROUP
+from devstack.sync_run import run_sync
 from imgpipe.settings import Settings
 from imgpipe.topics import RESULTS, ROWS, row_key
-from tests.integration.sync_run import run_sync
 
 CONSUMER_GROUPS = (PROCESSORS_GROUP, "imgpipe-aggregator")
 
