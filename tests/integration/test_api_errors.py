@@ -67,10 +67,10 @@ def test_rejected_csv_lists_problems_and_creates_nothing(
     assert [db[name].count_documents({}) for name in collections] == before
 
 
-@pytest.mark.parametrize("quality", ["0", "96", "-5", "1000", "abc", "50.5", "\u0663"])
-def test_quality_outside_1_to_95_is_400_and_creates_nothing(
-    stack: RunningStack, mongo: MongoClient[Document], quality: str
-) -> None:
+def test_a_quality_outside_1_to_95_creates_nothing(stack: RunningStack, mongo: MongoClient[Document]) -> None:
+    """The table of refused qualities is in-process (tests/api/test_bad_requests.py); here, that
+    a refused one leaves nothing in the database."""
+    quality = "96"
     db = mongo[stack.settings.mongodb_database]
     before = db["requests"].count_documents({})
 
