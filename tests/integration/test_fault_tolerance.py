@@ -9,6 +9,7 @@ image, exact counters and no truncated file. Each runs twice.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo import MongoClient
 
 from devstack import processes
@@ -24,10 +26,11 @@ from devstack.kafka import start_kafka
 from devstack.mongodb import start_mongodb
 from devstack.seaweedfs import start_seaweedfs
 from devstack.stack import start_services
+from devstack.sync_run import run_sync
 from devstack.waiting import wait_until
 from imgpipe.database import Document
 from imgpipe.request_paths import CONTENT_IMAGES_PREFIX
-from imgpipe.topics import RESULTS
+from imgpipe.topics import RESULTS, ROWS
 from tests.support.backends import needs_local_infrastructure
 from tests.support.fault_injection import (
     Catalogue,
@@ -225,16 +228,38 @@ def test_scale_processors_out_and_in_midway(
     assert_exact_outcome(two_processors, request_id, catalogue)
 
 
+async def _upload_then_kill_the_gateway_once_rows_flow(stack: RunningStack, catalogue: Catalogue) -> str:
+    """Upload, wait until the gateway's first rows reach the rows topic, and kill it at once:
+    publishing 6,000 rows takes a few hundred milliseconds, so this lands in the middle, where a
+    fixed delay after the upload could land before publishing started on a loaded machine."""
+    rows_topic = [TopicPartition(ROWS, partition) for partition in range(stack.settings.rows_partitions)]
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.settings.kafka_bootstrap)
+    await consumer.start()
+    try:
+
+        async def rows_on_topic() -> int:
+            return sum((await consumer.end_offsets(rows_topic)).values())
+
+        before = await rows_on_topic()
+        response = await asyncio.to_thread(upload, stack.base_url, product_csv(catalogue.rows))
+        assert response.status_code == 202, response.text
+        deadline = time.monotonic() + 30
+        while await rows_on_topic() == before:
+            assert time.monotonic() < deadline, "the gateway published no row within 30 s"
+            await asyncio.sleep(0.005)
+        kill_hard(stack.paths, "gateway")
+    finally:
+        await consumer.stop()
+    request_id: str = response.json()["request_id"]
+    return request_id
+
+
 @pytest.mark.parametrize("run", RUNS)
 def test_kill_the_gateway_while_it_publishes(
     two_processors: RunningStack, fault_server: LocalHttpServer, fault_mongo: MongoClient[Document], run: int
 ) -> None:
     catalogue = serve_catalogue(fault_server, f"big{run}", rows=6_000, images_per_row=1, delay_s=0.0)
-    response = upload(two_processors.base_url, product_csv(catalogue.rows))
-    assert response.status_code == 202, response.text
-    request_id = response.json()["request_id"]
-    time.sleep(0.05)  # publishing 6,000 rows takes a few hundred milliseconds: kill it in the middle
-    kill_hard(two_processors.paths, "gateway")
+    request_id = run_sync(_upload_then_kill_the_gateway_once_rows_flow(two_processors, catalogue))
     db = fault_mongo[two_processors.settings.mongodb_database]
     checkpoint = db.publishing.find_one({"_id": request_id})
     assert checkpoint is not None and not checkpoint["done"], "publishing finished before the kill"
