@@ -167,6 +167,12 @@ def test_services_share_no_filesystem(s3_stack: RunningStack, finished: tuple[st
 THE_STACKS_SEAWEEDFS = "the s3 stack's SeaweedFS"
 
 
+def _on_the_stack(stack: RunningStack, settings: dict[str, str]) -> dict[str, str]:
+    """`settings` with THE_STACKS_SEAWEEDFS replaced by the stack's SeaweedFS endpoint."""
+    endpoint = stack.settings.s3_endpoint_url
+    return {name: endpoint if value == THE_STACKS_SEAWEEDFS else value for name, value in settings.items()}
+
+
 @pytest.mark.parametrize(
     ("service", "settings", "line"),
     [
@@ -193,12 +199,6 @@ THE_STACKS_SEAWEEDFS = "the s3 stack's SeaweedFS"
         ),
     ],
 )
-def _on_the_stack(stack: RunningStack, settings: dict[str, str]) -> dict[str, str]:
-    """`settings` with THE_STACKS_SEAWEEDFS replaced by the stack's SeaweedFS endpoint."""
-    endpoint = stack.settings.s3_endpoint_url
-    return {name: endpoint if value == THE_STACKS_SEAWEEDFS else value for name, value in settings.items()}
-
-
 def test_bad_storage_settings_stop_a_service_at_start_with_one_line(
     s3_stack: RunningStack, service: str, settings: dict[str, str], line: str
 ) -> None:
