@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PROCESSORS ?= 2
 INSTALLED := $(VENV)/.installed-stamp
 
-.PHONY: install up down logs test lint bench bench-storage bench-batch demo clean-state
+.PHONY: install up down logs check test lint bench bench-storage bench-batch demo clean-state
 
 # System prerequisites (Java 17, Maven, Go, python3-venv) are checked, and installed with apt
 # where missing, by infra/install-prerequisites.sh; the Python environment is built here.
@@ -27,9 +27,14 @@ down:
 logs: install
 	$(PY) -m devstack logs
 
-# The full suite: lint and types first (cheap), then unit and integration tests on a real stack.
-test: lint
-	$(PY) -m pytest
+# The quick tier, under 2 minutes and with no broker or database: lint and types, the unit tests,
+# and the gateway's API answered in process (tests/api).
+check: lint
+	$(PY) -m pytest tests/unit tests/api
+
+# The full suite: the quick tier first, then the integration tests on real stacks of their own.
+test: check
+	$(PY) -m pytest tests/integration
 
 lint: install
 	$(PY) -m ruff check .
@@ -56,5 +61,5 @@ demo: install
 # Forget all local data (Kafka log, database, stored images and CSVs) but keep the downloaded tools.
 clean-state: down
 	rm -rf .local/logs .local/pids .local/kafka-data .local/mongodb-data .local/seaweedfs-data .local/services \
-		.local/faust .local/test-stack .local/s3-test-stack .local/unit-s3
+		.local/faust .local/test-stack .local/s3-test-stack
 	find processed_images -mindepth 1 -not -name .gitkeep -delete

@@ -31,7 +31,7 @@ from devstack.paths import ROOT, VENV_PYTHON
 from devstack.ports import require_free
 from devstack.waiting import wait_until
 
-IMAGE_SERVER_PORT = 25100  # below the ephemeral ports, as the bench stack's (bench/stack.py)
+IMAGE_SERVER_PORT = 25100  # below the ephemeral ports (devstack/ports.py says why); checked free
 LAST_MODIFIED = "Sun, 01 Nov 2026 00:00:00 GMT"
 
 

@@ -1,55 +1,48 @@
-"""The benchmark's own imgpipe stack (state in .local/bench-stack, ports of its own), started fresh.
+"""The benchmark's own imgpipe stack (state in .local/bench-stack, free ports), started fresh.
 
-Provisioned by devstack exactly as `make up` is; only the state directory, the ports and the
-fetch allowlist (the local image server) differ. Every other setting is the product's default.
+A throwaway stack (devstack/throwaway.py), provisioned exactly as `make up` is; only the state
+directory, the ports and the fetch allowlist (the local image server) differ. Every other setting
+is the product's default.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from devstack import processes
-from devstack.consumer_groups import PROCESSORS_GROUP, stable_group_members
 from devstack.paths import ROOT, StackPaths
-from devstack.stack import down, start_infrastructure, start_services
-from devstack.waiting import wait_until
+from devstack.stack import start_services
+from devstack.throwaway import ThrowawayStack, running_throwaway_stack
 from imgpipe.settings import Settings
 
 STATE_DIR = ROOT / ".local" / "bench-stack"
-# Below Linux's ephemeral ports (32768-60999): there, any outgoing connection of another process
-# may hold the port when the stack starts (three starts out of three failed so while a test
-# stack ran beside it). The workers' metrics ports follow the gateway's (devstack.stack).
-KAFKA_PORT, MONGODB_PORT, GATEWAY_PORT = 25092, 25017, 25000
-S3_PORT = 25333  # SeaweedFS, for the S3 storage figure (and the seven ports after it)
 S3_BUCKET = "imgpipe-bench"
 INFRASTRUCTURE = ("kafka", "mongodb", "seaweedfs")  # what devstack runs beside the services
 
 
 @dataclass
 class BenchStack:
-    settings: Settings
-    paths: StackPaths
-    base_url: str
+    stack: ThrowawayStack
     processors: int
+
+    @property
+    def settings(self) -> Settings:
+        return self.stack.settings
+
+    @property
+    def paths(self) -> StackPaths:
+        return self.stack.paths
+
+    @property
+    def base_url(self) -> str:
+        return self.stack.base_url
 
     def set_processors(self, count: int) -> None:
         """Run exactly `count` processor workers, and wait until their group has settled."""
-        start_services(self.settings, self.paths, count)
+        self.stack.set_processors(count)
         self.processors = count
-        if count:
-            wait_until(
-                lambda: (
-                    asyncio.run(stable_group_members(self.settings.kafka_bootstrap, PROCESSORS_GROUP))
-                    == count
-                ),
-                90,
-                f"{count} processor(s) settled in their consumer group",
-            )
 
     def restart_gateway(self) -> None:
         """A fresh gateway process, so that its peak memory is that of what comes next."""
@@ -78,30 +71,10 @@ def running_bench_stack(
 ) -> Iterator[BenchStack]:
     """The bench stack, storing in files under its state directory unless `storage_url` says
     otherwise (`s3://…`: SeaweedFS, provisioned beside Kafka and the database)."""
-    saved = dict(os.environ)
-    os.environ.update(
-        {
-            "IMGPIPE_STATE_DIR": str(STATE_DIR),
-            "IMGPIPE_LOCAL_KAFKA_PORT": str(KAFKA_PORT),
-            "IMGPIPE_LOCAL_MONGODB_PORT": str(MONGODB_PORT),
-            "IMGPIPE_PORT": str(GATEWAY_PORT),
-            "IMGPIPE_STORAGE_URL": storage_url or f"file://{STATE_DIR / 'processed_images'}",
-            "IMGPIPE_LOCAL_S3_PORT": str(S3_PORT),
-            "IMGPIPE_FETCH_ALLOWLIST": f"127.0.0.1:{image_server_port}",
-            "IMGPIPE_MONGODB_DATABASE": "imgpipe_bench",
-        }
-    )
-    settings = Settings()
-    down(settings)  # whatever an interrupted earlier run left behind
-    shutil.rmtree(STATE_DIR, ignore_errors=True)
-    paths = StackPaths(settings.state_dir)
-    try:
-        start_infrastructure(settings, paths)
-        base_url = start_services(settings, paths, processors)
-        stack = BenchStack(settings, paths, base_url, processors)
-        stack.set_processors(processors)
-        yield stack
-    finally:
-        down(settings)
-        os.environ.clear()
-        os.environ.update(saved)
+    environment = {
+        "IMGPIPE_STORAGE_URL": storage_url or f"file://{STATE_DIR / 'processed_images'}",
+        "IMGPIPE_FETCH_ALLOWLIST": f"127.0.0.1:{image_server_port}",
+        "IMGPIPE_MONGODB_DATABASE": "imgpipe_bench",
+    }
+    with running_throwaway_stack(STATE_DIR, processors, environment) as stack:
+        yield BenchStack(stack, processors)

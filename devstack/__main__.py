@@ -7,11 +7,20 @@ import os
 import sys
 
 from devstack.paths import StackPaths
+from devstack.ports import PortInUse
 from devstack.stack import down, start_infrastructure, up
+from devstack.waiting import NotReady
 from imgpipe.settings import get_settings
 
 
 def main() -> None:
+    try:
+        _run_command()
+    except (NotReady, PortInUse) as error:
+        sys.exit(str(error))  # a message for `make up`, not a traceback
+
+
+def _run_command() -> None:
     parser = argparse.ArgumentParser(prog="python -m devstack")
     commands = parser.add_subparsers(dest="command", required=True)
     up_command = commands.add_parser("up", help="start everything (idempotent)")

@@ -8,9 +8,9 @@ from pymongo import MongoClient
 
 from devstack import processes
 from imgpipe.database import Document
-from tests.integration.diagnostics import notable_log_lines
-from tests.integration.local_http_server import LocalHttpServer
-from tests.integration.stack import ON_S3, S3_LAYOUT, RunningStack, running_test_stack, start_extra_gateway
+from tests.support.diagnostics import notable_log_lines
+from tests.support.local_http_server import LocalHttpServer
+from tests.support.stack import ON_S3, S3_STATE, RunningStack, running_test_stack, start_extra_gateway
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +64,7 @@ def s3_stack(
         f"127.0.0.1:{port}" for port in (image_server.port, webhook_receiver.port, closed_port)
     )
     with running_test_stack(
-        processor_count=2, fetch_allowlist=allowlist, layout=S3_LAYOUT, overrides=ON_S3
+        processor_count=2, fetch_allowlist=allowlist, state_dir=S3_STATE, overrides=ON_S3
     ) as s3:
         yield s3
 
@@ -82,7 +82,7 @@ API_KEYS = ("key-alice", "key-bob")
 @pytest.fixture(scope="session")
 def keyed_gateway(stack: RunningStack) -> Iterator[str]:
     """A second gateway on the same broker and database, with IMGPIPE_API_KEYS set."""
-    url = start_extra_gateway(stack, "gateway-keys", 18001, {"IMGPIPE_API_KEYS": ",".join(API_KEYS)})
+    url = start_extra_gateway(stack, "gateway-keys", {"IMGPIPE_API_KEYS": ",".join(API_KEYS)})
     yield url
     processes.stop(stack.paths, "gateway-keys")
 

@@ -21,9 +21,9 @@ from pymongo import MongoClient
 from bench.photos import photo_like_image
 from devstack.paths import StackPaths
 from imgpipe.database import Document
-from tests.integration.helpers import product_csv, upload, wait_finished
-from tests.integration.local_http_server import LocalHttpServer, Resource
-from tests.integration.stack import RunningStack
+from tests.support.helpers import product_csv, upload, wait_finished
+from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,5 @@
-"""With IMGPIPE_API_KEYS set: no key, no access; each key sees only its own requests."""
+"""With IMGPIPE_API_KEYS set, each key sees only its own requests. (No key, no access: in-process,
+in tests/api/test_api_keys.py.)"""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import pytest
 
 from bench.photos import photo_like_image
 from tests.integration.conftest import API_KEYS
-from tests.integration.helpers import product_csv, wait_finished
-from tests.integration.local_http_server import LocalHttpServer, Resource
-from tests.integration.stack import RunningStack
+from tests.support.helpers import product_csv, wait_finished
+from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration
 
@@ -28,23 +29,6 @@ def alice_request(keyed_gateway: str, image_server: LocalHttpServer) -> str:
     assert response.status_code == 202, response.text
     request_id: str = response.json()["request_id"]
     return request_id
-
-
-@pytest.mark.parametrize(
-    "headers",
-    [{}, {"Authorization": "Bearer wrong"}, {"X-API-Key": "wrong"}, {"Authorization": f"Basic {ALICE}"}],
-    ids=["none", "wrong-bearer", "wrong-x-api-key", "wrong-scheme"],
-)
-def test_upload_without_a_valid_key_is_401(keyed_gateway: str, headers: dict[str, str]) -> None:
-    response = _upload(keyed_gateway, headers, product_csv([("1", "A", ["https://example.com/a.jpg"])]))
-    assert response.status_code == 401
-    assert response.json()["error"] == "unauthorized"
-
-
-@pytest.mark.parametrize("path", ["/status/{id}", "/download/{id}"])
-def test_status_and_download_need_a_key(keyed_gateway: str, alice_request: str, path: str) -> None:
-    response = httpx.get(keyed_gateway + path.format(id=alice_request))
-    assert response.status_code == 401
 
 
 @pytest.mark.parametrize("path", ["/status/{id}", "/download/{id}"])

@@ -14,7 +14,7 @@ import pytest
 
 from bench.report import BATCH_SERVICES, TARGETS, value_at
 from devstack.paths import ROOT, VENV_PYTHON
-from tests.integration.backends import needs_local_infrastructure
+from tests.support.backends import needs_local_infrastructure
 
 pytestmark = pytest.mark.integration
 

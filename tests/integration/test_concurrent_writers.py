@@ -27,7 +27,7 @@ from gateway.request_store import insert_request, webhook_record
 from imgpipe.database import PUBLISHING, REQUESTS, UNFINISHED_REQUESTS, WEBHOOKS, Document
 from imgpipe.messages import ImageOutcome, RowResult
 from imgpipe.request_state import RequestState, request_state
-from tests.integration.stack import RunningStack
+from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration
 

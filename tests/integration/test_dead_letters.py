@@ -11,9 +11,9 @@ import pytest
 
 from imgpipe.input_spool import ProductRow
 from imgpipe.topics import ROWS, ROWS_DLQ
-from tests.integration.helpers import read_csv, read_topic, wait_finished
-from tests.integration.stack import RunningStack
-from tests.integration.staged_requests import record_published_request, send_one
+from tests.support.helpers import read_csv, read_topic, wait_finished
+from tests.support.stack import RunningStack
+from tests.support.staged_requests import record_published_request, send_one
 
 pytestmark = pytest.mark.integration
 

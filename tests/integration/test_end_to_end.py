@@ -10,16 +10,16 @@ from PIL import Image
 
 from bench.photos import photo_like_image
 from imgpipe.topics import EVENTS
-from tests.integration.helpers import (
+from tests.support.helpers import (
     product_csv,
     read_csv,
     read_topic,
     upload,
     wait_finished,
 )
-from tests.integration.local_http_server import LocalHttpServer, Resource
-from tests.integration.stack import RunningStack
-from tests.integration.stored_state import stored_row_count, stored_state
+from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.stack import RunningStack
+from tests.support.stored_state import stored_row_count, stored_state
 
 pytestmark = pytest.mark.integration
 

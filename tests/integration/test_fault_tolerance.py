@@ -9,6 +9,7 @@ image, exact counters and no truncated file. Each runs twice.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo import MongoClient
 
 from devstack import processes
@@ -24,21 +26,22 @@ from devstack.kafka import start_kafka
 from devstack.mongodb import start_mongodb
 from devstack.seaweedfs import start_seaweedfs
 from devstack.stack import start_services
+from devstack.sync_run import run_sync
+from devstack.waiting import wait_until
 from imgpipe.database import Document
 from imgpipe.request_paths import CONTENT_IMAGES_PREFIX
-from imgpipe.topics import RESULTS
-from tests.integration.backends import needs_local_infrastructure
-from tests.integration.fault_injection import (
+from imgpipe.topics import RESULTS, ROWS
+from tests.support.backends import needs_local_infrastructure
+from tests.support.fault_injection import (
     Catalogue,
     assert_exact_outcome,
     finished_rows,
     kill_hard,
     serve_catalogue,
-    wait_until,
 )
-from tests.integration.helpers import product_csv, read_csv, read_topic, upload
-from tests.integration.local_http_server import LocalHttpServer
-from tests.integration.stack import FAULT_LAYOUT, ON_S3, TEST_BUCKET, RunningStack, running_test_stack
+from tests.support.helpers import product_csv, read_csv, read_topic, upload
+from tests.support.local_http_server import LocalHttpServer
+from tests.support.stack import FAULT_STATE, ON_S3, TEST_BUCKET, RunningStack, running_test_stack
 
 pytestmark = pytest.mark.integration
 
@@ -65,9 +68,7 @@ def _stack(
     server: LocalHttpServer, processors: int, storage: dict[str, str] | None = None
 ) -> Iterator[RunningStack]:
     allowlist = f"127.0.0.1:{server.port}"
-    with running_test_stack(
-        processors, allowlist, FAULT_LAYOUT, {**FAULT_LIMITS, **(storage or {})}
-    ) as stack:
+    with running_test_stack(processors, allowlist, FAULT_STATE, {**FAULT_LIMITS, **(storage or {})}) as stack:
         yield stack
 
 
@@ -88,8 +89,8 @@ def two_processors_on_s3(fault_server: LocalHttpServer) -> Iterator[RunningStack
 
 
 @pytest.fixture
-def fault_mongo(fault_server: LocalHttpServer) -> Iterator[MongoClient[Document]]:
-    client: MongoClient[Document] = MongoClient(f"mongodb://127.0.0.1:{FAULT_LAYOUT.mongodb_port}/")
+def fault_mongo(two_processors: RunningStack) -> Iterator[MongoClient[Document]]:
+    client: MongoClient[Document] = MongoClient(two_processors.settings.mongodb)
     yield client
     client.close()
 
@@ -105,7 +106,7 @@ def _start(
 
 def _wait_midway(stack: RunningStack, request_id: str) -> None:
     """Until some rows are finished and most are not: the worst moment to die."""
-    wait_until(lambda: finished_rows(stack, request_id) >= 50, 120, "the first 50 rows")
+    wait_until(lambda: finished_rows(stack, request_id) >= 50, 120, "the first 50 rows", interval_s=0.05)
     assert finished_rows(stack, request_id) < 400, "too late to call it midway"
 
 
@@ -152,7 +153,7 @@ def test_kill_the_s3_server_then_restart_it_on_its_data(
     kill_hard(stack.paths, "seaweedfs")
     _assert_unavailable(stack, "storage")
     time.sleep(2)  # long enough for every worker to hit the outage
-    start_seaweedfs(stack.paths, FAULT_LAYOUT.s3_port, TEST_BUCKET)
+    start_seaweedfs(stack.paths, stack.ports.s3, TEST_BUCKET)
     assert_exact_outcome(stack, request_id, catalogue)
 
 
@@ -190,7 +191,7 @@ def test_kill_the_broker_then_restart_it_on_its_data(
     _wait_midway(two_processors, request_id)
     kill_hard(two_processors.paths, "kafka")
     _assert_unavailable(two_processors, "kafka")
-    start_kafka(two_processors.paths, FAULT_LAYOUT.kafka_port)
+    start_kafka(two_processors.paths, two_processors.ports.kafka)
     assert_exact_outcome(two_processors, request_id, catalogue)
 
 
@@ -205,7 +206,7 @@ def test_stop_the_database_for_a_while(
     started = time.monotonic()
     _assert_unavailable(two_processors, "mongodb")
     time.sleep(max(0.0, 4 - (time.monotonic() - started)))
-    start_mongodb(two_processors.paths, FAULT_LAYOUT.mongodb_port)
+    start_mongodb(two_processors.paths, two_processors.ports.mongodb)
     assert_exact_outcome(two_processors, request_id, catalogue)
 
 
@@ -227,16 +228,38 @@ def test_scale_processors_out_and_in_midway(
     assert_exact_outcome(two_processors, request_id, catalogue)
 
 
+async def _upload_then_kill_the_gateway_once_rows_flow(stack: RunningStack, catalogue: Catalogue) -> str:
+    """Upload, wait until the gateway's first rows reach the rows topic, and kill it at once:
+    publishing 6,000 rows takes a few hundred milliseconds, so this lands in the middle, where a
+    fixed delay after the upload could land before publishing started on a loaded machine."""
+    rows_topic = [TopicPartition(ROWS, partition) for partition in range(stack.settings.rows_partitions)]
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.settings.kafka_bootstrap)
+    await consumer.start()
+    try:
+
+        async def rows_on_topic() -> int:
+            return sum((await consumer.end_offsets(rows_topic)).values())
+
+        before = await rows_on_topic()
+        response = await asyncio.to_thread(upload, stack.base_url, product_csv(catalogue.rows))
+        assert response.status_code == 202, response.text
+        deadline = time.monotonic() + 30
+        while await rows_on_topic() == before:
+            assert time.monotonic() < deadline, "the gateway published no row within 30 s"
+            await asyncio.sleep(0.005)
+        kill_hard(stack.paths, "gateway")
+    finally:
+        await consumer.stop()
+    request_id: str = response.json()["request_id"]
+    return request_id
+
+
 @pytest.mark.parametrize("run", RUNS)
 def test_kill_the_gateway_while_it_publishes(
     two_processors: RunningStack, fault_server: LocalHttpServer, fault_mongo: MongoClient[Document], run: int
 ) -> None:
     catalogue = serve_catalogue(fault_server, f"big{run}", rows=6_000, images_per_row=1, delay_s=0.0)
-    response = upload(two_processors.base_url, product_csv(catalogue.rows))
-    assert response.status_code == 202, response.text
-    request_id = response.json()["request_id"]
-    time.sleep(0.05)  # publishing 6,000 rows takes a few hundred milliseconds: kill it in the middle
-    kill_hard(two_processors.paths, "gateway")
+    request_id = run_sync(_upload_then_kill_the_gateway_once_rows_flow(two_processors, catalogue))
     db = fault_mongo[two_processors.settings.mongodb_database]
     checkpoint = db.publishing.find_one({"_id": request_id})
     assert checkpoint is not None and not checkpoint["done"], "publishing finished before the kill"

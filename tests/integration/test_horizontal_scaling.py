@@ -6,14 +6,14 @@ import pytest
 
 from bench.photos import photo_like_image
 from imgpipe.topics import RESULTS
-from tests.integration.helpers import (
+from tests.support.helpers import (
     product_csv,
     read_topic,
     upload,
     wait_finished,
 )
-from tests.integration.local_http_server import LocalHttpServer, Resource
-from tests.integration.stack import RunningStack
+from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration
 

@@ -7,11 +7,11 @@ import json
 import pytest
 
 from bench.photos import photo_like_image
-from tests.integration.fault_injection import wait_until
-from tests.integration.helpers import product_csv, upload, wait_finished
-from tests.integration.local_http_server import LocalHttpServer, Resource
-from tests.integration.stack import RunningStack
-from tests.integration.worker_metrics import processors_total, scrape, value, worker_urls
+from devstack.waiting import wait_until
+from tests.support.helpers import product_csv, upload, wait_finished
+from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.stack import RunningStack
+from tests.support.worker_metrics import processors_total, scrape, value, worker_urls
 
 pytestmark = pytest.mark.integration
 

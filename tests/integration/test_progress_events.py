@@ -10,9 +10,9 @@ import pytest
 
 from bench.photos import photo_like_image
 from tests.integration.conftest import API_KEYS
-from tests.integration.helpers import product_csv, upload
-from tests.integration.local_http_server import LocalHttpServer, Resource
-from tests.integration.stack import RunningStack
+from tests.support.helpers import product_csv, upload
+from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration
 

@@ -18,16 +18,16 @@ from PIL import Image
 from pymongo.asynchronous.database import AsyncDatabase
 
 from bench.photos import photo_like_image
+from devstack.waiting import wait_until
 from imgpipe.database import REQUESTS, Document
 from imgpipe.input_spool import ProductRow, RowContext, row_message
 from imgpipe.request_state import RequestState, advance_state, request_state
 from imgpipe.topics import ROWS, row_key
-from tests.integration.fault_injection import wait_until
-from tests.integration.helpers import read_csv, read_topic, wait_finished
-from tests.integration.local_http_server import LocalHttpServer, Resource
-from tests.integration.stack import RunningStack
-from tests.integration.staged_requests import record_published_request, send_one
-from tests.integration.stored_state import stored_row_count, stored_state, with_database
+from tests.support.helpers import read_csv, read_topic, wait_finished
+from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.stack import RunningStack
+from tests.support.staged_requests import record_published_request, send_one
+from tests.support.stored_state import stored_row_count, stored_state, with_database
 
 pytestmark = pytest.mark.integration
 

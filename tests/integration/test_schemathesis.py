@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from devstack.paths import VENV_PYTHON
-from tests.integration.stack import RunningStack
+from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration
 

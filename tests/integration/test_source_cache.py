@@ -15,16 +15,16 @@ import pytest
 from pymongo import MongoClient
 
 from bench.photos import photo_like_image
+from devstack.sync_run import run_sync
 from imgpipe.database import SOURCE_CACHE, Document
 from imgpipe.request_paths import content_image_key
 from imgpipe.storage.factory import open_storage
 from processors.source_cache import entry_id
 from tests.integration.conftest import API_KEYS
-from tests.integration.helpers import product_csv, read_csv, wait_finished
-from tests.integration.local_http_server import LocalHttpServer, Resource
-from tests.integration.stack import RunningStack
-from tests.integration.sync_run import run_sync
-from tests.integration.worker_metrics import processors_total
+from tests.support.helpers import product_csv, read_csv, wait_finished
+from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.stack import RunningStack
+from tests.support.worker_metrics import processors_total
 
 pytestmark = pytest.mark.integration
 

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from bench.photos import photo_like_image
-from tests.integration.helpers import product_csv, upload, wait_finished
-from tests.integration.local_http_server import LocalHttpServer, Resource
-from tests.integration.stack import RunningStack
+from tests.support.helpers import product_csv, upload, wait_finished
+from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration
 

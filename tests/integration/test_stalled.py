@@ -10,16 +10,16 @@ import pytest
 
 from bench.photos import photo_like_image
 from devstack import processes
-from tests.integration.helpers import product_csv, upload, wait_finished
-from tests.integration.local_http_server import LocalHttpServer, Resource
-from tests.integration.stack import RunningStack, start_extra_gateway
+from tests.support.helpers import product_csv, upload, wait_finished
+from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.stack import RunningStack, start_extra_gateway
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def impatient_gateway(stack: RunningStack) -> Iterator[str]:
-    url = start_extra_gateway(stack, "gateway-stall", 18002, {"IMGPIPE_STALL_SECONDS": "1"})
+    url = start_extra_gateway(stack, "gateway-stall", {"IMGPIPE_STALL_SECONDS": "1"})
     yield url
     processes.stop(stack.paths, "gateway-stall")
 

@@ -18,9 +18,9 @@ from playwright.sync_api import Browser, FilePayload, Page, expect, sync_playwri
 from bench.photos import photo_like_image
 from devstack.paths import ROOT
 from tests.integration.conftest import API_KEYS
-from tests.integration.helpers import product_csv, read_csv, upload
-from tests.integration.local_http_server import LocalHttpServer, Resource
-from tests.integration.stack import RunningStack
+from tests.support.helpers import product_csv, read_csv, upload
+from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from bench.photos import photo_like_image
-from tests.integration.helpers import product_csv, upload, wait_finished
-from tests.integration.local_http_server import LocalHttpServer, ReceivedPost, Resource
-from tests.integration.stack import WEBHOOK_SECRET, RunningStack
+from tests.support.helpers import product_csv, upload, wait_finished
+from tests.support.local_http_server import LocalHttpServer, ReceivedPost, Resource
+from tests.support.stack import WEBHOOK_SECRET, RunningStack
 
 pytestmark = pytest.mark.integration
 

@@ -1,9 +1,9 @@
 """Storage for the unit tests of the storage interface: every backend, the S3 one on a real
-SeaweedFS started by devstack (no mocks), on ports of its own."""
+SeaweedFS started by devstack (no mocks), on free ports, with its state in the session's own
+temporary directory (so that checkouts running their unit tests at once never share one)."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,33 +11,30 @@ from pathlib import Path
 import pytest
 
 from devstack import processes
-from devstack.paths import ROOT, StackPaths
-from devstack.ports import port_in_use
+from devstack.paths import StackPaths
+from devstack.ports import free_port_block
 from devstack.seaweedfs import start_seaweedfs
 from imgpipe.settings import Settings
 from imgpipe.storage.base import ObjectStorage
 from imgpipe.storage.factory import open_storage
 from imgpipe.storage.file import FileStorage
 
-UNIT_S3_STATE = ROOT / ".local" / "unit-s3"
-# SeaweedFS takes a port and the seven after it: the first such block free, below the ephemeral
-# range (another checkout's unit tests may hold the first one).
-UNIT_S3_PORTS = range(17333, 17533, 10)
+# SeaweedFS's S3 port and the seven after it, for its other parts.
+SEAWEEDFS_PORTS = 8
 UNIT_BUCKET = "imgpipe-unit"
 GATEWAY = "http://gateway.test"
 
 
 @pytest.fixture(scope="session")
-def seaweedfs() -> Iterator[Settings]:
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """Settings that reach the session's SeaweedFS (started fresh, stopped at the end)."""
-    paths = StackPaths(UNIT_S3_STATE)
-    processes.stop(paths, "seaweedfs")  # whatever an interrupted run left behind
-    shutil.rmtree(UNIT_S3_STATE, ignore_errors=True)
-    port = next(port for port in UNIT_S3_PORTS if not any(port_in_use(port + n) for n in range(8)))
+    paths = StackPaths(tmp_path_factory.mktemp("unit-s3"))
+    port = free_port_block(SEAWEEDFS_PORTS)
     settings = Settings(storage_url=f"s3://{UNIT_BUCKET}", local_s3_port=port, public_base_url=GATEWAY)
     start_seaweedfs(paths, port, UNIT_BUCKET)
     yield settings
-    processes.stop(paths, "seaweedfs")
+    # Its data is thrown away: no need to wait the 20 s `weed server` takes to stop on SIGTERM.
+    processes.stop(paths, "seaweedfs", timeout_s=1)
 
 
 def s3_storage(settings: Settings, **changes: object) -> ObjectStorage:

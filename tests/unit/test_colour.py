@@ -13,9 +13,7 @@ import random
 import pytest
 from PIL import Image, ImageChops, ImageCms, ImageStat
 
-from processors.colour import FLAGS, INTENT
-from processors.compress import compress_jpeg, decode_srgb
-from tests.unit.icc_profiles import (
+from bench.icc_profiles import (
     ADOBE_RGB,
     DISPLAY_P3,
     PROPHOTO,
@@ -28,6 +26,8 @@ from tests.unit.icc_profiles import (
     srgb_encode,
     srgb_reference,
 )
+from processors.colour import FLAGS, INTENT
+from processors.compress import compress_jpeg, decode_srgb
 
 MAX_PIXELS = 1_000_000
 MAX_MEAN_DIFFERENCE = 2.0  # levels, averaged over every channel of every pixel

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from devstack.paths import ROOT
-from tests.integration.backends import docker_unreachable_reason
+from tests.support.backends import docker_unreachable_reason
 
 
 def _absent_docker_host(tmp_path: Path) -> str:

@@ -8,7 +8,6 @@ import os
 import signal
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +17,10 @@ from PIL import Image
 from bench.photos import photo_like_image
 from devstack import processes
 from devstack.paths import StackPaths
-from tests.integration.helpers import read_csv, wait_finished
-from tests.integration.local_http_server import LocalHttpServer, Resource
-from tests.integration.stack import RunningStack
-from tests.integration.stored_state import stored_row_count, stored_state
+from tests.support.helpers import read_csv, wait_finished
+from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.stack import RunningStack
+from tests.support.stored_state import stored_row_count, stored_state
 
 Rows = list[tuple[str, str, list[str]]]
 
@@ -72,13 +71,6 @@ def kill_hard(paths: StackPaths, name: str) -> None:
 def finished_rows(stack: RunningStack, request_id: str) -> int:
     state = stored_state(stack.settings, request_id)
     return 0 if state is None else state.rows_finished
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def assert_exact_outcome(stack: RunningStack, request_id: str, catalogue: Catalogue) -> None:

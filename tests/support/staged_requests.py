@@ -17,8 +17,8 @@ from imgpipe.database import Document
 from imgpipe.input_spool import InputSpoolWriter, ProductRow, store_input_spool
 from imgpipe.request_paths import INPUT_SPOOL_NAME
 from imgpipe.storage.factory import open_storage
-from tests.integration.stack import RunningStack
-from tests.integration.stored_state import with_database
+from tests.support.stack import RunningStack
+from tests.support.stored_state import with_database
 
 
 def record_published_request(stack: RunningStack, request_id: str, products: Sequence[ProductRow]) -> None:

@@ -6,7 +6,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from devstack.stack import metrics_port
-from tests.integration.stack import RunningStack
+from tests.support.stack import RunningStack
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

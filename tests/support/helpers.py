@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer
 
-from tests.integration.diagnostics import pending_rows_report
+from tests.support.diagnostics import pending_rows_report
 
 FINISHED = {"completed", "completed_with_errors", "failed"}
 

@@ -8,11 +8,11 @@ from typing import TypeVar
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from devstack.sync_run import run_sync
 from imgpipe.database import REQUESTS, Document, connect, database
 from imgpipe.request_state import RequestState, request_state
 from imgpipe.row_outcomes import chunks_in_order
 from imgpipe.settings import Settings
-from tests.integration.sync_run import run_sync
 
 T = TypeVar("T")
 

@@ -1,5 +1,5 @@
-"""Run a coroutine to completion from synchronous test code, even inside a running event loop
-(async tests call the synchronous helpers too)."""
+"""Run a coroutine to completion from synchronous code, even inside a running event loop (async
+tests call the synchronous helpers and the throwaway stack's waits too)."""
 
 from __future__ import annotations
 

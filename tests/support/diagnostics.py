@@ -11,12 +11,11 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.partitioner import murmur2
 
 from devstack.consumer_groups import PROCESSORS_GROUP
+from devstack.sync_run import run_sync
 from imgpipe.settings import Settings
-from imgpipe.topics import RESULTS, ROWS, row_key
-from tests.integration.sync_run import run_sync
+from imgpipe.topics import RESULTS, ROWS
 
 CONSUMER_GROUPS = (PROCESSORS_GROUP, "imgpipe-aggregator")
 
@@ -27,14 +26,9 @@ NOTABLE_LOG_LINE = re.compile(
 NOTABLE_LINES_PER_LOG = 25
 
 
-def rows_partition(request_id: str, row: int, partitions: int) -> int:
-    """The partition of a row message, as the producer's default partitioner picks it."""
-    hashed: int = murmur2(row_key(request_id, row))
-    return (hashed & 0x7FFFFFFF) % partitions
-
-
 def pending_rows_report(base_url: str, request_id: str, headers: dict[str, str] | None) -> str:
-    """Which rows have no result yet, and on which `imgpipe.rows` partitions they sit."""
+    """Which rows have no result yet, on which `imgpipe.rows` partitions they sit, and whether
+    their results reached `imgpipe.results`."""
     try:
         response = httpx.get(
             f"{base_url}/status/{request_id}", params={"rows": "true"}, headers=headers, timeout=30
@@ -42,27 +36,24 @@ def pending_rows_report(base_url: str, request_id: str, headers: dict[str, str] 
         details: list[dict[str, Any]] = response.json().get("row_details") or []
     except (httpx.HTTPError, ValueError) as error:
         return f"pending rows unknown: {error!r}"
-    pending = [row["row"] for row in details if row["status"] == "pending"]
-    partitions = Settings().rows_partitions
-    by_partition: dict[int, list[int]] = {}
-    for row in pending:
-        by_partition.setdefault(rows_partition(request_id, row, partitions), []).append(row)
-    shown = {partition: rows[:10] for partition, rows in sorted(by_partition.items())}
-    report = f"{len(pending)} pending row(s), by rows partition (first 10 each): {shown}"
+    pending = {row["row"] for row in details if row["status"] == "pending"}
+    report = f"{len(pending)} pending row(s)"
     if pending:
         try:
-            report += "; " + run_sync(_kafka_report(request_id, set(pending)))
+            report += "; " + run_sync(_kafka_report(request_id, pending))
         except Exception as error:  # a diagnostic must never hide the failure it explains
             report += f"; kafka diagnostics failed: {error!r}"
     return report
 
 
 async def _kafka_report(request_id: str, pending: set[int]) -> str:
-    """Did the pending rows reach the rows topic and the results topic, and how far behind is
-    each consumer group, per partition?"""
+    """Where the pending rows sit on the rows topic (the partition the gateway chose, as found on
+    the topic: gateway/row_batches.py picks it per batch, not from the key), whether their results
+    reached the results topic, and how far behind each consumer group is, per partition."""
     settings = Settings()
     bootstrap = settings.kafka_bootstrap
-    seen: dict[str, set[int]] = {ROWS: set(), RESULTS: set()}
+    rows_partitions: dict[int, set[int]] = {}  # partition: pending rows found on it
+    with_result: set[int] = set()
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest")
     await consumer.start()
     try:
@@ -81,13 +72,20 @@ async def _kafka_report(request_id: str, pending: set[int]) -> str:
                         value = json.loads(message.value or b"")
                     except ValueError:
                         continue
-                    if value.get("request_id") == request_id and value.get("row") in pending:
-                        seen[tp.topic].add(value["row"])
+                    if value.get("request_id") != request_id or value.get("row") not in pending:
+                        continue
+                    if tp.topic == ROWS:
+                        rows_partitions.setdefault(tp.partition, set()).add(value["row"])
+                    else:
+                        with_result.add(value["row"])
     finally:
         await consumer.stop()
     lags = await _group_lags(bootstrap, ends)
+    on_rows = {partition: sorted(rows)[:10] for partition, rows in sorted(rows_partitions.items())}
+    missing = sorted(pending - set().union(*rows_partitions.values()))
     return (
-        f"pending rows on {ROWS}: {sorted(seen[ROWS])[:20]}, on {RESULTS}: {sorted(seen[RESULTS])[:20]}; "
+        f"pending rows by {ROWS} partition (first 10 each): {on_rows}; "
+        f"not on {ROWS}: {missing[:20]}; with a result on {RESULTS}: {sorted(with_result)[:20]}; "
         f"group lag per partition (committed/end): {lags}"
     )
 

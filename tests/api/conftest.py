@@ -1,0 +1,82 @@
+"""The in-process tier: the gateway's own app (`create_app`) called through httpx's ASGI
+transport, with no server, broker or database.
+
+The app's lifespan, which connects to MongoDB, Kafka and the storage, is not run. In its place
+the gateway's state is made of the same clients, built but never connected, aimed at a loopback
+port where nothing listens: an answer that reached the broker or the database would be a 503
+after a timeout, never the status a test expects. So only what the gateway decides before any
+dependency is tested here (validation, routing, authentication, size limits); everything else
+is in tests/integration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.api_keys import ApiKeys
+from gateway.app import create_app
+from gateway.dependencies import GatewayState
+from gateway.row_publisher import RowPublisher
+from imgpipe.database import connect, database
+from imgpipe.kafka import new_producer
+from imgpipe.settings import Settings
+from imgpipe.storage.factory import open_storage
+
+# Nothing listens on port 1 (and only root could make something listen there).
+NOWHERE = "127.0.0.1:1"
+MAX_UPLOAD_BYTES = 2_000_000
+BASE_URL = "http://gateway.test"
+API_KEYS = ("key-alice", "key-bob")
+
+
+@asynccontextmanager
+async def _in_process_gateway(
+    tmp_path: Path, api_keys: tuple[str, ...] = ()
+) -> AsyncIterator[httpx.AsyncClient]:
+    config = Settings(
+        kafka_bootstrap_servers=NOWHERE,
+        mongodb_url=f"mongodb://{NOWHERE}/",
+        storage_url=f"file://{tmp_path / 'store'}",
+        max_upload_bytes=MAX_UPLOAD_BYTES,
+        public_base_url=BASE_URL,
+        api_keys=api_keys,
+    )
+    app = create_app(config)
+    storage = open_storage(config)
+    client = connect(config)
+    db = database(client, config)
+    producer = new_producer(config)
+    app.state.gateway = GatewayState(
+        settings=config,
+        db=db,
+        producer=producer,
+        publisher=RowPublisher(producer, db, storage),
+        api_keys=ApiKeys(config.api_keys),
+        storage=storage,
+    )
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=30) as http:
+            yield http
+    finally:
+        await producer.stop()
+        await client.close()
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an open gateway (no API keys)."""
+    async with _in_process_gateway(tmp_path) as http:
+        yield http
+
+
+@pytest.fixture
+async def keyed_api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a gateway with IMGPIPE_API_KEYS set."""
+    async with _in_process_gateway(tmp_path, api_keys=API_KEYS) as http:
+        yield http
