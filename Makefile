@@ -61,5 +61,5 @@ demo: install
 # Forget all local data (Kafka log, database, stored images and CSVs) but keep the downloaded tools.
 clean-state: down
 	rm -rf .local/logs .local/pids .local/kafka-data .local/mongodb-data .local/seaweedfs-data .local/services \
-		.local/faust .local/test-stack .local/s3-test-stack
+		.local/faust .local/test-stack .local/s3-test-stack .local/uncached-stack
 	find processed_images -mindepth 1 -not -name .gitkeep -delete

@@ -59,6 +59,7 @@ def test_metrics_count_what_a_request_did(stack: RunningStack, image_server: Loc
         value(aggregator, "imgpipe_requests_finished_total", status="completed_with_errors")
         == finished_before + 1
     )
+    assert sorted(worker_urls(stack)) == ["aggregator", "processor-1", "processor-2"]
     for name, url in worker_urls(stack).items():
         # Reported every few seconds, the first time a few seconds after the worker started.
         wait_until(lambda: any(key[0] == "imgpipe_consumer_lag" for key in scrape(url)), 30, f"{name}'s lag")  # noqa: B023

@@ -7,6 +7,7 @@ and seeds no other test uses), so outputs stored by other tests are never found 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from pymongo import MongoClient
 
 from bench.photos import photo_like_image
+from devstack.paths import ROOT
 from devstack.sync_run import run_sync
 from imgpipe.database import SOURCE_CACHE, Document
 from imgpipe.request_paths import content_image_key
@@ -23,7 +25,7 @@ from processors.source_cache import entry_id
 from tests.integration.conftest import API_KEYS
 from tests.support.helpers import product_csv, read_csv, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
-from tests.support.stack import RunningStack
+from tests.support.stack import RunningStack, running_test_stack
 from tests.support.worker_metrics import processors_total
 
 pytestmark = pytest.mark.integration
@@ -302,3 +304,35 @@ def test_outputs_and_the_cache_are_per_owner(
     assert bobs["origin"] == "fetched" and bobs["output_url"] != alices["output_url"]
     [alices_again] = _images(_run(keyed_gateway, [[url]], alice))
     assert alices_again["origin"] == "revalidated" and alices_again["output_url"] == alices["output_url"]
+
+
+@pytest.fixture(scope="module")
+def uncached_stack(image_server: LocalHttpServer) -> Iterator[RunningStack]:
+    """A stack of its own with IMGPIPE_SOURCE_CACHE=off."""
+    with running_test_stack(
+        processor_count=1,
+        fetch_allowlist=f"127.0.0.1:{image_server.port}",
+        state_dir=ROOT / ".local" / "uncached-stack",
+        overrides={"IMGPIPE_SOURCE_CACHE": "off"},
+    ) as uncached:
+        yield uncached
+
+
+def test_with_the_source_cache_off_every_upload_fetches_in_full_yet_compresses_once(
+    uncached_stack: RunningStack, image_server: LocalHttpServer
+) -> None:
+    path = "/cache/uncached.jpg"
+    url = image_server.add(
+        path, Resource(_photo(1000), "image/jpeg", etag='"u"', last_modified=LAST_MODIFIED)
+    )
+    [first] = _images(_run(uncached_stack.base_url, [[url]]))
+    [second] = _images(_run(uncached_stack.base_url, [[url]]))
+
+    # Never a conditional GET: nothing remembers the validators.
+    assert image_server.requests.count(path) == 2 and path not in image_server.conditional_requests
+    assert first["origin"] == second["origin"] == "fetched"
+    # The outputs are still content-addressed: the same bytes are compressed and stored once.
+    assert second["output_url"] == first["output_url"]
+    assert _compressions(uncached_stack) == 1
+    with MongoClient(uncached_stack.settings.mongodb, tz_aware=True) as client:
+        assert client[uncached_stack.settings.mongodb_database][SOURCE_CACHE].count_documents({}) == 0

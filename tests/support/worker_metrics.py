@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from devstack import processes
 from devstack.stack import metrics_port
 from tests.support.stack import RunningStack
 
@@ -25,8 +26,14 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 
 def worker_urls(stack: RunningStack) -> dict[str, str]:
+    """The metrics URL of the aggregator and of each processor worker running now."""
     ports = {"aggregator": metrics_port(stack.settings, 0)}
-    ports |= {f"processor-{n}": metrics_port(stack.settings, n) for n in (1, 2)}
+    running = [name for name in processes.recorded_names(stack.paths) if name.startswith("processor-")]
+    ports |= {
+        name: metrics_port(stack.settings, int(name.removeprefix("processor-")))
+        for name in running
+        if processes.running_pid(stack.paths, name) is not None
+    }
     return {name: f"http://127.0.0.1:{port}/metrics" for name, port in ports.items()}
 
 
