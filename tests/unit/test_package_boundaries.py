@@ -28,7 +28,10 @@ def _wheel_packages() -> list[str]:
     # pyproject's `find` looks for namespace packages unless told otherwise.
     finder = find_namespace_packages if find.get("namespaces", True) else find_packages
     where = ROOT / find.get("where", ["."])[0]
-    return finder(where=str(where), include=find.get("include", ["*"]), exclude=find.get("exclude", ()))
+    packages: list[str] = finder(
+        where=str(where), include=find.get("include", ["*"]), exclude=find.get("exclude", ())
+    )
+    return packages
 
 
 def test_the_wheel_ships_the_product_and_no_dev_tool() -> None:
