@@ -37,6 +37,10 @@ async def republish_rows(clients: AggregatorClients, request: Document, rows: Se
             await clients.producer.publish(ROWS_TOPIC, message, "publishing a row again")
 
 
+async def _finish_repaired(clients: AggregatorClients, request: Document, state: RequestState) -> None:
+    clients.finisher.start(request, state)
+
+
 async def look_after_requests_in_flight(clients: AggregatorClients) -> None:
     try:
         in_flight = await requests_in_flight(clients.db)
@@ -47,16 +51,13 @@ async def look_after_requests_in_flight(clients: AggregatorClients) -> None:
         if ready_to_finish(item.request, item.state):
             clients.finisher.start(item.request, item.state)
 
-    async def finish_repaired(request: Document, state: RequestState) -> None:
-        clients.finisher.start(request, state)
-
     for item in stalled_requests(in_flight, clients.settings.stall_seconds, datetime.now(UTC)):
         request_id = item.request["_id"]
         with logging_request(request_id):
             try:
-                await repair_request(
-                    clients.db, item, functools.partial(republish_rows, clients), finish_repaired
-                )
+                republish = functools.partial(republish_rows, clients)
+                finish = functools.partial(_finish_repaired, clients)
+                await repair_request(clients.db, item, republish, finish)
             except UNAVAILABLE as error:
                 logger.warning("cannot repair request %s now: %r", request_id, error)
             except Exception:
