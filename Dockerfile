@@ -26,13 +26,13 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
         > requirements.txt \
     && pip install --no-cache-dir -r requirements.txt
 
-# Then the project itself (its packages and the `imgpipe` command) into the same venv.
+# Then the product itself (the services, the shared package and the `imgpipe` command; not
+# devstack, bench or tests) into the same venv.
 COPY README.md ./
 COPY imgpipe ./imgpipe
 COPY gateway ./gateway
 COPY processors ./processors
 COPY aggregator ./aggregator
-COPY devstack ./devstack
 COPY cli ./cli
 RUN pip install --no-cache-dir --no-deps .
 

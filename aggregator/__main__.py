@@ -1,5 +1,5 @@
 """`python -m aggregator`: the same as `imgpipe aggregator`."""
 
-from cli.services import run_aggregator
+from aggregator.run import run_aggregator
 
 run_aggregator()

@@ -16,7 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from imgpipe.input_spool import ProductRow, RowContext, row_message
 from imgpipe.kafka import new_producer
 from imgpipe.settings import Settings
-from imgpipe.topics import ROWS, row_key
+from imgpipe.topics import ROWS, ROWS_TOPIC
 
 RAW_TOPIC = "bench.raw-rows"
 
@@ -51,13 +51,9 @@ async def _messages_in_topic(consumer: AIOKafkaConsumer, topic: str, partitions:
 async def raw_producer_rows_per_s(settings: Settings, csv_path: Path) -> float:
     """The same messages the gateway would send, built beforehand, sent by the same kind of producer."""
     request_id = str(uuid.uuid4())
+    context = RowContext(settings.jpeg_quality, owner=None)
     messages = [
-        (
-            row_message(request_id, index, product, RowContext(settings.jpeg_quality, owner=None))
-            .model_dump_json()
-            .encode(),
-            row_key(request_id, index),
-        )
+        ROWS_TOPIC.encode(row_message(request_id, index, product, context))
         for index, product in enumerate(_products(csv_path))
     ]
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)

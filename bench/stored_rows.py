@@ -34,7 +34,7 @@ from imgpipe.request_state import RequestState, advance_state, request_state
 from imgpipe.row_outcomes import ROWS_PER_CHUNK
 from imgpipe.settings import Settings
 from imgpipe.storage.factory import open_storage
-from imgpipe.topics import RESULTS, request_key
+from imgpipe.topics import RESULTS_TOPIC
 from imgpipe.unfinished_requests import unmark_unfinished
 
 ROWS_PER_STAGED_REQUEST = 100_000
@@ -111,7 +111,7 @@ async def _counted_rows(db: AsyncDatabase[Document], request_id: str) -> Request
 async def _aggregator_rate(settings: Settings, rows: int) -> float:
     request_id = str(uuid.uuid4())
     await _record_spool(settings, request_id, rows)
-    values = [_result(request_id, row).model_dump_json().encode() for row in range(rows)]
+    messages = [RESULTS_TOPIC.encode(_result(request_id, row)) for row in range(rows)]
     client = connect(settings)
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap, linger_ms=5, max_batch_size=1_000_000
@@ -122,9 +122,8 @@ async def _aggregator_rate(settings: Settings, rows: int) -> float:
         await insert_request(db, request_id, rows, rows, webhook_url=None, owner=None, quality=50)
         await record_rows_published(db, request_id, rows, done=True)
         started = time.perf_counter()
-        key = request_key(request_id)
-        for value in values:
-            await producer.send(RESULTS, value, key=key)
+        for value, key in messages:
+            await producer.send(RESULTS_TOPIC.name, value, key=key)
         await producer.flush()
         while not (await _counted_rows(db, request_id)).finished:  # noqa: ASYNC110 (polling the database)
             await asyncio.sleep(0.05)

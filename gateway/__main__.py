@@ -1,5 +1,5 @@
 """`python -m gateway`: the same as `imgpipe gateway`."""
 
-from cli.services import run_gateway
+from gateway.run import run_gateway
 
 run_gateway()

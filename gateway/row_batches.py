@@ -16,32 +16,35 @@ import math
 
 from aiokafka import AIOKafkaProducer
 
+from imgpipe.messages import RowMessage
+from imgpipe.topics import ROWS_TOPIC
+
 
 class RowBatchSender:
-    def __init__(self, producer: AIOKafkaProducer, topic: str, partitions: list[int], rows: int) -> None:
+    def __init__(self, producer: AIOKafkaProducer, partitions: list[int], rows: int) -> None:
         self._producer = producer
-        self._topic = topic
         self._partitions = itertools.cycle(partitions)
         self._rows_per_batch = max(1, math.ceil(rows / len(partitions)))
         self._batch = producer.create_batch()
         self._in_batch = 0
         self._deliveries: list[asyncio.Future[object]] = []
 
-    async def send(self, key: bytes, value: bytes) -> None:
+    async def send(self, message: RowMessage) -> None:
+        value, key = ROWS_TOPIC.encode(message)
         if self._in_batch >= self._rows_per_batch or not self._append(key, value):
             await self._hand_over()
             if not self._append(key, value):
                 raise ValueError(f"a row message of {len(value)} bytes does not fit in a producer batch")
         self._in_batch += 1
 
-    def _append(self, key: bytes, value: bytes) -> bool:
+    def _append(self, key: bytes | None, value: bytes) -> bool:
         return self._batch.append(key=key, value=value, timestamp=None) is not None
 
     async def _hand_over(self) -> None:
         if self._in_batch:
             partition = next(self._partitions)
             self._deliveries.append(
-                await self._producer.send_batch(self._batch, self._topic, partition=partition)
+                await self._producer.send_batch(self._batch, ROWS_TOPIC.name, partition=partition)
             )
             self._batch = self._producer.create_batch()
             self._in_batch = 0

@@ -32,7 +32,7 @@ from imgpipe.input_spool import RowContext, read_input_spool, row_message
 from imgpipe.logs import logging_request
 from imgpipe.retrying import UNAVAILABLE, until_available
 from imgpipe.storage.base import ObjectStorage
-from imgpipe.topics import ROWS, row_key
+from imgpipe.topics import ROWS_TOPIC
 
 logger = logging.getLogger(__name__)
 
@@ -55,13 +55,12 @@ async def publish_rows(
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
     start_row = progress.rows_published
-    partitions = sorted(await producer.partitions_for(ROWS))
-    sender = RowBatchSender(producer, ROWS, partitions, progress.rows_total - start_row)
+    partitions = sorted(await producer.partitions_for(ROWS_TOPIC.name))
+    sender = RowBatchSender(producer, partitions, progress.rows_total - start_row)
     checkpoints = CheckpointClock(PUBLISH_CHECKPOINT_INTERVAL_S, clock)
     published = start_row
     async for row_index, row in read_input_spool(storage, request_id, start_row):
-        message = row_message(request_id, row_index, row, context)
-        await sender.send(row_key(request_id, row_index), message.model_dump_json().encode())
+        await sender.send(row_message(request_id, row_index, row, context))
         if checkpoints.due():
             await sender.delivered()
             ROWS_PUBLISHED.inc(row_index + 1 - published)

@@ -11,17 +11,11 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from imgpipe.messages import DeadLetter, RequestEvent, RowMessage, RowResult
-from imgpipe.topics import EVENTS, RESULTS, ROWS, ROWS_DLQ
+from imgpipe.topics import TOPICS
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
-TOPIC_MODELS: dict[str, type[BaseModel]] = {
-    ROWS: RowMessage,
-    RESULTS: RowResult,
-    EVENTS: RequestEvent,
-    ROWS_DLQ: DeadLetter,
-}
+TOPIC_MODELS: dict[str, type[BaseModel]] = {topic.name: topic.model for topic in TOPICS}
 
 
 def schema_path(topic: str) -> Path:

@@ -11,12 +11,42 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from dataclasses import dataclass
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
-from imgpipe.settings import AllowedHostPort, AllowlistEntry
+
+@dataclass(frozen=True)
+class AllowedHostPort:
+    """One `host:port` allowlist entry: exactly that host name (or address) on exactly that port."""
+
+    host: str
+    port: int
+
+
+AllowlistEntry = AllowedHostPort | ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_allowlist_entry(text: str) -> AllowlistEntry:
+    """`10.0.0.0/8`, `::1/128` or `127.0.0.1` are networks; `host:port` and `[v6]:port` are pairs."""
+    if "/" in text:
+        return ipaddress.ip_network(text, strict=False)
+    try:
+        return ipaddress.ip_network(text)
+    except ValueError:
+        pass
+    host, separator, port = text.rpartition(":")
+    if not separator or not port.isdigit():
+        raise ValueError(f"allowlist entry {text!r} is neither a CIDR network nor host:port")
+    return AllowedHostPort(host=host.strip("[]").lower(), port=int(port))
+
+
+def parse_allowlist(text: str) -> tuple[AllowlistEntry, ...]:
+    """IMGPIPE_FETCH_ALLOWLIST: comma-separated entries; blanks between commas are ignored."""
+    return tuple(parse_allowlist_entry(part.strip()) for part in text.split(",") if part.strip())
+
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

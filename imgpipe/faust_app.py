@@ -1,19 +1,36 @@
-"""The Faust app settings shared by the processor and aggregator workers."""
+"""The Faust app shared by the processor and aggregator workers: its settings, and its clients
+opened on start-up and closed on shutdown (imgpipe/worker_clients.py)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import faust
 
 from imgpipe.settings import Settings
+from imgpipe.worker_clients import WorkerClients
 
 STREAM_BUFFER_MESSAGES = 16_384
 
 
-def new_faust_app(app_id: str, settings: Settings) -> faust.App:
+class WorkerApp(faust.App):
+    def __init__(self, app_id: str, clients: WorkerClients[Any], **options: Any) -> None:
+        super().__init__(app_id, **options)
+        self._clients = clients
+
+    async def on_start(self) -> None:
+        await super().on_start()
+        # Before the agents and timers start (they are the app's children); the exit stack is
+        # closed after they have stopped.
+        await self._clients.open(self.async_exit_stack)
+
+
+def new_faust_app(app_id: str, settings: Settings, clients: WorkerClients[Any]) -> faust.App:
     datadir = settings.state_dir / "faust" / f"{app_id}-{settings.worker_id}"
     datadir.parent.mkdir(parents=True, exist_ok=True)
-    return faust.App(
+    return WorkerApp(
         app_id,
+        clients,
         broker=f"imgpipe-kafka://{settings.kafka_bootstrap}",
         # A new consumer group starts from the beginning: rows published before the first worker
         # joined are work to do, not history to skip.

@@ -1,12 +1,19 @@
-"""The Kafka producer every imgpipe service publishes with."""
+"""The Kafka producer every imgpipe service publishes with, and the one way a worker publishes."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+from typing import TypeVar
 
 from aiokafka import AIOKafkaProducer
+from pydantic import BaseModel
 
+from imgpipe.retrying import until_available
 from imgpipe.settings import Settings
+from imgpipe.topics import TopicSpec
+
+Message = TypeVar("Message", bound=BaseModel)
 
 
 def new_producer(settings: Settings) -> AIOKafkaProducer:
@@ -22,14 +29,15 @@ def new_producer(settings: Settings) -> AIOKafkaProducer:
 
 
 class SharedProducer:
-    """One producer per worker process, started on first use (inside the worker's event loop)."""
+    """One producer per worker process, started on first use (inside the worker's event loop) and
+    stopped with the worker's clients; messages go out only through `publish`."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
 
-    async def get(self) -> AIOKafkaProducer:
+    async def _started(self) -> AIOKafkaProducer:
         async with self._lock:
             if self._producer is None:
                 producer = new_producer(self._settings)
@@ -37,9 +45,15 @@ class SharedProducer:
                 self._producer = producer
             return self._producer
 
-    async def send_and_wait(self, topic: str, value: bytes, key: bytes | None) -> None:
-        producer = await self.get()
+    async def _send_and_wait(self, topic: str, value: bytes, key: bytes | None) -> None:
+        producer = await self._started()
         await producer.send_and_wait(topic, value, key=key)
+
+    async def publish(self, topic: TopicSpec[Message], message: Message, what: str) -> None:
+        """`message` on `topic`, once the broker has acknowledged it; an unavailable broker is waited
+        out (logged as "`what` failed …"), so the caller never acknowledges what it has not published."""
+        value, key = topic.encode(message)
+        await until_available(functools.partial(self._send_and_wait, topic.name, value, key), what)
 
     async def stop(self) -> None:
         if self._producer is not None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import socket
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -13,34 +11,9 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from imgpipe.destination_guard import AllowlistEntry, parse_allowlist
 from imgpipe.messages import JpegQuality
 from imgpipe.storage.location import parse_storage_url
-
-
-@dataclass(frozen=True)
-class AllowedHostPort:
-    """One `host:port` allowlist entry: exactly that host name (or address) on exactly that port."""
-
-    host: str
-    port: int
-
-
-AllowlistEntry = AllowedHostPort | ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def parse_allowlist_entry(text: str) -> AllowlistEntry:
-    """`10.0.0.0/8`, `::1/128` or `127.0.0.1` are networks; `host:port` and `[v6]:port` are pairs."""
-    if "/" in text:
-        return ipaddress.ip_network(text, strict=False)
-    try:
-        return ipaddress.ip_network(text)
-    except ValueError:
-        pass
-    host, separator, port = text.rpartition(":")
-    if not separator or not port.isdigit():
-        raise ValueError(f"allowlist entry {text!r} is neither a CIDR network nor host:port")
-    return AllowedHostPort(host=host.strip("[]").lower(), port=int(port))
-
 
 # The local SeaweedFS's one identity (devstack/seaweedfs.py): it listens on loopback only, and a
 # key it knows keeps wrong credentials elsewhere from going unnoticed.
@@ -275,7 +248,7 @@ class Settings(BaseSettings):
     @classmethod
     def _split_allowlist(cls, value: object) -> object:
         if isinstance(value, str):
-            return tuple(parse_allowlist_entry(p.strip()) for p in value.split(",") if p.strip())
+            return parse_allowlist(value)
         return value
 
     @field_validator("api_keys", mode="before")

@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 
 import faust
 from pydantic import ValidationError
@@ -25,11 +26,11 @@ from imgpipe.faust_app import new_faust_app
 from imgpipe.faust_worker import handle_in_offset_order
 from imgpipe.kafka import SharedProducer
 from imgpipe.logs import logging_request
-from imgpipe.messages import DeadLetterReason, RowMessage, RowResult
-from imgpipe.retrying import until_available
-from imgpipe.settings import get_settings
+from imgpipe.messages import DeadLetterReason, RowResult
+from imgpipe.settings import Settings
 from imgpipe.storage.factory import open_storage
-from imgpipe.topics import RESULTS, ROWS, ROWS_DLQ, request_key
+from imgpipe.topics import DEAD_LETTERS_TOPIC, RESULTS_TOPIC, ROWS_TOPIC
+from imgpipe.worker_clients import WorkerClients
 from processors.dead_letters import dead_letter, failed_row_result, row_from_key
 from processors.metrics import count_outcome
 from processors.publishing import work_then_publish
@@ -43,91 +44,103 @@ logger = logging.getLogger(__name__)
 # them against the working slots halved a worker's rows/s on small images (docs/SCALING.md).
 PUBLISHING_ROWS = 64
 
-settings = get_settings()
-app = new_faust_app("imgpipe-processors", settings)
-rows_topic = app.topic(ROWS)
-producer = SharedProducer(settings)
-storage = open_storage(settings)
-mongo = connect(settings)
-source_cache = (
-    SourceCache(database(mongo, settings), settings.source_cache_ttl) if settings.source_cache else None
-)
-compress_executor = (
-    ThreadPoolExecutor(max_workers=settings.compress_threads, thread_name_prefix="compress")
-    if settings.compress_threads
-    else None
-)
+
+@dataclass(frozen=True)
+class ProcessorClients:
+    pipeline: ImagePipeline
+    producer: SharedProducer
+    worker_id: str
 
 
-async def _send_to_dlq(event: faust.EventT[bytes], reason: DeadLetterReason, error: Exception) -> None:
+@asynccontextmanager
+async def open_processor_clients(settings: Settings) -> AsyncIterator[ProcessorClients]:
+    """The image pipeline (its HTTP session, storage, source cache, compress threads) and the
+    producer, closed in the reverse order."""
+    async with AsyncExitStack() as stack:
+        source_cache = None
+        if settings.source_cache:
+            mongo = connect(settings)
+            stack.push_async_callback(mongo.close)
+            source_cache = SourceCache(database(mongo, settings), settings.source_cache_ttl)
+        executor = None
+        if settings.compress_threads:
+            executor = ThreadPoolExecutor(
+                max_workers=settings.compress_threads, thread_name_prefix="compress"
+            )
+            stack.callback(executor.shutdown, wait=False, cancel_futures=True)
+        producer = SharedProducer(settings)
+        stack.push_async_callback(producer.stop)
+        storage = open_storage(settings)
+        pipeline = await stack.enter_async_context(image_pipeline(settings, executor, storage, source_cache))
+        yield ProcessorClients(pipeline, producer, settings.worker_id)
+
+
+async def _send_to_dlq(
+    clients: ProcessorClients, event: faust.EventT[bytes], reason: DeadLetterReason, error: Exception
+) -> None:
     letter = dead_letter(
-        ROWS,
+        ROWS_TOPIC.name,
         event.message.partition,
         event.message.offset,
         event.message.key,
         event.message.value or b"",
         reason,
         f"{type(error).__name__}: {error}",
-        settings.worker_id,
+        clients.worker_id,
     )
-    value = letter.model_dump_json().encode()
-    await until_available(
-        lambda: producer.send_and_wait(ROWS_DLQ, value, event.message.key), "publishing to the DLQ"
-    )
+    await clients.producer.publish(DEAD_LETTERS_TOPIC, letter, "publishing to the DLQ")
 
 
-async def _result_for(pipeline: ImagePipeline, event: faust.EventT[bytes]) -> RowResult | None:
+async def _result_for(clients: ProcessorClients, event: faust.EventT[bytes]) -> RowResult | None:
     """The row's result; for a message that cannot be processed, a failed one (after the DLQ)."""
     try:
-        message = RowMessage.model_validate_json(event.value)
+        message = ROWS_TOPIC.decode(event.value)
     except ValidationError as error:
         logger.error("undecodable row message at offset %d: %s", event.message.offset, error)
-        await _send_to_dlq(event, "undecodable", error)
+        await _send_to_dlq(clients, event, "undecodable", error)
         row = row_from_key(event.message.key)
         if row is None:
             return None
-        return failed_row_result(*row, settings.worker_id, "undecodable row message", None)
+        return failed_row_result(*row, clients.worker_id, "undecodable row message", None)
     try:
         with logging_request(message.request_id):
-            return await process_row(pipeline, message)
+            return await process_row(clients.pipeline, message)
     except Exception as error:  # a bug or a poison input must not stop the partition
         logger.exception("row %s:%d failed", message.request_id, message.row)
-        await _send_to_dlq(event, "processing_error", error)
+        await _send_to_dlq(clients, event, "processing_error", error)
         return failed_row_result(
-            message.request_id, message.row, settings.worker_id, "the row could not be processed", message
+            message.request_id, message.row, clients.worker_id, "the row could not be processed", message
         )
 
 
-async def _publish_result(result: RowResult) -> None:
-    send = functools.partial(
-        producer.send_and_wait,
-        RESULTS,
-        result.model_dump_json().encode(),
-        request_key(result.request_id),
-    )
-    await until_available(send, "publishing a result")
+async def _publish_result(clients: ProcessorClients, result: RowResult) -> None:
+    await clients.producer.publish(RESULTS_TOPIC, result, "publishing a result")
     for image in result.images:
         count_outcome(image)
 
 
 async def _process_and_publish(
-    pipeline: ImagePipeline, working: asyncio.Semaphore, event: faust.EventT[bytes]
+    clients: ProcessorClients, working: asyncio.Semaphore, event: faust.EventT[bytes]
 ) -> None:
-    await work_then_publish(working, functools.partial(_result_for, pipeline, event), _publish_result)
+    await work_then_publish(
+        working,
+        functools.partial(_result_for, clients, event),
+        functools.partial(_publish_result, clients),
+    )
 
 
-@app.agent(rows_topic)
-async def process_rows(stream: faust.StreamT[bytes]) -> None:
-    # Rows start in offset order, and wait for a working slot in that order (the semaphore is fair).
-    working = asyncio.Semaphore(settings.processor_concurrency)
-    async with image_pipeline(settings, compress_executor, storage, source_cache) as pipeline:
+def create_processor_app(settings: Settings) -> faust.App:
+    clients = WorkerClients(functools.partial(open_processor_clients, settings))
+    app = new_faust_app("imgpipe-processors", settings, clients)
+
+    @app.agent(app.topic(ROWS_TOPIC.name), name="process_rows")
+    async def process_rows(stream: faust.StreamT[bytes]) -> None:
+        # Rows start in offset order, and wait for a working slot in that order (the semaphore is fair).
+        working = asyncio.Semaphore(settings.processor_concurrency)
         await handle_in_offset_order(
             stream,
-            functools.partial(_process_and_publish, pipeline, working),
+            functools.partial(_process_and_publish, clients.current, working),
             settings.processor_concurrency + PUBLISHING_ROWS,
         )
 
-
-@app.on_before_shutdown.connect
-def _stop_producer(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> Awaitable[None]:
-    return producer.stop()
+    return app

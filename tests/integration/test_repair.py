@@ -22,7 +22,7 @@ from devstack.waiting import wait_until
 from imgpipe.database import REQUESTS, Document
 from imgpipe.input_spool import ProductRow, RowContext, row_message
 from imgpipe.request_state import RequestState, advance_state, request_state
-from imgpipe.topics import ROWS, row_key
+from imgpipe.topics import ROWS, ROWS_TOPIC
 from tests.support.helpers import read_csv, read_topic, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
 from tests.support.stack import RunningStack
@@ -58,10 +58,10 @@ async def test_stalled_request_is_repaired_exactly(
     record_published_request(stack, request_id, products)
 
     # Only row 1 ever reaches Kafka; rows 0 and 2 are "lost".
-    message = (
-        row_message(request_id, 1, products[1], RowContext(quality=50, owner=None)).model_dump_json().encode()
+    value, key = ROWS_TOPIC.encode(
+        row_message(request_id, 1, products[1], RowContext(quality=50, owner=None))
     )
-    await send_one(stack, ROWS, message, row_key(request_id, 1))
+    await send_one(stack, ROWS_TOPIC.name, value, key)
     wait_until(lambda: getattr(stored_state(stack.settings, request_id), "rows_done", 0) == 1, 60, "row 1")
     # ...and its result is then missing from the counters, as if never counted.
     with_database(stack.settings, functools.partial(_forget_one_counted_row, request_id))

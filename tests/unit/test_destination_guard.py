@@ -7,8 +7,7 @@ import ipaddress
 import pytest
 from yarl import URL
 
-from imgpipe.destination_guard import BlockedDestination, DestinationGuard
-from imgpipe.settings import parse_allowlist_entry
+from imgpipe.destination_guard import BlockedDestination, DestinationGuard, parse_allowlist_entry
 
 PUBLIC_IP = "93.184.216.34"
 

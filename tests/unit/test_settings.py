@@ -8,7 +8,8 @@ import os
 import pytest
 from pydantic import ValidationError
 
-from imgpipe.settings import AllowedHostPort, Settings, parse_allowlist_entry
+from imgpipe.destination_guard import AllowedHostPort, parse_allowlist_entry
+from imgpipe.settings import Settings
 
 
 @pytest.fixture(autouse=True)

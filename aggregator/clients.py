@@ -1,0 +1,87 @@
+"""What the aggregator's three pipelines share: its clients and the state it keeps per process.
+
+Opened when the aggregator app starts and closed once its agents and timers have stopped
+(imgpipe/worker_clients.py): finishing in the background first, then the producer, then the
+MongoDB client.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from prometheus_client import Counter
+from pymongo.asynchronous.database import AsyncDatabase
+
+from aggregator.completion import finish_request
+from aggregator.finisher import Finisher
+from aggregator.known_requests import KnownRequests
+from aggregator.result_store import ChunkCompactor
+from imgpipe.database import Document, connect, database
+from imgpipe.kafka import SharedProducer
+from imgpipe.messages import RequestEvent
+from imgpipe.request_state import RequestState, latest_state
+from imgpipe.settings import Settings
+from imgpipe.storage.base import ObjectStorage
+from imgpipe.storage.factory import open_storage
+from imgpipe.topics import EVENTS_TOPIC
+
+logger = logging.getLogger(__name__)
+
+REQUESTS_FINISHED = Counter(
+    "imgpipe_requests_finished_total", "Requests finished, by final status", ["status"]
+)
+
+
+@dataclass(frozen=True)
+class AggregatorClients:
+    settings: Settings
+    db: AsyncDatabase[Document]
+    storage: ObjectStorage
+    producer: SharedProducer
+    known_requests: KnownRequests
+    compactor: ChunkCompactor
+    finisher: Finisher
+
+
+async def publish_event(producer: SharedProducer, event: RequestEvent) -> None:
+    await producer.publish(EVENTS_TOPIC, event, "publishing an event")
+    REQUESTS_FINISHED.labels(event.status.value).inc()
+    logger.info("request %s finished: %s", event.request_id, event.status)
+
+
+async def _finish_latest(
+    db: AsyncDatabase[Document],
+    storage: ObjectStorage,
+    settings: Settings,
+    producer: SharedProducer,
+    known_requests: KnownRequests,
+    request: Document,
+    state: RequestState,
+) -> RequestState:
+    # Re-read first: the request may have been finished since it was handed over.
+    latest = await latest_state(db, request["_id"], state.version)
+    final = await finish_request(
+        db, storage, settings, request, latest, functools.partial(publish_event, producer)
+    )
+    if final.finished:
+        known_requests.forget(request["_id"])
+    return final
+
+
+@asynccontextmanager
+async def open_aggregator_clients(settings: Settings) -> AsyncIterator[AggregatorClients]:
+    async with AsyncExitStack() as stack:
+        mongo = connect(settings)
+        stack.push_async_callback(mongo.close)
+        producer = SharedProducer(settings)
+        stack.push_async_callback(producer.stop)
+        db, storage, known_requests = database(mongo, settings), open_storage(settings), KnownRequests()
+        finisher = Finisher(
+            functools.partial(_finish_latest, db, storage, settings, producer, known_requests)
+        )
+        stack.push_async_callback(finisher.stop)
+        yield AggregatorClients(settings, db, storage, producer, known_requests, ChunkCompactor(), finisher)

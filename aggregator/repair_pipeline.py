@@ -1,0 +1,74 @@
+"""The repair pipeline: every few seconds, on one aggregator instance (the group's leader), the
+requests in flight are looked at (aggregator/repair.py). Requests whose completion was cut short
+are finished; requests that stalled are repaired, their missing rows published again.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import faust
+
+from aggregator.clients import AggregatorClients
+from aggregator.completion import ready_to_finish
+from aggregator.repair import repair_request, requests_in_flight, stalled_requests
+from imgpipe.database import Document
+from imgpipe.input_spool import RowContext, read_input_spool, row_message
+from imgpipe.logs import logging_request
+from imgpipe.request_state import RequestState
+from imgpipe.retrying import UNAVAILABLE
+from imgpipe.topics import ROWS_TOPIC
+from imgpipe.worker_clients import WorkerClients
+
+logger = logging.getLogger(__name__)
+
+IN_FLIGHT_SCAN_INTERVAL_S = 5.0
+
+
+async def republish_rows(clients: AggregatorClients, request: Document, rows: Sequence[int]) -> None:
+    request_id, wanted = request["_id"], set(rows)
+    context = RowContext.of_request(request)
+    async for index, row in read_input_spool(clients.storage, request_id):
+        if index in wanted:
+            message = row_message(request_id, index, row, context)
+            await clients.producer.publish(ROWS_TOPIC, message, "publishing a row again")
+
+
+async def _finish_repaired(clients: AggregatorClients, request: Document, state: RequestState) -> None:
+    clients.finisher.start(request, state)
+
+
+async def look_after_requests_in_flight(clients: AggregatorClients) -> None:
+    try:
+        in_flight = await requests_in_flight(clients.db)
+    except UNAVAILABLE as error:
+        logger.warning("cannot look at the requests in flight now: %r", error)
+        return
+    for item in in_flight:
+        if ready_to_finish(item.request, item.state):
+            clients.finisher.start(item.request, item.state)
+
+    for item in stalled_requests(in_flight, clients.settings.stall_seconds, datetime.now(UTC)):
+        request_id = item.request["_id"]
+        with logging_request(request_id):
+            try:
+                republish = functools.partial(republish_rows, clients)
+                finish = functools.partial(_finish_repaired, clients)
+                await repair_request(clients.db, item, republish, finish)
+            except UNAVAILABLE as error:
+                logger.warning("cannot repair request %s now: %r", request_id, error)
+            except Exception:
+                # The next scan tries again; a bug here must be visible, and must not keep the
+                # other stalled requests from being repaired.
+                logger.exception("repairing stalled request %s failed", request_id)
+
+
+def add_repair_pipeline(app: faust.App, clients: WorkerClients[AggregatorClients]) -> None:
+    @app.timer(  # type: ignore[untyped-decorator]
+        interval=IN_FLIGHT_SCAN_INTERVAL_S, on_leader=True, name="look_after_requests_in_flight"
+    )
+    async def look_after_requests() -> None:
+        await look_after_requests_in_flight(clients.current)

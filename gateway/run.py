@@ -1,0 +1,22 @@
+"""`imgpipe gateway` and `python -m gateway`: run the gateway in this process (uvicorn)."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from gateway.app import create_app
+from gateway.header_limit import header_limited_protocol
+from imgpipe.logs import configure_logging
+from imgpipe.service_settings import settings_for_service
+
+
+def run_gateway() -> None:
+    settings = settings_for_service("gateway")
+    configure_logging(settings)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        http=header_limited_protocol(settings.max_header_bytes),
+    )

@@ -1,0 +1,12 @@
+"""`imgpipe processor` and `python -m processors`: run one processor worker in this process."""
+
+from __future__ import annotations
+
+from imgpipe.faust_worker import run_worker
+from imgpipe.service_settings import settings_for_service
+from processors.app import create_processor_app
+
+
+def run_processor() -> None:
+    settings = settings_for_service("processor")
+    run_worker(create_processor_app(settings), settings)

@@ -1,0 +1,99 @@
+"""What ships and what depends on what: the wheel holds only the product, no package imports
+"upward" (the CLI depends on the services, never the reverse), and importing a service starts
+nothing."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from setuptools import find_namespace_packages, find_packages
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCT = {"imgpipe", "gateway", "processors", "aggregator", "cli"}
+SERVICES = ("gateway", "processors", "aggregator")
+DEV_TOOLS = {"devstack", "bench", "tests"}
+
+
+def _wheel_packages() -> list[str]:
+    """The packages setuptools puts in the wheel: its own discovery, run on pyproject's settings."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    find = pyproject["tool"]["setuptools"]["packages"]["find"]
+    # pyproject's `find` looks for namespace packages unless told otherwise.
+    finder = find_namespace_packages if find.get("namespaces", True) else find_packages
+    where = ROOT / find.get("where", ["."])[0]
+    packages: list[str] = finder(
+        where=str(where), include=find.get("include", ["*"]), exclude=find.get("exclude", ())
+    )
+    return packages
+
+
+def test_the_wheel_ships_the_product_and_no_dev_tool() -> None:
+    packages = _wheel_packages()
+    assert {name.split(".")[0] for name in packages} == PRODUCT
+    # Every subpackage of the product is in it too (imgpipe.storage, gateway.routes, …).
+    for init in ROOT.glob("*/**/__init__.py"):
+        package = ".".join(init.parent.relative_to(ROOT).parts)
+        if package.split(".")[0] in PRODUCT:
+            assert package in packages
+
+
+def _imported_packages(path: Path) -> set[str]:
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            imported.add(node.module.split(".")[0])
+    return imported
+
+
+@pytest.mark.parametrize(
+    ("package", "may_not_import"),
+    [
+        ("imgpipe", {"cli", *SERVICES, *DEV_TOOLS}),
+        *[(service, {"cli", *(set(SERVICES) - {service}), *DEV_TOOLS}) for service in SERVICES],
+        ("cli", DEV_TOOLS),
+    ],
+)
+def test_no_package_imports_upward(package: str, may_not_import: set[str]) -> None:
+    for path in sorted((ROOT / package).rglob("*.py")):
+        assert not _imported_packages(path) & may_not_import, path.relative_to(ROOT)
+
+
+_WHAT_AN_IMPORT_STARTED = """
+import gc, importlib, json, os, sys, threading
+importlib.import_module(sys.argv[1])
+import faust
+sockets = 0
+for fd in os.listdir("/proc/self/fd"):
+    try:
+        sockets += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+    except OSError:
+        pass
+apps = sum(isinstance(thing, faust.App) for thing in gc.get_objects())
+print(json.dumps({"threads": threading.active_count(), "sockets": sockets, "faust_apps": apps}))
+"""
+
+
+@pytest.mark.parametrize("module", ["processors.app", "aggregator.app", "gateway.app", "cli.main"])
+def test_importing_a_service_starts_nothing(module: str, tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    environment = {**os.environ, "IMGPIPE_STATE_DIR": str(state_dir)}
+    started = subprocess.run(
+        [sys.executable, "-c", _WHAT_AN_IMPORT_STARTED, module],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert json.loads(started.stdout) == {"threads": 1, "sockets": 0, "faust_apps": 0}
+    assert not state_dir.exists()  # no Faust data directory made either
