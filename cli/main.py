@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli.api import ApiProblem, GatewayClient
-from cli.services import SERVICES
+from cli.services import SERVICES, run_service
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 EXIT_COMPLETED, EXIT_COMPLETED_WITH_ERRORS, EXIT_REJECTED_OR_FAILED = 0, 1, 2
@@ -180,7 +180,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command in SERVICES:
-        SERVICES[args.command]()
+        run_service(args.command)
         return EXIT_COMPLETED
     client = GatewayClient(args.url.rstrip("/"), args.api_key)
     try:
