@@ -102,7 +102,7 @@ async def _accept_upload(
             limits = IntakeLimits(settings.max_rows, settings.max_urls_per_row)
             summary = await run_in_threadpool(validate_csv, file.file, spool, limits)
         except CsvTooLarge as too_large:
-            raise ApiError(413, too_large.error, too_large.message) from None
+            raise ApiError(413, too_large.code, too_large.message) from None
         except CsvRejected as rejected:
             raise ApiError(
                 400,
