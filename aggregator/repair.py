@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from aggregator.tally import Tally
+from aggregator.tally import Tally, tally_of_rows
 from imgpipe.database import PUBLISHING, REQUESTS, Document
 from imgpipe.request_state import RequestState, advance_state, request_state
 from imgpipe.row_outcomes import chunks_in_order
@@ -81,20 +81,6 @@ def stalled_requests(in_flight: Iterable[InFlight], stall_seconds: float, now: d
         for item in requests
         if item.fully_published() and (item.state.repaired_at is None or item.state.repaired_at < cutoff)
     ]
-
-
-def tally_of_rows(rows: Iterable[Document]) -> Tally:
-    """The counters that a request's row outcomes add up to (as aggregator/tally.py counts)."""
-    rows_done = rows_failed = images_done = images_failed = 0
-    for row in rows:
-        failed_images = sum(1 for image in row["images"] if image.get("error") is not None)
-        images_failed += failed_images
-        images_done += len(row["images"]) - failed_images
-        if row["status"] == "failed":
-            rows_failed += 1
-        else:
-            rows_done += 1
-    return Tally(rows_done, rows_failed, images_done, images_failed)
 
 
 async def repair_request(

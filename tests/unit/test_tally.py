@@ -1,13 +1,12 @@
-"""aggregator.tally.tally_new_results: each finished row is counted exactly once; and the repair's
-count from stored rows agrees with it."""
+"""aggregator.tally: each finished row is counted exactly once; and the count from stored rows, which
+the repair uses, agrees with it."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from aggregator.repair import tally_of_rows
 from aggregator.result_store import row_outcome
-from aggregator.tally import OffsetResult, Tally, tally_new_results
+from aggregator.tally import OffsetResult, Tally, tally_new_results, tally_of_rows
 from imgpipe.messages import ErrorCode, ImageError, ImageOutcome, RowResult
 from imgpipe.row_outcomes import row_id
 
