@@ -42,9 +42,10 @@ from imgpipe.logs import logging_request
 from imgpipe.messages import RequestEvent, RowResult
 from imgpipe.request_state import RequestState, latest_state, request_state
 from imgpipe.retrying import UNAVAILABLE, until_available, until_done
+from imgpipe.row_key import RowKey
 from imgpipe.settings import get_settings
 from imgpipe.storage.factory import open_storage
-from imgpipe.topics import EVENTS, RESULTS, ROWS, request_key, row_key
+from imgpipe.topics import EVENTS, RESULTS, ROWS, request_key
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ async def republish_rows(request: Document, rows: Sequence[int]) -> None:
                 producer.send_and_wait,
                 ROWS,
                 row_message(request_id, index, row, context).model_dump_json().encode(),
-                row_key(request_id, index),
+                RowKey(request_id, index).encode(),
             )
             await until_available(send, "publishing a row again")
 

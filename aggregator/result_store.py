@@ -22,6 +22,7 @@ from aggregator.tally import OffsetResult, tally_new_results
 from imgpipe.database import ROW_CHUNKS, ROW_OUTCOMES, Document
 from imgpipe.messages import RequestStatus
 from imgpipe.request_state import RequestState, StateStep, advance_state
+from imgpipe.row_key import RowKey
 from imgpipe.row_outcomes import (
     RowOutcomes,
     chunk_id,
@@ -30,7 +31,6 @@ from imgpipe.row_outcomes import (
     encode_chunk,
     read_row_by_row,
     row_document,
-    row_id,
 )
 
 _DUPLICATE_KEY = 11000
@@ -109,7 +109,7 @@ async def _insert_chunk(db: AsyncDatabase[Document], key: str, rows: RowOutcomes
 
 def _counted(items: Sequence[OffsetResult], stored: RowOutcomes, request_id: str) -> StateStep:
     highest_offset = max(item.offset for item in items)
-    finishing_offsets = {row_id(request_id, row): outcome["result_offset"] for row, outcome in stored.items()}
+    finishing_offsets = {RowKey(request_id, row): outcome["result_offset"] for row, outcome in stored.items()}
 
     def step(head: RequestState) -> RequestState | None:
         if head.finished or head.results_offset >= highest_offset:

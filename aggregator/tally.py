@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from imgpipe.database import Document
 from imgpipe.messages import RowResult
-from imgpipe.row_outcomes import row_id
+from imgpipe.row_key import RowKey
 
 
 @dataclass(frozen=True)
@@ -59,17 +59,17 @@ def tally_of_row(images: int, failed_images: int, row_failed: bool) -> Tally:
 
 
 def tally_new_results(
-    results: Sequence[OffsetResult], finishing_offsets: Mapping[str, int], counted_offset: int
+    results: Sequence[OffsetResult], finishing_offsets: Mapping[RowKey, int], counted_offset: int
 ) -> Tally:
     """Counts of the results that finished their row and are not yet counted.
 
-    `finishing_offsets` maps each row id to the offset of the result that finished it.
+    `finishing_offsets` maps each row to the offset of the result that finished it.
     """
     counted = (
         item.result
         for item in results
         if item.offset > counted_offset
-        and finishing_offsets.get(row_id(item.result.request_id, item.result.row)) == item.offset
+        and finishing_offsets.get(RowKey(item.result.request_id, item.result.row)) == item.offset
     )
     return sum(
         (tally_of_row(len(result.images), result.failed_images, result.failed) for result in counted), Tally()

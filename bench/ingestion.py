@@ -15,8 +15,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from imgpipe.input_spool import ProductRow, RowContext, row_message
 from imgpipe.kafka import new_producer
+from imgpipe.row_key import RowKey
 from imgpipe.settings import Settings
-from imgpipe.topics import ROWS, row_key
+from imgpipe.topics import ROWS
 
 RAW_TOPIC = "bench.raw-rows"
 
@@ -56,7 +57,7 @@ async def raw_producer_rows_per_s(settings: Settings, csv_path: Path) -> float:
             row_message(request_id, index, product, RowContext(settings.jpeg_quality, owner=None))
             .model_dump_json()
             .encode(),
-            row_key(request_id, index),
+            RowKey(request_id, index).encode(),
         )
         for index, product in enumerate(_products(csv_path))
     ]

@@ -31,8 +31,9 @@ from imgpipe.database import Document
 from imgpipe.input_spool import RowContext, read_input_spool, row_message
 from imgpipe.logs import logging_request
 from imgpipe.retrying import UNAVAILABLE, until_available
+from imgpipe.row_key import RowKey
 from imgpipe.storage.base import ObjectStorage
-from imgpipe.topics import ROWS, row_key
+from imgpipe.topics import ROWS
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ async def publish_rows(
     published = start_row
     async for row_index, row in read_input_spool(storage, request_id, start_row):
         message = row_message(request_id, row_index, row, context)
-        await sender.send(row_key(request_id, row_index), message.model_dump_json().encode())
+        await sender.send(RowKey(request_id, row_index).encode(), message.model_dump_json().encode())
         if checkpoints.due():
             await sender.delivered()
             ROWS_PUBLISHED.inc(row_index + 1 - published)

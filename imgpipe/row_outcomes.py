@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Sequence
 from pymongo.asynchronous.database import AsyncDatabase
 
 from imgpipe.database import ROW_CHUNKS, ROW_OUTCOMES, Document
+from imgpipe.row_key import RowKey
 
 # 500 rows of one image are about 150 KB: the largest page of row details (5,000 rows) is ten
 # reads, and a million-row request's output CSV two thousand.
@@ -34,7 +35,7 @@ RowOutcomes = dict[int, Document]
 
 def row_document(request_id: str, row: int, outcome: Document) -> Document:
     """The `row_outcomes` document of one finished row."""
-    return {"_id": row_id(request_id, row), "outcome": json.dumps(outcome)}
+    return {"_id": str(RowKey(request_id, row)), "outcome": json.dumps(outcome)}
 
 
 def outcome_of(document: Document) -> Document:
@@ -49,10 +50,6 @@ def encode_chunk(rows: RowOutcomes) -> str:
 
 def decode_chunk(text: str) -> RowOutcomes:
     return {int(row): outcome for row, outcome in json.loads(text).items()}
-
-
-def row_id(request_id: str, row: int) -> str:
-    return f"{request_id}:{row}"
 
 
 def chunk_of(row: int) -> int:
@@ -70,7 +67,7 @@ def chunk_rows(chunk: int, rows_total: int) -> range:
 async def read_row_by_row(db: AsyncDatabase[Document], request_id: str, rows: Sequence[int]) -> RowOutcomes:
     """The finished rows among `rows`, one `_id` read each (concurrently)."""
     found = await asyncio.gather(
-        *(db[ROW_OUTCOMES].find_one({"_id": row_id(request_id, row)}) for row in rows)
+        *(db[ROW_OUTCOMES].find_one({"_id": str(RowKey(request_id, row))}) for row in rows)
     )
     return {
         row: outcome_of(document) for row, document in zip(rows, found, strict=True) if document is not None

@@ -15,11 +15,6 @@ EVENTS = "imgpipe.events"
 ROWS_DLQ = "imgpipe.rows.dlq"
 
 
-def row_key(request_id: str, row: int) -> bytes:
-    """Rows are keyed per row so one large request spreads over every partition and worker."""
-    return f"{request_id}:{row}".encode()
-
-
 def request_key(request_id: str) -> bytes:
     """Results and events are keyed per request so one aggregator owns a request, in order."""
     return request_id.encode()

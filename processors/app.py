@@ -27,10 +27,11 @@ from imgpipe.kafka import SharedProducer
 from imgpipe.logs import logging_request
 from imgpipe.messages import DeadLetterReason, RowMessage, RowResult
 from imgpipe.retrying import until_available
+from imgpipe.row_key import RowKey
 from imgpipe.settings import get_settings
 from imgpipe.storage.factory import open_storage
 from imgpipe.topics import RESULTS, ROWS, ROWS_DLQ, request_key
-from processors.dead_letters import dead_letter, failed_row_result, row_from_key
+from processors.dead_letters import dead_letter, failed_row_result
 from processors.metrics import count_outcome
 from processors.publishing import work_then_publish
 from processors.row_processing import ImagePipeline, image_pipeline, process_row
@@ -83,10 +84,10 @@ async def _result_for(pipeline: ImagePipeline, event: faust.EventT[bytes]) -> Ro
     except ValidationError as error:
         logger.error("undecodable row message at offset %d: %s", event.message.offset, error)
         await _send_to_dlq(event, "undecodable", error)
-        row = row_from_key(event.message.key)
-        if row is None:
+        key = RowKey.parse(event.message.key)
+        if key is None:
             return None
-        return failed_row_result(*row, settings.worker_id, "undecodable row message", None)
+        return failed_row_result(key.request_id, key.row, settings.worker_id, "undecodable row message", None)
     try:
         with logging_request(message.request_id):
             return await process_row(pipeline, message)

@@ -22,7 +22,8 @@ from devstack.waiting import wait_until
 from imgpipe.database import REQUESTS, Document
 from imgpipe.input_spool import ProductRow, RowContext, row_message
 from imgpipe.request_state import RequestState, advance_state, request_state
-from imgpipe.topics import ROWS, row_key
+from imgpipe.row_key import RowKey
+from imgpipe.topics import ROWS
 from tests.support.helpers import read_csv, read_topic, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
 from tests.support.stack import RunningStack
@@ -61,7 +62,7 @@ async def test_stalled_request_is_repaired_exactly(
     message = (
         row_message(request_id, 1, products[1], RowContext(quality=50, owner=None)).model_dump_json().encode()
     )
-    await send_one(stack, ROWS, message, row_key(request_id, 1))
+    await send_one(stack, ROWS, message, RowKey(request_id, 1).encode())
     wait_until(lambda: getattr(stored_state(stack.settings, request_id), "rows_done", 0) == 1, 60, "row 1")
     # ...and its result is then missing from the counters, as if never counted.
     with_database(stack.settings, functools.partial(_forget_one_counted_row, request_id))
