@@ -32,7 +32,7 @@ from aggregator.result_store import ChunkCompactor, apply_results
 from aggregator.tally import OffsetResult
 from aggregator.webhook import WebhookPolicy, deliver_webhook, new_webhook_session
 from aggregator.webhook_store import record_webhook_attempt, webhook_target
-from imgpipe.database import REQUESTS, Document, connect, database
+from imgpipe.database import REQUESTS, RequestDocument, connect, database
 from imgpipe.destination_guard import DestinationGuard
 from imgpipe.faust_app import new_faust_app
 from imgpipe.faust_worker import handle_in_offset_order
@@ -74,7 +74,7 @@ db = database(mongo, settings)
 storage = open_storage(settings)
 # A remembered state may be stale (another instance counted meanwhile): moving the state from it
 # fails on the unique version `_id` and re-reads (imgpipe/request_state.py), so it is only a hint.
-known_requests: OrderedDict[str, tuple[Document, RequestState]] = OrderedDict()
+known_requests: OrderedDict[str, tuple[RequestDocument, RequestState]] = OrderedDict()
 compactor = ChunkCompactor()
 
 
@@ -85,7 +85,7 @@ async def publish_event(event: RequestEvent) -> None:
     logger.info("request %s finished: %s", event.request_id, event.status)
 
 
-async def finish_latest(request: Document, state: RequestState) -> RequestState:
+async def finish_latest(request: RequestDocument, state: RequestState) -> RequestState:
     # Re-read first: the request may have been finished since it was handed over.
     latest = await latest_state(db, request["_id"], state.version)
     final = await finish_request(db, storage, settings, request, latest, publish_event)
@@ -97,18 +97,18 @@ async def finish_latest(request: Document, state: RequestState) -> RequestState:
 finisher = Finisher(finish_latest)
 
 
-async def _known_request(request_id: str) -> tuple[Document, RequestState] | None:
+async def _known_request(request_id: str) -> tuple[RequestDocument, RequestState] | None:
     known = known_requests.get(request_id)
     if known is not None:
         known_requests.move_to_end(request_id)
         return known
-    request = await db[REQUESTS].find_one({"_id": request_id})
+    request = await REQUESTS.of(db).find_one({"_id": request_id})
     if request is None:
         return None
     return request, await request_state(db, request)
 
 
-def _remember(request: Document, state: RequestState) -> None:
+def _remember(request: RequestDocument, state: RequestState) -> None:
     known_requests[request["_id"]] = (request, state)
     known_requests.move_to_end(request["_id"])
     while len(known_requests) > KNOWN_REQUESTS:
@@ -129,7 +129,7 @@ async def aggregate_request(request_id: str, items: list[OffsetResult]) -> None:
             finisher.start(request, state)
 
 
-async def republish_rows(request: Document, rows: Sequence[int]) -> None:
+async def republish_rows(request: RequestDocument, rows: Sequence[int]) -> None:
     request_id, wanted = request["_id"], set(rows)
     context = RowContext.of_request(request)
     async for index, row in read_input_spool(storage, request_id):
@@ -143,7 +143,7 @@ async def republish_rows(request: Document, rows: Sequence[int]) -> None:
             await until_available(send, "publishing a row again")
 
 
-async def finish_repaired(request: Document, state: RequestState) -> None:
+async def finish_repaired(request: RequestDocument, state: RequestState) -> None:
     finisher.start(request, state)
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from imgpipe.database import Document
 from imgpipe.messages import RowResult
 from imgpipe.row_key import RowKey
+from imgpipe.row_outcomes import RowOutcome
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def tally_new_results(
     )
 
 
-def tally_of_rows(outcomes: Iterable[Document]) -> Tally:
+def tally_of_rows(outcomes: Iterable[RowOutcome]) -> Tally:
     """The counters that stored row outcomes add up to (aggregator/result_store.py writes them):
     what the repair recomputes a stalled request's counters from."""
     return sum(

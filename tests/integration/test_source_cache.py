@@ -275,7 +275,7 @@ def test_an_expired_entry_is_fetched_in_full(
     url = image_server.add(path, Resource(_photo(800), "image/jpeg", etag='"e"'))
     _run(stack.base_url, [[url]])
     # A week and a day later, as far as the entry can tell (IMGPIPE_SOURCE_CACHE_TTL: 7 days).
-    entries = mongo[stack.settings.mongodb_database][SOURCE_CACHE]
+    entries = mongo[stack.settings.mongodb_database][SOURCE_CACHE.name]
     moved = entries.update_one(
         {"_id": entry_id(None, url)}, {"$set": {"fetched_at": datetime.now(UTC) - timedelta(days=8)}}
     )
