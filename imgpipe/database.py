@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, NotRequired, TypedDict, TypeVar, cast
+from typing import Any, Generic, NotRequired, TypedDict, TypeVar, cast, final
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
@@ -112,7 +112,17 @@ class WebhookDocument(TypedDict):
     deliveries: list[WebhookDeliveryDocument]
 
 
-class SourceCacheDocument(TypedDict):
+# Final, so that `"fetching_since" in document` tells a claim from an entry.
+@final
+class SourceClaimDocument(TypedDict):
+    """A URL's first fetch, claimed by the worker doing it (processors/source_cache.py)."""
+
+    _id: str
+    fetching_since: datetime
+
+
+@final
+class SourceEntryDocument(TypedDict):
     _id: NotRequired[str]  # written by the filter of the replacing upsert
     url: str
     etag: str | None
@@ -145,9 +155,10 @@ PUBLISHING = TypedCollection[PublishingDocument]("publishing")
 PUBLISHING_CLAIMS = TypedCollection[PublishingClaimDocument]("publishing_claims")
 # a request's webhook deliveries: the aggregator's webhook agent
 WEBHOOKS = TypedCollection[WebhookDocument]("webhooks")
-# Per owner and source URL, "<sha256>": the validators and content hash the source last sent. The
-# processors replace it whole; two writing at once write the same answer, the last one stays.
-SOURCE_CACHE = TypedCollection[SourceCacheDocument]("source_cache")
+# Per owner and source URL, "<sha256>": the validators and content hash the source last sent, or
+# the claim of its first fetch. The processors replace an entry whole; two writing at once write
+# the same answer, the last one stays.
+SOURCE_CACHE = TypedCollection[SourceEntryDocument | SourceClaimDocument]("source_cache")
 
 
 def connect(settings: Settings) -> AsyncMongoClient[Document]:

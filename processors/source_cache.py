@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from imgpipe.database import SOURCE_CACHE, Document, SourceCacheDocument
+from imgpipe.database import SOURCE_CACHE, Document, SourceEntryDocument
 from imgpipe.retrying import UNAVAILABLE
 from processors.fetch import Validators
 
@@ -98,7 +98,7 @@ class SourceCache:
         return True
 
     async def remember(self, owner: str | None, url: str, entry: SourceEntry) -> None:
-        document: SourceCacheDocument = {
+        document: SourceEntryDocument = {
             "url": url,
             "etag": entry.validators.etag,
             "last_modified": entry.validators.last_modified,
