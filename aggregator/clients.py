@@ -20,7 +20,7 @@ from aggregator.completion import finish_request
 from aggregator.finisher import Finisher
 from aggregator.known_requests import KnownRequests
 from aggregator.result_store import ChunkCompactor
-from imgpipe.database import Document, connect, database
+from imgpipe.database import Document, RequestDocument, connect, database
 from imgpipe.kafka import SharedProducer
 from imgpipe.messages import RequestEvent
 from imgpipe.request_state import RequestState, latest_state
@@ -59,7 +59,7 @@ async def _finish_latest(
     settings: Settings,
     producer: SharedProducer,
     known_requests: KnownRequests,
-    request: Document,
+    request: RequestDocument,
     state: RequestState,
 ) -> RequestState:
     # Re-read first: the request may have been finished since it was handed over.

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pymongo.asynchronous.database import AsyncDatabase
 
 from aggregator.output_csv import OutputRow, write_output_csv
-from imgpipe.database import Document
+from imgpipe.database import Document, RequestDocument
 from imgpipe.input_spool import read_input_spool
 from imgpipe.messages import RequestCounts, RequestEvent, RequestStatus
 from imgpipe.request_paths import download_url
@@ -39,7 +39,7 @@ class RowWithoutOutcome(Exception):
     """A counted row has no stored outcome (an update lost by FerretDB): the repair republishes it."""
 
 
-def ready_to_finish(request: Document, state: RequestState) -> bool:
+def ready_to_finish(request: RequestDocument, state: RequestState) -> bool:
     return not state.finished and state.rows_finished >= request["rows_total"]
 
 
@@ -70,7 +70,7 @@ async def finish_request(
     db: AsyncDatabase[Document],
     storage: ObjectStorage,
     settings: Settings,
-    request: Document,
+    request: RequestDocument,
     state: RequestState,
     publish: PublishEvent,
 ) -> RequestState:

@@ -13,14 +13,14 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 
-from imgpipe.database import Document
+from imgpipe.database import RequestDocument
 from imgpipe.logs import logging_request
 from imgpipe.request_state import RequestState
 from imgpipe.retrying import until_done
 
 logger = logging.getLogger(__name__)
 
-Finish = Callable[[Document, RequestState], Awaitable[RequestState]]
+Finish = Callable[[RequestDocument, RequestState], Awaitable[RequestState]]
 
 
 class Finisher:
@@ -28,7 +28,7 @@ class Finisher:
         self._finish = finish
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
-    def start(self, request: Document, state: RequestState) -> None:
+    def start(self, request: RequestDocument, state: RequestState) -> None:
         request_id = request["_id"]
         if request_id in self._tasks:
             return
@@ -36,7 +36,7 @@ class Finisher:
         self._tasks[request_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(request_id, None))
 
-    async def _run(self, request: Document, state: RequestState) -> None:
+    async def _run(self, request: RequestDocument, state: RequestState) -> None:
         with logging_request(request["_id"]):
             await until_done(
                 functools.partial(self._finish, request, state), f"finishing request {request['_id']}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from imgpipe.database import Document
+from imgpipe.database import RequestDocument
 from imgpipe.request_state import RequestState
 
 KNOWN_REQUESTS = 10_000
@@ -18,15 +18,15 @@ KNOWN_REQUESTS = 10_000
 class KnownRequests:
     def __init__(self, capacity: int = KNOWN_REQUESTS) -> None:
         self._capacity = capacity
-        self._known: OrderedDict[str, tuple[Document, RequestState]] = OrderedDict()
+        self._known: OrderedDict[str, tuple[RequestDocument, RequestState]] = OrderedDict()
 
-    def get(self, request_id: str) -> tuple[Document, RequestState] | None:
+    def get(self, request_id: str) -> tuple[RequestDocument, RequestState] | None:
         known = self._known.get(request_id)
         if known is not None:
             self._known.move_to_end(request_id)
         return known
 
-    def remember(self, request: Document, state: RequestState) -> None:
+    def remember(self, request: RequestDocument, state: RequestState) -> None:
         self._known[request["_id"]] = (request, state)
         self._known.move_to_end(request["_id"])
         while len(self._known) > self._capacity:

@@ -24,47 +24,46 @@ from datetime import UTC, datetime, timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from aggregator.tally import Tally
-from imgpipe.database import PUBLISHING, REQUESTS, Document
+from aggregator.tally import Tally, tally_of_rows
+from imgpipe.database import PUBLISHING, REQUESTS, Document, PublishingDocument, RequestDocument
 from imgpipe.request_state import RequestState, advance_state, request_state
 from imgpipe.row_outcomes import chunks_in_order
 from imgpipe.unfinished_requests import unfinished_request_ids, unmark_unfinished
 
 logger = logging.getLogger(__name__)
 
-RepublishRows = Callable[[Document, Sequence[int]], Awaitable[None]]
-FinishRequest = Callable[[Document, RequestState], Awaitable[None]]
+RepublishRows = Callable[[RequestDocument, Sequence[int]], Awaitable[None]]
+FinishRequest = Callable[[RequestDocument, RequestState], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class InFlight:
-    request: Document
+    request: RequestDocument
     state: RequestState
     # When rows were last published, and whether all are; None: no checkpoint (yet).
-    publishing: Document | None
+    publishing: PublishingDocument | None
 
     def progressed_at(self) -> datetime:
         if self.publishing is None:
             return self.state.updated_at
-        published_at: datetime = self.publishing["progressed_at"]
-        return max(self.state.updated_at, published_at)
+        return max(self.state.updated_at, self.publishing["progressed_at"])
 
     def fully_published(self) -> bool:
-        return self.publishing is not None and bool(self.publishing["done"])
+        return self.publishing is not None and self.publishing["done"]
 
 
 async def requests_in_flight(db: AsyncDatabase[Document]) -> list[InFlight]:
     """Every unfinished request with its state; entries of finished requests are removed."""
     in_flight = []
     for request_id in await unfinished_request_ids(db):
-        request = await db[REQUESTS].find_one({"_id": request_id})
+        request = await REQUESTS.of(db).find_one({"_id": request_id})
         if request is None:
             continue  # being accepted right now, or refused mid-way (the gateways drop those)
         state = await request_state(db, request)
         if state.finished:
             await unmark_unfinished(db, request_id)  # finished by an aggregator that died just after
             continue
-        in_flight.append(InFlight(request, state, await db[PUBLISHING].find_one({"_id": request_id})))
+        in_flight.append(InFlight(request, state, await PUBLISHING.of(db).find_one({"_id": request_id})))
     return in_flight
 
 
@@ -81,20 +80,6 @@ def stalled_requests(in_flight: Iterable[InFlight], stall_seconds: float, now: d
         for item in requests
         if item.fully_published() and (item.state.repaired_at is None or item.state.repaired_at < cutoff)
     ]
-
-
-def tally_of_rows(rows: Iterable[Document]) -> Tally:
-    """The counters that a request's row outcomes add up to (as aggregator/tally.py counts)."""
-    rows_done = rows_failed = images_done = images_failed = 0
-    for row in rows:
-        failed_images = sum(1 for image in row["images"] if image.get("error") is not None)
-        images_failed += failed_images
-        images_done += len(row["images"]) - failed_images
-        if row["status"] == "failed":
-            rows_failed += 1
-        else:
-            rows_done += 1
-    return Tally(rows_done, rows_failed, images_done, images_failed)
 
 
 async def repair_request(

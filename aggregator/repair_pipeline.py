@@ -15,7 +15,7 @@ import faust
 from aggregator.clients import AggregatorClients
 from aggregator.completion import ready_to_finish
 from aggregator.repair import repair_request, requests_in_flight, stalled_requests
-from imgpipe.database import Document
+from imgpipe.database import RequestDocument
 from imgpipe.input_spool import RowContext, read_input_spool, row_message
 from imgpipe.logs import logging_request
 from imgpipe.request_state import RequestState
@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 IN_FLIGHT_SCAN_INTERVAL_S = 5.0
 
 
-async def republish_rows(clients: AggregatorClients, request: Document, rows: Sequence[int]) -> None:
+async def republish_rows(clients: AggregatorClients, request: RequestDocument, rows: Sequence[int]) -> None:
     request_id, wanted = request["_id"], set(rows)
     context = RowContext.of_request(request)
     async for index, row in read_input_spool(clients.storage, request_id):
@@ -37,7 +37,7 @@ async def republish_rows(clients: AggregatorClients, request: Document, rows: Se
             await clients.producer.publish(ROWS_TOPIC, message, "publishing a row again")
 
 
-async def _finish_repaired(clients: AggregatorClients, request: Document, state: RequestState) -> None:
+async def _finish_repaired(clients: AggregatorClients, request: RequestDocument, state: RequestState) -> None:
     clients.finisher.start(request, state)
 
 

@@ -19,10 +19,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from aggregator.tally import OffsetResult, tally_new_results
-from imgpipe.database import ROW_CHUNKS, ROW_OUTCOMES, Document
+from imgpipe.database import ROW_CHUNKS, ROW_OUTCOMES, Document, RequestDocument, RowChunkDocument
 from imgpipe.messages import RequestStatus
 from imgpipe.request_state import RequestState, StateStep, advance_state
+from imgpipe.row_key import RowKey
 from imgpipe.row_outcomes import (
+    RowOutcome,
     RowOutcomes,
     chunk_id,
     chunk_of,
@@ -30,7 +32,6 @@ from imgpipe.row_outcomes import (
     encode_chunk,
     read_row_by_row,
     row_document,
-    row_id,
 )
 
 _DUPLICATE_KEY = 11000
@@ -40,7 +41,7 @@ _DUPLICATE_KEY = 11000
 OPEN_CHUNKS = 200
 
 
-def row_outcome(item: OffsetResult, finished_at: str) -> Document:
+def row_outcome(item: OffsetResult, finished_at: str) -> RowOutcome:
     result = item.result
     return {
         "status": "failed" if result.failed else "done",
@@ -65,7 +66,7 @@ async def store_rows(
     rows = list(stored)
     documents = [row_document(request_id, row, stored[row]) for row in rows]
     try:
-        await db[ROW_OUTCOMES].insert_many(documents, ordered=False)
+        await ROW_OUTCOMES.of(db).insert_many(documents, ordered=False)
         return stored
     except BulkWriteError as error:
         write_errors = error.details["writeErrors"]
@@ -101,15 +102,15 @@ class ChunkCompactor:
 
 
 async def _insert_chunk(db: AsyncDatabase[Document], key: str, rows: RowOutcomes) -> None:
-    document = {"_id": key, "rows": encode_chunk(rows)}
+    document = RowChunkDocument(_id=key, rows=encode_chunk(rows))
     # A duplicate: compacted already (the batch is being handled again after an outage).
     with contextlib.suppress(DuplicateKeyError):
-        await db[ROW_CHUNKS].insert_one(document)
+        await ROW_CHUNKS.of(db).insert_one(document)
 
 
 def _counted(items: Sequence[OffsetResult], stored: RowOutcomes, request_id: str) -> StateStep:
     highest_offset = max(item.offset for item in items)
-    finishing_offsets = {row_id(request_id, row): outcome["result_offset"] for row, outcome in stored.items()}
+    finishing_offsets = {RowKey(request_id, row): outcome["result_offset"] for row, outcome in stored.items()}
 
     def step(head: RequestState) -> RequestState | None:
         if head.finished or head.results_offset >= highest_offset:
@@ -131,7 +132,7 @@ def _counted(items: Sequence[OffsetResult], stored: RowOutcomes, request_id: str
 
 async def apply_results(
     db: AsyncDatabase[Document],
-    request: Document,
+    request: RequestDocument,
     head: RequestState,
     items: Sequence[OffsetResult],
     compactor: ChunkCompactor,

@@ -21,7 +21,7 @@ from aggregator.clients import AggregatorClients
 from aggregator.completion import ready_to_finish
 from aggregator.result_store import apply_results
 from aggregator.tally import OffsetResult
-from imgpipe.database import REQUESTS, Document
+from imgpipe.database import REQUESTS, RequestDocument
 from imgpipe.logs import logging_request
 from imgpipe.request_state import RequestState, request_state
 from imgpipe.retrying import until_done
@@ -34,11 +34,13 @@ BATCH_MAX_RESULTS = 2_000
 BATCH_WAIT_S = 0.02
 
 
-async def _known_request(clients: AggregatorClients, request_id: str) -> tuple[Document, RequestState] | None:
+async def _known_request(
+    clients: AggregatorClients, request_id: str
+) -> tuple[RequestDocument, RequestState] | None:
     known = clients.known_requests.get(request_id)
     if known is not None:
         return known
-    request = await clients.db[REQUESTS].find_one({"_id": request_id})
+    request = await REQUESTS.of(clients.db).find_one({"_id": request_id})
     if request is None:
         return None
     return request, await request_state(clients.db, request)

@@ -10,11 +10,12 @@ writes passes both, and one redelivered after both writes fails the second.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from imgpipe.messages import RowResult
-from imgpipe.row_outcomes import row_id
+from imgpipe.row_key import RowKey
+from imgpipe.row_outcomes import RowOutcome
 
 
 @dataclass(frozen=True)
@@ -47,25 +48,45 @@ class Tally:
         }
 
 
+def tally_of_row(images: int, failed_images: int, row_failed: bool) -> Tally:
+    """What one finished row adds to the counters: the one rule both counts below follow."""
+    return Tally(
+        rows_done=0 if row_failed else 1,
+        rows_failed=1 if row_failed else 0,
+        images_done=images - failed_images,
+        images_failed=failed_images,
+    )
+
+
 def tally_new_results(
-    results: Sequence[OffsetResult], finishing_offsets: Mapping[str, int], counted_offset: int
+    results: Sequence[OffsetResult], finishing_offsets: Mapping[RowKey, int], counted_offset: int
 ) -> Tally:
     """Counts of the results that finished their row and are not yet counted.
 
-    `finishing_offsets` maps each row id to the offset of the result that finished it.
+    `finishing_offsets` maps each row to the offset of the result that finished it.
     """
-    rows_done = rows_failed = images_done = images_failed = 0
-    for item in results:
-        result = item.result
-        if item.offset <= counted_offset:
-            continue
-        if finishing_offsets.get(row_id(result.request_id, result.row)) != item.offset:
-            continue
-        failed = result.failed_images
-        images_failed += failed
-        images_done += len(result.images) - failed
-        if result.failed:
-            rows_failed += 1
-        else:
-            rows_done += 1
-    return Tally(rows_done, rows_failed, images_done, images_failed)
+    counted = (
+        item.result
+        for item in results
+        if item.offset > counted_offset
+        and finishing_offsets.get(RowKey(item.result.request_id, item.result.row)) == item.offset
+    )
+    return sum(
+        (tally_of_row(len(result.images), result.failed_images, result.failed) for result in counted), Tally()
+    )
+
+
+def tally_of_rows(outcomes: Iterable[RowOutcome]) -> Tally:
+    """The counters that stored row outcomes add up to (aggregator/result_store.py writes them):
+    what the repair recomputes a stalled request's counters from."""
+    return sum(
+        (
+            tally_of_row(
+                len(outcome["images"]),
+                sum(1 for image in outcome["images"] if image.get("error") is not None),
+                outcome["status"] == "failed",
+            )
+            for outcome in outcomes
+        ),
+        Tally(),
+    )

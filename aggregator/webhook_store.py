@@ -16,11 +16,11 @@ from imgpipe.database import REQUESTS, WEBHOOKS, Document
 
 async def webhook_target(db: AsyncDatabase[Document], request_id: str) -> str | None:
     """The webhook URL still to be delivered to, or None (none given, or already delivered)."""
-    request = await db[REQUESTS].find_one({"_id": request_id}, {"webhook_url": 1})
+    request = await REQUESTS.of(db).find_one({"_id": request_id}, {"webhook_url": 1})
     url: str | None = request.get("webhook_url") if request else None
     if url is None:
         return None
-    record = await db[WEBHOOKS].find_one({"_id": request_id}, {"status": 1})
+    record = await WEBHOOKS.of(db).find_one({"_id": request_id}, {"status": 1})
     return None if record is not None and record["status"] == "delivered" else url
 
 
@@ -28,7 +28,7 @@ async def record_webhook_attempt(
     db: AsyncDatabase[Document], request_id: str, attempt: DeliveryAttempt, final: bool
 ) -> None:
     status = "delivered" if attempt.succeeded else ("failed" if final else "retrying")
-    await db[WEBHOOKS].update_one(
+    await WEBHOOKS.of(db).update_one(
         {"_id": request_id},
         {"$push": {"deliveries": asdict(attempt)}, "$set": {"status": status}},
         upsert=True,

@@ -74,7 +74,7 @@ async def _stage_finished_request(db: AsyncDatabase[Document], rows: int) -> Non
             for row in range(start, min(start + ROWS_PER_CHUNK, rows))
         ]
         await compactor.add(db, request_id, rows, await store_rows(db, request_id, items))
-    request = await db[REQUESTS].find_one({"_id": request_id})
+    request = await REQUESTS.of(db).find_one({"_id": request_id})
     assert request is not None
     now = datetime.now(UTC)
 
@@ -103,7 +103,7 @@ def stage_finished_rows(settings: Settings, rows: int) -> None:
 
 
 async def _counted_rows(db: AsyncDatabase[Document], request_id: str) -> RequestState:
-    request = await db[REQUESTS].find_one({"_id": request_id})
+    request = await REQUESTS.of(db).find_one({"_id": request_id})
     assert request is not None
     return await request_state(db, request)
 

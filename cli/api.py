@@ -10,12 +10,14 @@ from typing import Any
 
 import httpx
 
+from imgpipe.errors import CodedError
 
-class ApiProblem(Exception):
+
+class ApiProblem(CodedError[str]):
     """The gateway said no (4xx/5xx): its JSON error, ready to show."""
 
     def __init__(self, status_code: int, body: dict[str, Any]) -> None:
-        super().__init__(body.get("message", f"HTTP {status_code}"))
+        super().__init__(body.get("error", "http_error"), body.get("message", f"HTTP {status_code}"))
         self.status_code = status_code
         self.body = body
 

@@ -33,9 +33,8 @@ errors = Console(stderr=True)
 
 
 def _show_problem(problem: ApiProblem) -> None:
-    body = problem.body
-    errors.print(f"[bold red]{body.get('error', 'error')}[/]: {body.get('message', '')}")
-    for item in body.get("problems", []):
+    errors.print(f"[bold red]{problem.code}[/]: {problem.message}")
+    for item in problem.body.get("problems", []):
         where = f"line {item['line']}" if item.get("line") is not None else "the file"
         column = f", {item['column']}" if item.get("column") else ""
         errors.print(f"  {where}{column}: {item['message']}")

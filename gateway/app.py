@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from gateway.api_keys import ApiKeys
 from gateway.dependencies import GatewayState
 from gateway.errors import install_error_handlers
+from gateway.route_responses import INTERNAL_ERROR
 from gateway.routes import health, images, metrics, progress_events, requests, upload, web_page
 from gateway.row_publisher import RowPublisher
 from gateway.upload_limit import UploadSizeLimit
@@ -55,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await producer.stop()
             await client.close()
 
-    app = FastAPI(title="imgpipe", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="imgpipe", version="0.1.0", lifespan=lifespan, responses={500: INTERNAL_ERROR})
     install_error_handlers(app)
     app.add_middleware(UploadSizeLimit, max_bytes=settings.max_upload_bytes)
     for module in (upload, requests, progress_events, images, health, metrics, web_page):

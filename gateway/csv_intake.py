@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 from urllib.parse import urlsplit
 
+from imgpipe.errors import CodedError
 from imgpipe.input_spool import InputSpoolWriter, ProductRow
 
 MAX_REPORTED_PROBLEMS = 50
@@ -65,13 +66,8 @@ class CsvRejected(Exception):
     problems: list[CsvProblem] = field(default_factory=list)
 
 
-class CsvTooLarge(Exception):
+class CsvTooLarge(CodedError[str]):
     """The file breaks a size limit: answered with 413, not with a list of problems."""
-
-    def __init__(self, error: str, message: str) -> None:
-        super().__init__(message)
-        self.error = error
-        self.message = message
 
 
 def _normalize_header(cell: str) -> str:

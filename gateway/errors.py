@@ -12,25 +12,40 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from imgpipe.errors import CodedError
 from imgpipe.retrying import UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
 
-class ApiError(Exception):
-    """Raised by route code for an expected failure; becomes `{"error", "message", ...}`."""
+class ApiError(CodedError[str], StarletteHTTPException):
+    """An expected failure, answered as `{"error": code, "message": message, **details}`.
 
-    def __init__(self, status_code: int, error: str, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.body = {"error": error, "message": message, **details}
+    Also an HTTPException, so that one raised while FastAPI parses the body (the upload size
+    limit) reaches the error handlers as itself instead of becoming a generic 400.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        **details: Any,
+    ) -> None:
+        CodedError.__init__(self, code, message)
+        StarletteHTTPException.__init__(self, status_code, message, headers)
+        self.details = details
+
+    def response(self) -> JSONResponse:
+        return error_response(self.status_code, self.code, self.message, self.headers, **self.details)
 
 
+# The codes of the errors Starlette and FastAPI raise themselves.
 _HTTP_ERRORS = {
     400: "invalid_request",
     404: "not_found",
     405: "method_not_allowed",
-    413: "upload_too_large",
 }
 
 
@@ -48,12 +63,12 @@ def error_response(
 
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return JSONResponse(exc.body, status_code=exc.status_code)
+    return exc.response()
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    error = getattr(exc, "error", None) or _HTTP_ERRORS.get(exc.status_code, "http_error")
+    error = _HTTP_ERRORS.get(exc.status_code, "http_error")
     return error_response(exc.status_code, error, str(exc.detail), headers=exc.headers)
 
 

@@ -22,7 +22,7 @@ def counted_upload() -> Iterator[None]:
     try:
         yield
     except ApiError as error:
-        UPLOADS.labels(error.body["error"]).inc()
+        UPLOADS.labels(error.code).inc()
         raise
     except UNAVAILABLE:
         UPLOADS.labels("dependency_unavailable").inc()

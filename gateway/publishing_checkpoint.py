@@ -29,7 +29,7 @@ class PublishingProgress:
 async def insert_checkpoint(
     db: AsyncDatabase[Document], request_id: str, rows_total: int, now: datetime
 ) -> None:
-    await db[PUBLISHING].insert_one(
+    await PUBLISHING.of(db).insert_one(
         {
             "_id": request_id,
             "rows_total": rows_total,
@@ -48,13 +48,13 @@ async def record_rows_published(
     changes: Document = {"heartbeat": now, "progressed_at": now}
     if done:
         changes["done"] = True
-    await db[PUBLISHING].update_one(
+    await PUBLISHING.of(db).update_one(
         {"_id": request_id}, {"$max": {"rows_published": published}, "$set": changes}
     )
 
 
 async def publishing_progress(db: AsyncDatabase[Document], request_id: str) -> PublishingProgress | None:
-    checkpoint = await db[PUBLISHING].find_one({"_id": request_id})
+    checkpoint = await PUBLISHING.of(db).find_one({"_id": request_id})
     if checkpoint is None:
         return None
     return PublishingProgress(
@@ -73,10 +73,10 @@ async def _claim_takeover(
     could record its takeover, so the next number is tried."""
     while True:
         try:
-            await db[PUBLISHING_CLAIMS].insert_one({"_id": f"{request_id}/{takeover}", "at": now})
+            await PUBLISHING_CLAIMS.of(db).insert_one({"_id": f"{request_id}/{takeover}", "at": now})
             return takeover
         except DuplicateKeyError:
-            existing = await db[PUBLISHING_CLAIMS].find_one({"_id": f"{request_id}/{takeover}"})
+            existing = await PUBLISHING_CLAIMS.of(db).find_one({"_id": f"{request_id}/{takeover}"})
             if existing is not None and existing["at"] >= now - timedelta(seconds=lease_s):
                 return None
             takeover += 1
@@ -94,21 +94,21 @@ async def claim_stale_publishing(db: AsyncDatabase[Document], lease_s: float) ->
     now = datetime.now(UTC)
     claimed = []
     for request_id in await unfinished_request_ids(db):
-        checkpoint = await db[PUBLISHING].find_one({"_id": request_id})
+        checkpoint = await PUBLISHING.of(db).find_one({"_id": request_id})
         if (
             checkpoint is None
             or checkpoint["done"]
             or checkpoint["heartbeat"] >= now - timedelta(seconds=lease_s)
         ):
             continue
-        if await db[REQUESTS].find_one({"_id": request_id}, {"_id": 1}) is None:
-            await db[PUBLISHING].delete_one({"_id": request_id})
+        if await REQUESTS.of(db).find_one({"_id": request_id}, {"_id": 1}) is None:
+            await PUBLISHING.of(db).delete_one({"_id": request_id})
             await unmark_unfinished(db, request_id)
             continue
         takeover = await _claim_takeover(db, request_id, checkpoint.get("takeovers", 0) + 1, now, lease_s)
         if takeover is None:
             continue  # another gateway claimed it
-        await db[PUBLISHING].update_one(
+        await PUBLISHING.of(db).update_one(
             {"_id": request_id}, {"$set": {"heartbeat": now, "takeovers": takeover}}
         )
         claimed.append(request_id)

@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 from pymongo.asynchronous.database import AsyncDatabase
 
 from gateway.publishing_checkpoint import insert_checkpoint
-from imgpipe.database import REQUESTS, UNFINISHED_REQUESTS, WEBHOOKS, Document
+from imgpipe.database import (
+    REQUESTS,
+    UNFINISHED_REQUESTS,
+    WEBHOOKS,
+    Document,
+    RequestDocument,
+    WebhookDocument,
+)
 from imgpipe.input_spool import RowContext
 from imgpipe.request_state import insert_initial_state
 from imgpipe.unfinished_requests import mark_unfinished
@@ -29,7 +36,7 @@ async def insert_request(
     await insert_checkpoint(db, request_id, rows_total, now)
     await insert_initial_state(db, request_id, now)
     await mark_unfinished(db, request_id)
-    await db[REQUESTS].insert_one(
+    await REQUESTS.of(db).insert_one(
         {
             "_id": request_id,
             "rows_total": rows_total,
@@ -44,28 +51,30 @@ async def insert_request(
     )
 
 
-async def find_request(db: AsyncDatabase[Document], request_id: str, owner: str | None) -> Document | None:
+async def find_request(
+    db: AsyncDatabase[Document], request_id: str, owner: str | None
+) -> RequestDocument | None:
     """The request if `owner` may see it: another key's request looks exactly like a missing one.
 
     The owner is compared here, not in the filter: FerretDB answers only a plain `_id` filter
     without scanning the collection."""
-    request = await db[REQUESTS].find_one({"_id": request_id})
+    request = await REQUESTS.of(db).find_one({"_id": request_id})
     return request if request is not None and request["owner"] == owner else None
 
 
 async def request_row_context(db: AsyncDatabase[Document], request_id: str) -> RowContext:
     """What a request's rows are published with (the request exists: its rows are published only
     after it is inserted)."""
-    request = await db[REQUESTS].find_one({"_id": request_id}, {"quality": 1, "owner": 1})
+    request = await REQUESTS.of(db).find_one({"_id": request_id}, {"quality": 1, "owner": 1})
     if request is None:
         raise RuntimeError(f"request {request_id} has a publishing checkpoint but no request document")
     return RowContext.of_request(request)
 
 
-async def webhook_record(db: AsyncDatabase[Document], request_id: str) -> Document | None:
+async def webhook_record(db: AsyncDatabase[Document], request_id: str) -> WebhookDocument | None:
     """The request's webhook deliveries so far (`status`, `deliveries`); None before the first."""
-    return await db[WEBHOOKS].find_one({"_id": request_id})
+    return await WEBHOOKS.of(db).find_one({"_id": request_id})
 
 
 async def count_unfinished_requests(db: AsyncDatabase[Document]) -> int:
-    return await db[UNFINISHED_REQUESTS].count_documents({})
+    return await UNFINISHED_REQUESTS.of(db).count_documents({})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -24,6 +25,34 @@ class CsvProblemBody(BaseModel):
 
 class CsvRejectedBody(ErrorBody):
     problems: list[CsvProblemBody]
+
+
+class InvalidParameter(BaseModel):
+    location: str  # e.g. "path.request_id", "body.file"
+    message: str
+
+
+class InvalidRequestBody(ErrorBody):
+    """422: a parameter does not have the type or shape the OpenAPI document states."""
+
+    problems: list[InvalidParameter]
+
+
+class NotFinishedBody(ErrorBody):
+    """409 of GET /download/{id}: the request's status, which is not a finished one yet."""
+
+    status: RequestStatus
+
+
+class InternalErrorBody(ErrorBody):
+    """500: the `error_id` names the logged stack trace."""
+
+    error_id: str
+
+
+class ReadinessBody(BaseModel):
+    status: Literal["ready", "unavailable"]
+    dependencies: dict[str, str]  # kafka, mongodb, storage: "ok" or why not
 
 
 class UploadAccepted(BaseModel):

@@ -19,18 +19,18 @@ from gateway.schemas import (
     WebhookDelivery,
     WebhookStatus,
 )
-from imgpipe.database import Document
+from imgpipe.database import RequestDocument
 from imgpipe.input_spool import ProductRow, read_input_spool
 from imgpipe.messages import FINISHED_STATUSES
 from imgpipe.request_paths import download_url, status_url
 from imgpipe.request_state import request_state
-from imgpipe.row_outcomes import read_rows
+from imgpipe.row_outcomes import RowOutcome, read_rows
 
 DEFAULT_PAGE_ROWS = 500
 MAX_PAGE_ROWS = 5_000
 
 
-async def request_or_404(state: GatewayState, owner: str | None, request_id: uuid.UUID) -> Document:
+async def request_or_404(state: GatewayState, owner: str | None, request_id: uuid.UUID) -> RequestDocument:
     request = await find_request(state.db, str(request_id), owner)
     if request is None:
         raise ApiError(404, "not_found", f"no request {request_id}")
@@ -44,7 +44,7 @@ def check_page(offset: int, limit: int) -> None:
         raise ApiError(400, "invalid_page", f"limit must be between 1 and {MAX_PAGE_ROWS}, not {limit}")
 
 
-def _row_status(index: int, product: ProductRow, row: Document | None) -> RowStatus:
+def _row_status(index: int, product: ProductRow, row: RowOutcome | None) -> RowStatus:
     images = (
         [RowImage.model_validate(image) for image in row["images"]]
         if row
@@ -60,7 +60,7 @@ def _row_status(index: int, product: ProductRow, row: Document | None) -> RowSta
 
 
 async def row_details(
-    state: GatewayState, request: Document, offset: int, limit: int
+    state: GatewayState, request: RequestDocument, offset: int, limit: int
 ) -> tuple[list[RowStatus], RowPage]:
     """Rows `offset` to `offset + limit - 1` in input order: finished rows with their outputs,
     the others as pending. Reads only the page's rows, however long the request."""
@@ -82,7 +82,7 @@ async def row_details(
     return details, RowPage(offset=offset, limit=limit, total=total, next_url=next_url)
 
 
-async def _webhook_status(state: GatewayState, request: Document) -> WebhookStatus | None:
+async def _webhook_status(state: GatewayState, request: RequestDocument) -> WebhookStatus | None:
     if not request.get("webhook_url"):
         return None
     record = await webhook_record(state.db, request["_id"]) or {"status": "pending", "deliveries": []}
@@ -93,7 +93,7 @@ async def _webhook_status(state: GatewayState, request: Document) -> WebhookStat
     )
 
 
-async def status_body(state: GatewayState, request: Document) -> RequestStatusBody:
+async def status_body(state: GatewayState, request: RequestDocument) -> RequestStatusBody:
     progress = await request_state(state.db, request)
     publishing = await publishing_progress(state.db, request["_id"])
     # Publishing rows is progress too: the state only moves once results come in.

@@ -7,16 +7,13 @@ a client cannot make the gateway spool more than the limit to disk.
 
 from __future__ import annotations
 
-from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.errors import ApiError
 
-class UploadTooLarge(HTTPException):
-    error = "upload_too_large"
 
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__(413, f"the upload is larger than {max_bytes} bytes")
+def upload_too_large(max_bytes: int) -> ApiError:
+    return ApiError(413, "upload_too_large", f"the upload is larger than {max_bytes} bytes")
 
 
 def _declared_length(scope: Scope) -> int | None:
@@ -41,9 +38,7 @@ class UploadSizeLimit:
             return
         declared = _declared_length(scope)
         if declared is not None and declared > self.max_bytes:
-            too_large = UploadTooLarge(self.max_bytes)
-            response = JSONResponse({"error": too_large.error, "message": too_large.detail}, status_code=413)
-            await response(scope, receive, send)
+            await upload_too_large(self.max_bytes).response()(scope, receive, send)
             return
         received = 0
 
@@ -54,7 +49,7 @@ class UploadSizeLimit:
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     # Raised inside the form parser; the app's error handlers answer 413 JSON.
-                    raise UploadTooLarge(self.max_bytes)
+                    raise upload_too_large(self.max_bytes)
             return message
 
         await self.app(scope, counting_receive, send)

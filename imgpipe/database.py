@@ -1,4 +1,4 @@
-"""MongoDB access shared by the services: one client and the collection names.
+"""MongoDB access shared by the services: one client, and each collection with the type of its documents.
 
 Uses PyMongo's async API (`AsyncMongoClient`), the official successor of Motor. Only features
 that both MongoDB 7 and FerretDB 1.24 support are used: no transactions, no change streams.
@@ -13,32 +13,152 @@ the same accesses, so no other index is needed. The only other read is the listi
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, NotRequired, TypedDict, TypeVar, cast, final
 
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from imgpipe.command_shapes import CommandShapeLogger
 from imgpipe.settings import Settings
 
+# A document as the driver hands it over; the collections below say what each one holds.
 Document = dict[str, Any]
+DocumentT = TypeVar("DocumentT", bound=Mapping[str, Any])
+
+
+@dataclass(frozen=True)
+class TypedCollection(Generic[DocumentT]):
+    """A collection's name bound to the type of its documents, so mypy checks their fields."""
+
+    name: str
+
+    def of(self, db: AsyncDatabase[Document]) -> AsyncCollection[DocumentT]:
+        # Only the static type changes: the driver decodes every document as a plain dict. A
+        # projection returns fewer fields than the type lists: read only the ones it asked for.
+        return cast("AsyncCollection[DocumentT]", db[self.name])
+
+
+class RequestDocument(TypedDict):
+    _id: str
+    rows_total: int
+    images_total: int
+    webhook_url: str | None
+    owner: str | None  # the API key's owner id; None when the API is open
+    quality: int
+    created_at: datetime
+    state_version: int  # a hint to the newest version in request_states
+
+
+class RequestStateDocument(TypedDict):
+    """One version of a request's progress (imgpipe/request_state.py)."""
+
+    _id: str
+    version: int
+    status: str
+    rows_done: int
+    rows_failed: int
+    images_done: int
+    images_failed: int
+    results_offset: int
+    updated_at: datetime
+    completed_at: datetime | None
+    repairs: int
+    repaired_at: datetime | None
+
+
+class RowOutcomeDocument(TypedDict):
+    _id: str
+    outcome: str  # JSON: see imgpipe/row_outcomes.py
+
+
+class RowChunkDocument(TypedDict):
+    _id: str
+    rows: str  # JSON: see imgpipe/row_outcomes.py
+
+
+class UnfinishedRequestDocument(TypedDict):
+    _id: str
+
+
+class PublishingDocument(TypedDict):
+    _id: str
+    rows_total: int
+    rows_published: int
+    done: bool
+    heartbeat: datetime  # the publishing gateway's lease
+    progressed_at: datetime
+    takeovers: NotRequired[int]  # set by the first takeover
+
+
+class PublishingClaimDocument(TypedDict):
+    _id: str
+    at: datetime
+
+
+class WebhookDeliveryDocument(TypedDict):
+    attempt: int
+    at: datetime
+    status_code: int | None
+    error: str | None
+
+
+class WebhookDocument(TypedDict):
+    _id: str
+    status: str  # retrying, delivered or failed
+    deliveries: list[WebhookDeliveryDocument]
+
+
+# Final, so that `"fetching_since" in document` tells a claim from an entry.
+@final
+class SourceClaimDocument(TypedDict):
+    """A URL's first fetch, claimed by the worker doing it (processors/source_cache.py)."""
+
+    _id: str
+    fetching_since: datetime
+
+
+@final
+class SourceEntryDocument(TypedDict):
+    _id: NotRequired[str]  # written by the filter of the replacing upsert
+    url: str
+    etag: str | None
+    last_modified: str | None
+    source_sha256: str
+    bytes_in: int
+    width: int
+    height: int
+    no_cache: bool
+    fetched_at: datetime
+    validated_by: str
+
 
 # One writer per document. FerretDB 1.24 (SQLite) applies an update by reading the document
 # and writing it back whole, so two writers updating one document at once undo each other
 # (measured: concurrent $inc on different fields lost ~40% of them). Hence the split:
-REQUESTS = "requests"  # what was accepted: inserted by the gateway; the aggregator moves its state hint
-REQUEST_STATES = (
-    "request_states"  # "<id>#<version>": a request's progress, insert-only (see request_state.py)
-)
-ROW_OUTCOMES = "row_outcomes"  # "<id>:<row>": a finished row, insert-only: the aggregator
-ROW_CHUNKS = "row_chunks"  # "<id>/<chunk>": a chunk of finished rows, inserted once complete: the aggregator
-UNFINISHED_REQUESTS = "unfinished_requests"  # one per request in flight: gateway inserts, aggregator deletes
-PUBLISHING = "publishing"  # a request's publishing checkpoint and lease: the gateways
-PUBLISHING_CLAIMS = "publishing_claims"  # "<id>/<n>": the n-th takeover of a publishing, insert-only
-WEBHOOKS = "webhooks"  # a request's webhook deliveries: the aggregator's webhook agent
-# Per owner and source URL, "<sha256>": the validators and content hash the source last sent. The
-# processors replace it whole; two writing at once write the same answer, the last one stays.
-SOURCE_CACHE = "source_cache"
+# what was accepted: inserted by the gateway; the aggregator moves its state hint
+REQUESTS = TypedCollection[RequestDocument]("requests")
+# "<id>#<version>": a request's progress, insert-only (see request_state.py)
+REQUEST_STATES = TypedCollection[RequestStateDocument]("request_states")
+# "<id>:<row>": a finished row, insert-only: the aggregator
+ROW_OUTCOMES = TypedCollection[RowOutcomeDocument]("row_outcomes")
+# "<id>/<chunk>": a chunk of finished rows, inserted once complete: the aggregator
+ROW_CHUNKS = TypedCollection[RowChunkDocument]("row_chunks")
+# one per request in flight: gateway inserts, aggregator deletes
+UNFINISHED_REQUESTS = TypedCollection[UnfinishedRequestDocument]("unfinished_requests")
+# a request's publishing checkpoint and lease: the gateways
+PUBLISHING = TypedCollection[PublishingDocument]("publishing")
+# "<id>/<n>": the n-th takeover of a publishing, insert-only
+PUBLISHING_CLAIMS = TypedCollection[PublishingClaimDocument]("publishing_claims")
+# a request's webhook deliveries: the aggregator's webhook agent
+WEBHOOKS = TypedCollection[WebhookDocument]("webhooks")
+# Per owner and source URL, "<sha256>": the validators and content hash the source last sent, or
+# the claim of its first fetch. The processors replace an entry whole; two writing at once write
+# the same answer, the last one stays.
+SOURCE_CACHE = TypedCollection[SourceEntryDocument | SourceClaimDocument]("source_cache")
 
 
 def connect(settings: Settings) -> AsyncMongoClient[Document]:

@@ -1,7 +1,10 @@
 """The messages on imgpipe's topics: the contract between the services and with downstream consumers.
 
 Every message is JSON with a `schema_version`; a consumer that sees a version it does not know
-should stop rather than guess.
+should stop rather than guess. The version moves only for a change that breaks a reader of the
+previous one (a required field gone, a meaning changed). Adding or dropping an optional field
+does not move it: models ignore fields they do not know and the schemas allow them, so old and
+new messages read both ways (`RowMessage.attempt`, always 1, was dropped that way).
 """
 
 from __future__ import annotations
@@ -71,7 +74,6 @@ class RowMessage(_Message):
     # The API-key owner of the request (None: the API is open). Outputs and the source cache are
     # scoped per owner, so one owner cannot learn what another has processed.
     owner: str | None = None
-    attempt: int = 1
 
 
 class ImageOrigin(StrEnum):

@@ -18,12 +18,17 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from imgpipe.database import REQUEST_STATES, REQUESTS, Document
+from imgpipe.database import (
+    REQUEST_STATES,
+    REQUESTS,
+    Document,
+    RequestDocument,
+    RequestStateDocument,
+)
 from imgpipe.messages import FINISHED_STATUSES, RequestStatus
 
 
@@ -71,34 +76,58 @@ def state_id(request_id: str, version: int) -> str:
     return f"{request_id}#{version}"
 
 
-def _state_document(request_id: str, state: RequestState) -> Document:
-    fields: dict[str, Any] = dataclasses.asdict(state)
-    fields["status"] = state.status.value
-    return {"_id": state_id(request_id, state.version), **fields}
+def _state_document(request_id: str, state: RequestState) -> RequestStateDocument:
+    return RequestStateDocument(
+        _id=state_id(request_id, state.version),
+        version=state.version,
+        status=state.status.value,
+        rows_done=state.rows_done,
+        rows_failed=state.rows_failed,
+        images_done=state.images_done,
+        images_failed=state.images_failed,
+        results_offset=state.results_offset,
+        updated_at=state.updated_at,
+        completed_at=state.completed_at,
+        repairs=state.repairs,
+        repaired_at=state.repaired_at,
+    )
 
 
-def _state_of(document: Document) -> RequestState:
-    fields = {field.name: document[field.name] for field in dataclasses.fields(RequestState)}
-    return RequestState(**{**fields, "status": RequestStatus(fields["status"])})
+def _state_of(document: RequestStateDocument) -> RequestState:
+    return RequestState(
+        version=document["version"],
+        status=RequestStatus(document["status"]),
+        rows_done=document["rows_done"],
+        rows_failed=document["rows_failed"],
+        images_done=document["images_done"],
+        images_failed=document["images_failed"],
+        results_offset=document["results_offset"],
+        updated_at=document["updated_at"],
+        completed_at=document["completed_at"],
+        repairs=document["repairs"],
+        repaired_at=document["repaired_at"],
+    )
 
 
 async def insert_initial_state(db: AsyncDatabase[Document], request_id: str, now: datetime) -> None:
-    await db[REQUEST_STATES].insert_one(_state_document(request_id, initial_state(now)))
+    await REQUEST_STATES.of(db).insert_one(_state_document(request_id, initial_state(now)))
 
 
 async def latest_state(db: AsyncDatabase[Document], request_id: str, hint: int) -> RequestState:
     """The head of the chain, found by stepping forward from version `hint` (which exists)."""
-    document = await db[REQUEST_STATES].find_one({"_id": state_id(request_id, hint)})
+    document = await REQUEST_STATES.of(db).find_one({"_id": state_id(request_id, hint)})
     if document is None:
         raise LookupError(f"request {request_id} has no state version {hint}")
     while True:
-        following = await db[REQUEST_STATES].find_one({"_id": state_id(request_id, document["version"] + 1)})
+        following = await REQUEST_STATES.of(db).find_one(
+            {"_id": state_id(request_id, document["version"] + 1)}
+        )
         if following is None:
             return _state_of(document)
         document = following
 
 
-async def request_state(db: AsyncDatabase[Document], request: Document) -> RequestState:
+async def request_state(db: AsyncDatabase[Document], request: RequestDocument) -> RequestState:
     """The current state of a request, given its request document."""
     return await latest_state(db, request["_id"], request["state_version"])
 
@@ -117,10 +146,10 @@ async def advance_state(
             return head
         following = dataclasses.replace(following, version=head.version + 1)
         try:
-            await db[REQUEST_STATES].insert_one(_state_document(request_id, following))
+            await REQUEST_STATES.of(db).insert_one(_state_document(request_id, following))
         except DuplicateKeyError:
             # Another writer moved first: decide again on what it wrote.
             head = await latest_state(db, request_id, head.version)
             continue
-        await db[REQUESTS].update_one({"_id": request_id}, {"$max": {"state_version": following.version}})
+        await REQUESTS.of(db).update_one({"_id": request_id}, {"$max": {"state_version": following.version}})
         return following

@@ -20,25 +20,39 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
+from typing import Any, TypedDict
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from imgpipe.database import ROW_CHUNKS, ROW_OUTCOMES, Document
+from imgpipe.database import ROW_CHUNKS, ROW_OUTCOMES, Document, RowOutcomeDocument
+from imgpipe.row_key import RowKey
 
 # 500 rows of one image are about 150 KB: the largest page of row details (5,000 rows) is ten
 # reads, and a million-row request's output CSV two thousand.
 ROWS_PER_CHUNK = 500
 
-RowOutcomes = dict[int, Document]
+
+class RowOutcome(TypedDict):
+    """A finished row, as the aggregator stored it (aggregator/result_store.py)."""
+
+    status: str  # done or failed
+    error: str | None  # why the row message could not be processed (it went to the DLQ)
+    images: list[dict[str, Any]]  # each an `ImageOutcome` as JSON, in input order
+    worker_id: str
+    result_offset: int  # the imgpipe.results offset of the result that finished the row
+    finished_at: str  # ISO 8601
 
 
-def row_document(request_id: str, row: int, outcome: Document) -> Document:
+RowOutcomes = dict[int, RowOutcome]
+
+
+def row_document(request_id: str, row: int, outcome: RowOutcome) -> RowOutcomeDocument:
     """The `row_outcomes` document of one finished row."""
-    return {"_id": row_id(request_id, row), "outcome": json.dumps(outcome)}
+    return RowOutcomeDocument(_id=str(RowKey(request_id, row)), outcome=json.dumps(outcome))
 
 
-def outcome_of(document: Document) -> Document:
-    outcome: Document = json.loads(document["outcome"])
+def outcome_of(document: RowOutcomeDocument) -> RowOutcome:
+    outcome: RowOutcome = json.loads(document["outcome"])
     return outcome
 
 
@@ -49,10 +63,6 @@ def encode_chunk(rows: RowOutcomes) -> str:
 
 def decode_chunk(text: str) -> RowOutcomes:
     return {int(row): outcome for row, outcome in json.loads(text).items()}
-
-
-def row_id(request_id: str, row: int) -> str:
-    return f"{request_id}:{row}"
 
 
 def chunk_of(row: int) -> int:
@@ -70,7 +80,7 @@ def chunk_rows(chunk: int, rows_total: int) -> range:
 async def read_row_by_row(db: AsyncDatabase[Document], request_id: str, rows: Sequence[int]) -> RowOutcomes:
     """The finished rows among `rows`, one `_id` read each (concurrently)."""
     found = await asyncio.gather(
-        *(db[ROW_OUTCOMES].find_one({"_id": row_id(request_id, row)}) for row in rows)
+        *(ROW_OUTCOMES.of(db).find_one({"_id": str(RowKey(request_id, row))}) for row in rows)
     )
     return {
         row: outcome_of(document) for row, document in zip(rows, found, strict=True) if document is not None
@@ -84,7 +94,7 @@ async def read_rows(db: AsyncDatabase[Document], request_id: str, start: int, st
         return outcomes
     for chunk in range(chunk_of(start), chunk_of(stop - 1) + 1):
         wanted = range(max(start, chunk * ROWS_PER_CHUNK), min(stop, (chunk + 1) * ROWS_PER_CHUNK))
-        compacted = await db[ROW_CHUNKS].find_one({"_id": chunk_id(request_id, chunk)})
+        compacted = await ROW_CHUNKS.of(db).find_one({"_id": chunk_id(request_id, chunk)})
         if compacted is None:
             outcomes.update(await read_row_by_row(db, request_id, wanted))
         else:

@@ -16,6 +16,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from pydantic import BaseModel
 
 from imgpipe.messages import DeadLetter, RequestEvent, RowMessage, RowResult
+from imgpipe.row_key import RowKey
 from imgpipe.settings import Settings
 
 Message = TypeVar("Message", bound=BaseModel)
@@ -24,11 +25,6 @@ ROWS = "imgpipe.rows"
 RESULTS = "imgpipe.results"
 EVENTS = "imgpipe.events"
 ROWS_DLQ = "imgpipe.rows.dlq"
-
-
-def row_key(request_id: str, row: int) -> bytes:
-    """Rows are keyed per row so one large request spreads over every partition and worker."""
-    return f"{request_id}:{row}".encode()
 
 
 def request_key(request_id: str) -> bytes:
@@ -58,7 +54,7 @@ def _dead_letter_key(letter: DeadLetter) -> bytes | None:
     return letter.key.encode() if letter.key is not None else None
 
 
-ROWS_TOPIC = TopicSpec(ROWS, RowMessage, lambda message: row_key(message.request_id, message.row))
+ROWS_TOPIC = TopicSpec(ROWS, RowMessage, lambda message: RowKey(message.request_id, message.row).encode())
 RESULTS_TOPIC = TopicSpec(RESULTS, RowResult, lambda result: request_key(result.request_id))
 EVENTS_TOPIC = TopicSpec(EVENTS, RequestEvent, lambda event: request_key(event.request_id))
 DEAD_LETTERS_TOPIC = TopicSpec(ROWS_DLQ, DeadLetter, _dead_letter_key)

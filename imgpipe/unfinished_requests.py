@@ -14,12 +14,12 @@ from imgpipe.database import UNFINISHED_REQUESTS, Document
 
 
 async def mark_unfinished(db: AsyncDatabase[Document], request_id: str) -> None:
-    await db[UNFINISHED_REQUESTS].insert_one({"_id": request_id})
+    await UNFINISHED_REQUESTS.of(db).insert_one({"_id": request_id})
 
 
 async def unmark_unfinished(db: AsyncDatabase[Document], request_id: str) -> None:
-    await db[UNFINISHED_REQUESTS].delete_one({"_id": request_id})
+    await UNFINISHED_REQUESTS.of(db).delete_one({"_id": request_id})
 
 
 async def unfinished_request_ids(db: AsyncDatabase[Document]) -> list[str]:
-    return [entry["_id"] async for entry in db[UNFINISHED_REQUESTS].find({})]
+    return [entry["_id"] async for entry in UNFINISHED_REQUESTS.of(db).find({})]

@@ -27,11 +27,12 @@ from imgpipe.faust_worker import handle_in_offset_order
 from imgpipe.kafka import SharedProducer
 from imgpipe.logs import logging_request
 from imgpipe.messages import DeadLetterReason, RowResult
+from imgpipe.row_key import RowKey
 from imgpipe.settings import Settings
 from imgpipe.storage.factory import open_storage
 from imgpipe.topics import DEAD_LETTERS_TOPIC, RESULTS_TOPIC, ROWS_TOPIC
 from imgpipe.worker_clients import WorkerClients
-from processors.dead_letters import dead_letter, failed_row_result, row_from_key
+from processors.dead_letters import dead_letter, failed_row_result
 from processors.metrics import count_outcome
 from processors.publishing import work_then_publish
 from processors.row_processing import ImagePipeline, image_pipeline, process_row
@@ -98,10 +99,10 @@ async def _result_for(clients: ProcessorClients, event: faust.EventT[bytes]) -> 
     except ValidationError as error:
         logger.error("undecodable row message at offset %d: %s", event.message.offset, error)
         await _send_to_dlq(clients, event, "undecodable", error)
-        row = row_from_key(event.message.key)
-        if row is None:
+        key = RowKey.parse(event.message.key)
+        if key is None:
             return None
-        return failed_row_result(*row, clients.worker_id, "undecodable row message", None)
+        return failed_row_result(key.request_id, key.row, clients.worker_id, "undecodable row message", None)
     try:
         with logging_request(message.request_id):
             return await process_row(clients.pipeline, message)

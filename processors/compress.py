@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from imgpipe.errors import CodedError
 from imgpipe.messages import ErrorCode
 from processors.colour import to_srgb
 
@@ -34,11 +35,8 @@ class CompressedImage:
     height: int
 
 
-class ImageRejected(Exception):
-    def __init__(self, code: ErrorCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class ImageRejected(CodedError[ErrorCode]):
+    """The bytes are not an image imgpipe reads, or decoding them failed."""
 
 
 def _opaque(image: Image.Image) -> Image.Image:

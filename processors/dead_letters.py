@@ -45,16 +45,6 @@ def dead_letter(
     )
 
 
-def row_from_key(key: bytes | None) -> tuple[str, int] | None:
-    """(request_id, row) from a `request_id:row` key, or None if the key is not of that shape."""
-    if key is None:
-        return None
-    request_id, separator, row = key.decode(errors="replace").rpartition(":")
-    if not separator or not row.isdigit():
-        return None
-    return request_id, int(row)
-
-
 def failed_row_result(
     request_id: str, row: int, worker_id: str, reason: str, message: RowMessage | None
 ) -> RowResult:

@@ -15,12 +15,13 @@ import aiohttp
 from yarl import URL
 
 from imgpipe.destination_guard import BlockedDestination, DestinationGuard, GuardedResolver
+from imgpipe.errors import CodedError
 from imgpipe.messages import ErrorCode
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
-class FetchError(Exception):
+class FetchError(CodedError[ErrorCode]):
     """`transient` failures (timeouts, resets, 429, 5xx) may succeed when tried again."""
 
     def __init__(
@@ -30,9 +31,7 @@ class FetchError(Exception):
         transient: bool = False,
         retry_after_s: float | None = None,
     ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
         self.transient = transient
         self.retry_after_s = retry_after_s
 

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from imgpipe.database import SOURCE_CACHE, Document
+from imgpipe.database import SOURCE_CACHE, Document, SourceEntryDocument
 from imgpipe.retrying import UNAVAILABLE
 from processors.fetch import Validators
 
@@ -59,7 +59,7 @@ def entry_id(owner: str | None, url: str) -> str:
 
 class SourceCache:
     def __init__(self, db: AsyncDatabase[Document], ttl_s: float) -> None:
-        self._collection = db[SOURCE_CACHE]
+        self._collection = SOURCE_CACHE.of(db)
         self._ttl = timedelta(seconds=ttl_s)
 
     async def lookup(self, owner: str | None, url: str) -> SourceEntry | Fetching | None:
@@ -98,7 +98,7 @@ class SourceCache:
         return True
 
     async def remember(self, owner: str | None, url: str, entry: SourceEntry) -> None:
-        document = {
+        document: SourceEntryDocument = {
             "url": url,
             "etag": entry.validators.etag,
             "last_modified": entry.validators.last_modified,

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from gateway.dependencies import State
 from gateway.readiness import dependency_states
+from gateway.schemas import ReadinessBody
 
 router = APIRouter()
 
@@ -16,7 +17,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "a dependency is down"}})
+@router.get(
+    "/readyz",
+    response_model=ReadinessBody,
+    responses={503: {"description": "a dependency is down", "model": ReadinessBody}},
+)
 async def readyz(state: State) -> JSONResponse:
     dependencies = await dependency_states(state.db, state.producer, state.storage)
     ready = all(value == "ok" for value in dependencies.values())

@@ -16,6 +16,13 @@ from fastapi.responses import StreamingResponse
 
 from gateway.dependencies import State
 from gateway.errors import ApiError
+from gateway.route_responses import (
+    DEPENDENCY_UNAVAILABLE,
+    INVALID_PARAMETERS,
+    Responses,
+    error,
+    stored_file,
+)
 from gateway.stored_objects import stream_object
 from imgpipe.request_paths import CONTENT_IMAGES_PREFIX, content_image_key, image_key
 
@@ -27,8 +34,20 @@ _CONTENT_NAME = re.compile(r"([0-9a-f]{64})\.jpg")
 _CACHE_FOREVER = {"Cache-Control": "public, max-age=31536000, immutable"}
 
 
+_IMAGE_RESPONSES: Responses = {
+    **stored_file("image/jpeg", "the image"),
+    404: error("no image by this name"),
+    422: INVALID_PARAMETERS,
+    503: DEPENDENCY_UNAVAILABLE,
+}
+
+
 # Declared before the request-scoped route, whose `{request_id}` would otherwise take "images".
-@router.get(f"/processed_images/{CONTENT_IMAGES_PREFIX}/{{file_name}}", response_class=StreamingResponse)
+@router.get(
+    f"/processed_images/{CONTENT_IMAGES_PREFIX}/{{file_name}}",
+    response_class=StreamingResponse,
+    responses=_IMAGE_RESPONSES,
+)
 async def content_image(state: State, file_name: str, request: Request) -> Response:
     match = _CONTENT_NAME.fullmatch(file_name)
     if match is None:
@@ -39,7 +58,9 @@ async def content_image(state: State, file_name: str, request: Request) -> Respo
     )
 
 
-@router.get("/processed_images/{request_id}/{file_name}", response_class=StreamingResponse)
+@router.get(
+    "/processed_images/{request_id}/{file_name}", response_class=StreamingResponse, responses=_IMAGE_RESPONSES
+)
 async def processed_image(state: State, request_id: uuid.UUID, file_name: str, request: Request) -> Response:
     if not _IMAGE_NAME.fullmatch(file_name):
         raise ApiError(404, "not_found", "no such image")

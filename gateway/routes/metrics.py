@@ -8,11 +8,19 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from gateway.dependencies import State
 from gateway.metrics import REQUESTS_IN_FLIGHT
 from gateway.request_store import count_unfinished_requests
+from gateway.route_responses import DEPENDENCY_UNAVAILABLE, content
 
 router = APIRouter()
 
 
-@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: content("text/plain", "Prometheus text format", {"type": "string"}),
+        503: DEPENDENCY_UNAVAILABLE,
+    },
+)
 async def metrics(state: State) -> Response:
     REQUESTS_IN_FLIGHT.set(await count_unfinished_requests(state.db))
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

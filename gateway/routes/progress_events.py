@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
@@ -18,7 +17,14 @@ from fastapi.responses import StreamingResponse
 from gateway.auth import Owner
 from gateway.dependencies import GatewayState, State
 from gateway.request_store import find_request
-from gateway.schemas import ErrorBody
+from gateway.route_responses import (
+    DEPENDENCY_UNAVAILABLE,
+    INVALID_PARAMETERS,
+    UNAUTHORIZED,
+    Responses,
+    content,
+    error,
+)
 from gateway.status_view import request_or_404, status_body
 from imgpipe.messages import FINISHED_STATUSES
 
@@ -55,10 +61,12 @@ async def _status_events(state: GatewayState, owner: str | None, request_id: str
         quiet_s += POLL_INTERVAL_S
 
 
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/event-stream": {}}},
-    401: {"model": ErrorBody},
-    404: {"model": ErrorBody},
+_RESPONSES: Responses = {
+    200: content("text/event-stream", "`status` events, each a whole status, until it is a finished one"),
+    401: UNAUTHORIZED,
+    404: error("no request with this id (for this API key)"),
+    422: INVALID_PARAMETERS,
+    503: DEPENDENCY_UNAVAILABLE,
 }
 
 

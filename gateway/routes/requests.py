@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -11,25 +11,58 @@ from fastapi.responses import StreamingResponse
 from gateway.auth import Owner
 from gateway.dependencies import State
 from gateway.errors import ApiError
-from gateway.schemas import ErrorBody, RequestStatusBody
-from gateway.status_view import DEFAULT_PAGE_ROWS, check_page, request_or_404, row_details, status_body
+from gateway.route_responses import (
+    DEPENDENCY_UNAVAILABLE,
+    INVALID_PARAMETERS,
+    UNAUTHORIZED,
+    Responses,
+    error,
+    stored_file,
+)
+from gateway.schemas import NotFinishedBody, RequestStatusBody
+from gateway.status_view import (
+    DEFAULT_PAGE_ROWS,
+    MAX_PAGE_ROWS,
+    check_page,
+    request_or_404,
+    row_details,
+    status_body,
+)
 from gateway.stored_objects import stream_object
 from imgpipe.request_paths import output_csv_key
 from imgpipe.request_state import request_state
 
 router = APIRouter()
 
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {401: {"model": ErrorBody}, 404: {"model": ErrorBody}}
+# Every route about one request: it may not exist, or belong to another API key.
+_ONE_REQUEST: Responses = {
+    401: UNAUTHORIZED,
+    404: error("no request with this id (for this API key)"),
+    422: INVALID_PARAMETERS,
+    503: DEPENDENCY_UNAVAILABLE,
+}
 
 
-@router.get("/status/{request_id}", responses={**_NOT_FOUND, 400: {"model": ErrorBody}})
+@router.get(
+    "/status/{request_id}",
+    responses={**_ONE_REQUEST, 400: error("`offset` or `limit` is out of range (`invalid_page`)")},
+)
 async def request_status(
     state: State,
     owner: Owner,
     request_id: uuid.UUID,
     rows: Annotated[bool, Query(description="Include one page of row details")] = False,
-    offset: Annotated[int, Query(description="First row of the page (0-based)")] = 0,
-    limit: Annotated[int, Query(description="Rows per page, 1 to 5,000")] = DEFAULT_PAGE_ROWS,
+    # Bounds published, not enforced by FastAPI: check_page answers them with its own 400.
+    offset: Annotated[
+        int, Query(description="First row of the page (0-based)", json_schema_extra={"minimum": 0})
+    ] = 0,
+    limit: Annotated[
+        int,
+        Query(
+            description=f"Rows per page, 1 to {MAX_PAGE_ROWS:,}",
+            json_schema_extra={"minimum": 1, "maximum": MAX_PAGE_ROWS},
+        ),
+    ] = DEFAULT_PAGE_ROWS,
 ) -> RequestStatusBody:
     check_page(offset, limit)
     request = await request_or_404(state, owner, request_id)
@@ -42,7 +75,11 @@ async def request_status(
 @router.get(
     "/download/{request_id}",
     response_class=StreamingResponse,
-    responses={**_NOT_FOUND, 409: {"model": ErrorBody}, 200: {"content": {"text/csv": {}}}},
+    responses={
+        **_ONE_REQUEST,
+        **stored_file("text/csv", "the output CSV"),
+        409: error("the request has not finished: `status` says where it is", NotFinishedBody),
+    },
 )
 async def download(state: State, owner: Owner, request_id: uuid.UUID, http_request: Request) -> Response:
     request = await request_or_404(state, owner, request_id)

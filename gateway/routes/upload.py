@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from gateway.auth import Owner
@@ -20,6 +21,7 @@ from gateway.errors import ApiError
 from gateway.metrics import counted_upload
 from gateway.readiness import kafka_state, storage_state
 from gateway.request_store import insert_request
+from gateway.route_responses import DEPENDENCY_UNAVAILABLE, INVALID_PARAMETERS, UNAUTHORIZED, error
 from gateway.schemas import CsvRejectedBody, ErrorBody, UploadAccepted
 from imgpipe.input_spool import delete_input_spool, store_input_spool
 from imgpipe.messages import MAX_JPEG_QUALITY, MIN_JPEG_QUALITY, RequestStatus
@@ -29,6 +31,26 @@ from imgpipe.retrying import UNAVAILABLE
 router = APIRouter()
 
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,3}")
+# An absolute http(s) URL: scheme, optional user info, a host name or a bracketed IPv6 address,
+# optional port, then a path, query or fragment; no spaces or control characters anywhere.
+# Checked here and published in the OpenAPI document, so both say the same. (A bracketed host
+# must also be a valid IPv6 address, which urlsplit checks and the pattern only approximates.)
+_WEBHOOK_URL_PATTERN = (
+    r"^[Hh][Tt][Tt][Pp][Ss]?://([^\x00-\x20\x7f/?#@]*@)?"
+    r"([^\x00-\x20\x7f/?#@:\[\]]+|\[[0-9A-Fa-f:.]+\])(:[0-9]*)?([/?#][^\x00-\x20\x7f]*)?$"
+)
+_WEBHOOK_URL = re.compile(_WEBHOOK_URL_PATTERN)
+
+
+def _form_field(json_schema: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    """The OpenAPI schema of an optional form field, as sent when it is. Pydantic writes
+    `anyOf: [string, null]`, but a form cannot carry a JSON null (a client would send "null")."""
+
+    def replace_schema(generated: dict[str, Any]) -> None:
+        generated.pop("anyOf", None)
+        generated.update(json_schema)
+
+    return replace_schema
 
 
 def _jpeg_quality(quality: str | None, default: int) -> int:
@@ -51,8 +73,12 @@ def _jpeg_quality(quality: str | None, default: int) -> int:
 def _check_webhook_url(webhook_url: str | None) -> None:
     if webhook_url is None:
         return
-    parts = urlsplit(webhook_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        # The pattern is the rule; urlsplit also refuses a bracketed host that is no IPv6 address.
+        valid = _WEBHOOK_URL.fullmatch(webhook_url) is not None and bool(urlsplit(webhook_url).hostname)
+    except ValueError:
+        valid = False
+    if not valid:
         raise ApiError(400, "invalid_webhook_url", "webhook_url must be an absolute http(s) URL")
 
 
@@ -60,20 +86,44 @@ def _check_webhook_url(webhook_url: str | None) -> None:
     "/upload",
     status_code=202,
     responses={
-        400: {"model": CsvRejectedBody},
-        401: {"model": ErrorBody},
-        413: {"model": ErrorBody},
-        422: {"model": ErrorBody},
+        400: error(
+            "the CSV was rejected (`problems` lists what is wrong, by line); or `quality` or"
+            " `webhook_url` is invalid; or the body is not a readable form",
+            CsvRejectedBody | ErrorBody,
+        ),
+        401: UNAUTHORIZED,
+        413: error(
+            "the upload is larger than IMGPIPE_MAX_UPLOAD_BYTES, or the CSV has more rows than"
+            " IMGPIPE_MAX_ROWS or more URLs in a row than IMGPIPE_MAX_URLS_PER_ROW"
+        ),
+        422: INVALID_PARAMETERS,
+        503: DEPENDENCY_UNAVAILABLE,
     },
 )
 async def upload(
     state: State,
     owner: Owner,
-    file: UploadFile,
-    webhook_url: Annotated[str | None, Form()] = None,
+    file: Annotated[
+        UploadFile,
+        # An empty file is refused with 400 like any CSV without a header row.
+        File(description="The product CSV", json_schema_extra={"minLength": 1}),
+    ],
+    webhook_url: Annotated[
+        str | None,
+        Form(
+            description="Where the completion event is POSTed, signed: an absolute http(s) URL",
+            json_schema_extra=_form_field({"type": "string", "pattern": _WEBHOOK_URL_PATTERN}),
+        ),
+    ] = None,
     quality: Annotated[
         str | None,
-        Form(description="JPEG quality of this request's outputs, 1 to 95; default IMGPIPE_JPEG_QUALITY"),
+        Form(
+            description="JPEG quality of this request's outputs, 1 to 95; default IMGPIPE_JPEG_QUALITY",
+            # Text like every form field, parsed by _jpeg_quality: published as the number it must be.
+            json_schema_extra=_form_field(
+                {"type": "integer", "minimum": MIN_JPEG_QUALITY, "maximum": MAX_JPEG_QUALITY}
+            ),
+        ),
     ] = None,
 ) -> UploadAccepted:
     with counted_upload():
@@ -102,7 +152,7 @@ async def _accept_upload(
             limits = IntakeLimits(settings.max_rows, settings.max_urls_per_row)
             summary = await run_in_threadpool(validate_csv, file.file, spool, limits)
         except CsvTooLarge as too_large:
-            raise ApiError(413, too_large.error, too_large.message) from None
+            raise ApiError(413, too_large.code, too_large.message) from None
         except CsvRejected as rejected:
             raise ApiError(
                 400,

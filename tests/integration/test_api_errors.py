@@ -9,7 +9,7 @@ import pytest
 from pymongo import MongoClient
 
 from bench.photos import photo_like_image
-from imgpipe.database import Document
+from imgpipe.database import PUBLISHING, REQUEST_STATES, REQUESTS, UNFINISHED_REQUESTS, Document
 from tests.support.helpers import product_csv, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
 from tests.support.stack import RunningStack
@@ -48,7 +48,9 @@ def test_rejected_csv_lists_problems_and_creates_nothing(
     stack: RunningStack, mongo: MongoClient[Document]
 ) -> None:
     db = mongo[stack.settings.mongodb_database]
-    collections = ("requests", "request_states", "unfinished_requests", "publishing")
+    collections = [
+        collection.name for collection in (REQUESTS, REQUEST_STATES, UNFINISHED_REQUESTS, PUBLISHING)
+    ]
     before = [db[name].count_documents({}) for name in collections]
     csv_text = (
         "S. No.,Product Name,Input Image Urls\n"
@@ -72,7 +74,7 @@ def test_a_quality_outside_1_to_95_creates_nothing(stack: RunningStack, mongo: M
     a refused one leaves nothing in the database."""
     quality = "96"
     db = mongo[stack.settings.mongodb_database]
-    before = db["requests"].count_documents({})
+    before = db[REQUESTS.name].count_documents({})
 
     response = upload(
         stack.base_url, product_csv([("1", "A", ["https://example.com/a.jpg"])]), quality=quality
@@ -83,7 +85,7 @@ def test_a_quality_outside_1_to_95_creates_nothing(stack: RunningStack, mongo: M
         "error": "invalid_quality",
         "message": f"quality must be a whole number from 1 to 95, not {quality!r}",
     }
-    assert db["requests"].count_documents({}) == before
+    assert db[REQUESTS.name].count_documents({}) == before
 
 
 def test_missing_column_is_400(stack: RunningStack) -> None:

@@ -48,7 +48,7 @@ async def request_id(db: AsyncDatabase[Document]) -> AsyncIterator[str]:
     request_id = str(uuid.uuid4())
     yield request_id
     for collection in (UNFINISHED_REQUESTS, REQUESTS, PUBLISHING, WEBHOOKS):
-        await db[collection].delete_one({"_id": request_id})
+        await collection.of(db).delete_one({"_id": request_id})
 
 
 def _result(request_id: str, row: int) -> OffsetResult:
@@ -58,7 +58,7 @@ def _result(request_id: str, row: int) -> OffsetResult:
 
 
 async def _count_one_by_one(db: AsyncDatabase[Document], request_id: str) -> None:
-    request = await db[REQUESTS].find_one({"_id": request_id})
+    request = await REQUESTS.of(db).find_one({"_id": request_id})
     assert request is not None
     state, compactor = await _state(db, request_id), ChunkCompactor()
     for row in range(ROWS):
@@ -66,7 +66,7 @@ async def _count_one_by_one(db: AsyncDatabase[Document], request_id: str) -> Non
 
 
 async def _state(db: AsyncDatabase[Document], request_id: str) -> RequestState:
-    request = await db[REQUESTS].find_one({"_id": request_id})
+    request = await REQUESTS.of(db).find_one({"_id": request_id})
     assert request is not None
     return await request_state(db, request)
 

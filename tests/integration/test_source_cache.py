@@ -115,7 +115,7 @@ def test_a_failing_url_repeated_in_a_request_gives_every_row_its_error(
     assert [image["error"]["code"] for image in failed] == ["http_error"] * 4
     # Each worker asks the source at most once: an error is not shared through the cache.
     assert 1 <= image_server.requests.count("/cache/missing.jpg") <= 2
-    entries = mongo[stack.settings.mongodb_database][SOURCE_CACHE]
+    entries = mongo[stack.settings.mongodb_database][SOURCE_CACHE.name]
     assert entries.find_one({"_id": entry_id(None, missing)}) is None  # no claim left behind
 
 
@@ -125,7 +125,7 @@ def test_a_claim_whose_worker_died_does_not_hold_the_url_up(
     path = "/cache/abandoned-claim.jpg"
     url = image_server.add(path, Resource(_photo(50), "image/jpeg"))
     # As a worker killed mid-fetch leaves it, long ago (longer than any fetch with its retries).
-    mongo[stack.settings.mongodb_database][SOURCE_CACHE].insert_one(
+    mongo[stack.settings.mongodb_database][SOURCE_CACHE.name].insert_one(
         {"_id": entry_id(None, url), "fetching_since": datetime.now(UTC) - timedelta(hours=1)}
     )
 
@@ -277,7 +277,7 @@ def test_an_expired_entry_is_fetched_in_full(
     url = image_server.add(path, Resource(_photo(800), "image/jpeg", etag='"e"'))
     _run(stack.base_url, [[url]])
     # A week and a day later, as far as the entry can tell (IMGPIPE_SOURCE_CACHE_TTL: 7 days).
-    entries = mongo[stack.settings.mongodb_database][SOURCE_CACHE]
+    entries = mongo[stack.settings.mongodb_database][SOURCE_CACHE.name]
     moved = entries.update_one(
         {"_id": entry_id(None, url)}, {"$set": {"fetched_at": datetime.now(UTC) - timedelta(days=8)}}
     )

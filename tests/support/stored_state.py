@@ -30,7 +30,7 @@ def with_database(settings: Settings, use: Callable[[AsyncDatabase[Document]], A
 
 def stored_state(settings: Settings, request_id: str) -> RequestState | None:
     async def read(db: AsyncDatabase[Document]) -> RequestState | None:
-        request = await db[REQUESTS].find_one({"_id": request_id})
+        request = await REQUESTS.of(db).find_one({"_id": request_id})
         return None if request is None else await request_state(db, request)
 
     return with_database(settings, read)

@@ -17,9 +17,10 @@ from imgpipe.messages import (
     RequestCounts,
     RequestEvent,
     RequestStatus,
+    RowMessage,
     RowResult,
 )
-from imgpipe.topics import EVENTS, RESULTS
+from imgpipe.topics import EVENTS, RESULTS, ROWS
 
 
 @pytest.mark.parametrize("topic", list(TOPIC_MODELS))
@@ -71,3 +72,13 @@ def test_an_event_validates_and_a_wrong_one_does_not() -> None:
     broken["status"] = "exploded"
     with pytest.raises(jsonschema.ValidationError):
         _validate(EVENTS, json.dumps(broken))
+
+
+def test_a_row_message_from_before_attempt_was_dropped_still_decodes_and_validates() -> None:
+    # Written by a gateway of the previous release, still on the topic during an upgrade.
+    old = (
+        '{"schema_version": 1, "request_id": "r", "row": 0, "serial_number": "1", "product_name": "p",'
+        ' "input_urls": ["https://a/x.jpg"], "quality": 80, "owner": null, "attempt": 1}'
+    )
+    assert RowMessage.model_validate_json(old).input_urls == ["https://a/x.jpg"]
+    _validate(ROWS, old)

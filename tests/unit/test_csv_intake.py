@@ -302,7 +302,7 @@ def test_more_rows_than_the_limit_is_too_large(tmp_path: Path) -> None:
     content = HEADER + "".join(f'{n},Name,"https://example.com/{n}.jpg"\n' for n in range(1, 5))
     with pytest.raises(CsvTooLarge) as raised:
         _validate(content, tmp_path / "spool.csv", IntakeLimits(max_rows=3, max_urls_per_row=5))
-    assert raised.value.error == "too_many_rows"
+    assert raised.value.code == "too_many_rows"
 
 
 def test_reading_stops_at_the_first_row_over_the_limit(tmp_path: Path) -> None:
@@ -328,5 +328,5 @@ def test_more_urls_in_a_row_than_the_limit_is_too_large(tmp_path: Path) -> None:
     urls = ",".join(f"https://example.com/{n}.jpg" for n in range(6))
     with pytest.raises(CsvTooLarge) as raised:
         _validate(HEADER + f'1,Name,"{urls}"\n', tmp_path / "spool.csv")
-    assert raised.value.error == "too_many_urls"
+    assert raised.value.code == "too_many_urls"
     assert raised.value.message == "line 2 has 6 image URLs; at most 5 are allowed per row"

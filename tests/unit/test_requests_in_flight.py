@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from aggregator.repair import InFlight, stalled_requests
+from imgpipe.database import PublishingDocument, RequestDocument
 from imgpipe.request_state import initial_state
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -19,8 +20,28 @@ def _in_flight(
         initial_state(NOW - timedelta(seconds=idle_s)),
         repaired_at=None if repaired_s_ago is None else NOW - timedelta(seconds=repaired_s_ago),
     )
-    publishing = {"done": published, "progressed_at": NOW - timedelta(seconds=idle_s)}
-    return InFlight({"_id": request_id, "rows_total": 10}, state, publishing)
+    request = RequestDocument(
+        _id=request_id,
+        rows_total=10,
+        images_total=10,
+        webhook_url=None,
+        owner=None,
+        quality=80,
+        created_at=NOW - timedelta(hours=1),
+        state_version=0,
+    )
+    return InFlight(request, state, _publishing(request_id, published, NOW - timedelta(seconds=idle_s)))
+
+
+def _publishing(request_id: str, done: bool, progressed_at: datetime) -> PublishingDocument:
+    return PublishingDocument(
+        _id=request_id,
+        rows_total=10,
+        rows_published=10 if done else 5,
+        done=done,
+        heartbeat=progressed_at,
+        progressed_at=progressed_at,
+    )
 
 
 def _ids(items: list[InFlight]) -> list[str]:
@@ -51,5 +72,5 @@ def test_a_request_repaired_within_the_stall_time_is_left_alone() -> None:
 
 def test_publishing_counts_as_progress() -> None:
     item = _in_flight("a", idle_s=300)
-    publishing_now = InFlight(item.request, item.state, {"done": True, "progressed_at": NOW})
+    publishing_now = InFlight(item.request, item.state, _publishing("a", True, NOW))
     assert stalled_requests([publishing_now], STALL_S, NOW) == []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from imgpipe.row_outcomes import (
     ROWS_PER_CHUNK,
+    RowOutcome,
+    RowOutcomes,
     chunk_id,
     chunk_of,
     chunk_rows,
@@ -13,9 +15,23 @@ from imgpipe.row_outcomes import (
     row_document,
 )
 
-ROWS = {
-    7: {"status": "done", "images": [{"input_url": "https://a/1.jpg", "output_url": "http://o/1.jpg"}]},
-    3: {"status": "failed", "error": None, "finished_at": "2026-11-28T12:30:00+00:00", "images": []},
+ROWS: RowOutcomes = {
+    7: RowOutcome(
+        status="done",
+        error=None,
+        images=[{"input_url": "https://a/1.jpg", "output_url": "http://o/1.jpg"}],
+        worker_id="w1",
+        result_offset=41,
+        finished_at="2026-11-28T12:29:59+00:00",
+    ),
+    3: RowOutcome(
+        status="failed",
+        error="undecodable row message",
+        images=[],
+        worker_id="w2",
+        result_offset=40,
+        finished_at="2026-11-28T12:30:00+00:00",
+    ),
 }
 
 

@@ -1,15 +1,14 @@
-"""aggregator.tally.tally_new_results: each finished row is counted exactly once; and the repair's
-count from stored rows agrees with it."""
+"""aggregator.tally: each finished row is counted exactly once; and the count from stored rows, which
+the repair uses, agrees with it."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from aggregator.repair import tally_of_rows
 from aggregator.result_store import row_outcome
-from aggregator.tally import OffsetResult, Tally, tally_new_results
+from aggregator.tally import OffsetResult, Tally, tally_new_results, tally_of_rows
 from imgpipe.messages import ErrorCode, ImageError, ImageOutcome, RowResult
-from imgpipe.row_outcomes import row_id
+from imgpipe.row_key import RowKey
 
 REQUEST = "req-1"
 
@@ -32,7 +31,7 @@ def _result(row: int, images: list[ImageOutcome], request_id: str = REQUEST) -> 
 def test_fresh_result_is_counted() -> None:
     results = [OffsetResult(10, _result(0, [_ok(1), _ok(2)]))]
 
-    tally = tally_new_results(results, {row_id(REQUEST, 0): 10}, counted_offset=9)
+    tally = tally_new_results(results, {RowKey(REQUEST, 0): 10}, counted_offset=9)
 
     assert tally == Tally(rows_done=1, rows_failed=0, images_done=2, images_failed=0)
 
@@ -41,7 +40,7 @@ def test_duplicate_result_for_the_same_row_is_not_counted() -> None:
     first = OffsetResult(10, _result(0, [_ok(1), _ok(2)]))
     duplicate = OffsetResult(14, _result(0, [_ok(1), _ok(2)]))
 
-    tally = tally_new_results([first, duplicate], {row_id(REQUEST, 0): 10}, counted_offset=-1)
+    tally = tally_new_results([first, duplicate], {RowKey(REQUEST, 0): 10}, counted_offset=-1)
 
     assert tally == Tally(rows_done=1, images_done=2)
 
@@ -49,13 +48,13 @@ def test_duplicate_result_for_the_same_row_is_not_counted() -> None:
 def test_duplicate_arriving_alone_is_not_counted() -> None:
     duplicate = OffsetResult(14, _result(0, [_ok(1)]))
 
-    tally = tally_new_results([duplicate], {row_id(REQUEST, 0): 10}, counted_offset=9)
+    tally = tally_new_results([duplicate], {RowKey(REQUEST, 0): 10}, counted_offset=9)
 
     assert tally == Tally()
 
 
 def test_result_at_or_below_counted_offset_is_not_counted() -> None:
-    finishing = {row_id(REQUEST, 0): 20, row_id(REQUEST, 1): 19, row_id(REQUEST, 2): 21}
+    finishing = {RowKey(REQUEST, 0): 20, RowKey(REQUEST, 1): 19, RowKey(REQUEST, 2): 21}
     results = [
         OffsetResult(20, _result(0, [_ok(1)])),  # == counted_offset
         OffsetResult(19, _result(1, [_ok(2)])),  # below
@@ -70,7 +69,7 @@ def test_result_at_or_below_counted_offset_is_not_counted() -> None:
 def test_row_with_a_failed_image_counts_as_failed_and_splits_images() -> None:
     results = [OffsetResult(5, _result(3, [_ok(1), _failed(2), _ok(3)]))]
 
-    tally = tally_new_results(results, {row_id(REQUEST, 3): 5}, counted_offset=0)
+    tally = tally_new_results(results, {RowKey(REQUEST, 3): 5}, counted_offset=0)
 
     assert tally == Tally(rows_done=0, rows_failed=1, images_done=2, images_failed=1)
 
@@ -88,7 +87,7 @@ def test_mixed_batch_across_requests() -> None:
         OffsetResult(3, _result(1, [_failed(4), _failed(5), _ok(6)], "req-a")),
         OffsetResult(4, _result(0, [_ok(1), _ok(2)], "req-a")),  # duplicate of offset 1
     ]
-    finishing = {row_id("req-a", 0): 1, row_id("req-b", 0): 2, row_id("req-a", 1): 3}
+    finishing = {RowKey("req-a", 0): 1, RowKey("req-b", 0): 2, RowKey("req-a", 1): 3}
 
     tally = tally_new_results(results, finishing, counted_offset=0)
 
@@ -108,7 +107,7 @@ def test_repair_rebuilds_from_stored_rows_what_incremental_counting_counts() -> 
         OffsetResult(22, _result(2, [_failed(5)])),
         OffsetResult(23, _result(3, [_ok(6)])),
     ]
-    finishing = {row_id(REQUEST, item.result.row): item.offset for item in results}
+    finishing = {RowKey(REQUEST, item.result.row): item.offset for item in results}
     stored_rows = [row_outcome(item, datetime.now(UTC).isoformat()) for item in results]
 
     rebuilt = tally_of_rows(stored_rows)
