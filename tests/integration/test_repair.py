@@ -38,7 +38,7 @@ async def _forget_one_counted_row(request_id: str, db: AsyncDatabase[Document]) 
     def forget(head: RequestState) -> RequestState:
         return replace(head, rows_done=head.rows_done - 1, images_done=head.images_done - 1)
 
-    request = await db[REQUESTS].find_one({"_id": request_id})
+    request = await REQUESTS.of(db).find_one({"_id": request_id})
     assert request is not None
     await advance_state(db, request_id, await request_state(db, request), forget)
 
