@@ -76,7 +76,7 @@ async def _follow(
     settings: Settings, base_url: str, csv_file: bytes, rows: int, timeout_s: float
 ) -> tuple[str, float, float]:
     """Upload, then poll until completed: (request id, seconds to completed, seconds to results)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
     await consumer.start()
     try:
         before = await results_on_topic(consumer, settings.results_partitions)

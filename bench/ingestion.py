@@ -56,7 +56,7 @@ async def raw_producer_rows_per_s(settings: Settings, csv_path: Path) -> float:
         ROWS_TOPIC.encode(row_message(request_id, index, product, context))
         for index, product in enumerate(_products(csv_path))
     ]
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:
         if RAW_TOPIC not in await admin.list_topics():
@@ -76,7 +76,7 @@ async def raw_producer_rows_per_s(settings: Settings, csv_path: Path) -> float:
 
 async def gateway_rows_per_s(settings: Settings, base_url: str, csv_file: bytes, rows: int) -> float:
     """Upload with no processor running; rows per second until the last row is on the topic."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
     await consumer.start()
     try:
         before = await _messages_in_topic(consumer, ROWS, settings.rows_partitions)

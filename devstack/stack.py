@@ -15,24 +15,24 @@ from devstack.mongodb import start_mongodb
 from devstack.paths import IMGPIPE_COMMAND, ROOT, StackPaths
 from devstack.ports import require_free
 from devstack.seaweedfs import start_seaweedfs
+from devstack.settings import LocalServers
 from devstack.waiting import wait_until
 from imgpipe.settings import Settings
-from imgpipe.storage.location import FileLocation, S3Location, parse_storage_url
+from imgpipe.storage.location import FileLocation, parse_storage_url
 from imgpipe.topics import ensure_topics
 
 # Stopped in this order: producers of work first, the broker and the database last.
 _SERVICE_ORDER = ("gateway", "processor", "aggregator", "kafka", "mongodb", "seaweedfs")
 
 
-def start_infrastructure(settings: Settings, paths: StackPaths) -> None:
-    """Start what the settings do not point elsewhere, then make sure the topics exist."""
-    if settings.mongodb_url is None:
-        start_mongodb(paths, settings.local_mongodb_port)
-    if settings.kafka_bootstrap_servers is None:
-        start_kafka(paths, settings.local_kafka_port)
-    location = parse_storage_url(settings.storage_url)
-    if isinstance(location, S3Location) and settings.uses_local_s3:
-        start_seaweedfs(paths, settings.local_s3_port, location.bucket)
+def start_infrastructure(settings: Settings, servers: LocalServers, paths: StackPaths) -> None:
+    """Start the local servers, then make sure the topics exist on the broker the settings name."""
+    if servers.mongodb_port is not None:
+        start_mongodb(paths, servers.mongodb_port)
+    if servers.kafka_port is not None:
+        start_kafka(paths, servers.kafka_port)
+    if servers.s3 is not None:
+        start_seaweedfs(paths, servers.s3)
     asyncio.run(ensure_topics(settings))
 
 
@@ -108,9 +108,9 @@ def _fail_if_any_died(paths: StackPaths, names: list[str]) -> None:
         raise SystemExit(f"{', '.join(dead)} exited during start-up; see {logs}")
 
 
-def up(settings: Settings, processor_count: int) -> str:
+def up(settings: Settings, servers: LocalServers, processor_count: int) -> str:
     paths = StackPaths(settings.state_dir)
-    start_infrastructure(settings, paths)
+    start_infrastructure(settings, servers, paths)
     return start_services(settings, paths, processor_count)
 
 

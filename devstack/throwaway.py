@@ -3,8 +3,9 @@ suite and the benchmarks run on.
 
 It is provisioned exactly as `make up` provisions the local stack; only the state directory, the
 ports (free ones below the ephemeral range, devstack/ports.py) and whatever settings the caller
-adds differ. While it runs, its settings are in os.environ, so that `Settings()` anywhere in
-the calling process describes it.
+adds differ. Its broker, database and S3 server are its own unless the caller's settings name
+others: never those an enclosing stack (or the shell) put in os.environ. While it runs, its
+settings are in os.environ, so that `Settings()` anywhere in the calling process describes it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from devstack.consumer_groups import PROCESSORS_GROUP, stable_group_members
 from devstack.paths import StackPaths
 from devstack.ports import PortInUse, free_port_block
+from devstack.settings import LocalPorts, location_variables, point_at_local_servers
 from devstack.stack import down, start_infrastructure, start_services
 from devstack.sync_run import run_sync
 from devstack.waiting import NotReady, wait_until
@@ -46,13 +48,8 @@ class StackPorts:
         first = free_port_block(2 + 1 + 8 + _GATEWAY_AND_METRICS_PORTS)
         return cls(kafka=first, mongodb=first + 2, s3=first + 3, gateway=first + 11)
 
-    def environment(self) -> dict[str, str]:
-        return {
-            "IMGPIPE_LOCAL_KAFKA_PORT": str(self.kafka),
-            "IMGPIPE_LOCAL_MONGODB_PORT": str(self.mongodb),
-            "IMGPIPE_LOCAL_S3_PORT": str(self.s3),
-            "IMGPIPE_PORT": str(self.gateway),
-        }
+    def local_ports(self) -> LocalPorts:
+        return LocalPorts(kafka_port=self.kafka, mongodb_port=self.mongodb, s3_port=self.s3)
 
 
 @dataclass(frozen=True)
@@ -71,7 +68,7 @@ class ThrowawayStack:
 
 
 def wait_for_processors(settings: Settings, count: int) -> None:
-    bootstrap = settings.kafka_bootstrap
+    bootstrap = settings.kafka_bootstrap_servers
     wait_until(
         lambda: run_sync(stable_group_members(bootstrap, PROCESSORS_GROUP)) == count,
         SETTLE_TIMEOUT_S,
@@ -107,14 +104,24 @@ def _stop(state_dir: Path) -> None:
     down(Settings(state_dir=state_dir))
 
 
+def _forget_server_locations() -> None:
+    """Remove from os.environ every variable saying where a server is (an enclosing stack's, or
+    the shell's), so that only the caller's settings choose other servers than the stack's own."""
+    for variable in location_variables():
+        os.environ.pop(variable, None)
+
+
 def _start(state_dir: Path, processor_count: int, environment: dict[str, str]) -> ThrowawayStack:
     ports = StackPorts.free_now()
-    os.environ.update({"IMGPIPE_STATE_DIR": str(state_dir), **ports.environment(), **environment})
-    settings = Settings()
+    _forget_server_locations()
+    os.environ.update(
+        {"IMGPIPE_STATE_DIR": str(state_dir), "IMGPIPE_PORT": str(ports.gateway), **environment}
+    )
+    settings, servers = point_at_local_servers(ports.local_ports())
     _stop(state_dir)  # whatever an interrupted earlier run left running in this state directory
     shutil.rmtree(state_dir, ignore_errors=True)
     paths = StackPaths(settings.state_dir)
-    start_infrastructure(settings, paths)
+    start_infrastructure(settings, servers, paths)
     base_url = start_services(settings, paths, processor_count)
     if processor_count:
         wait_for_processors(settings, processor_count)

@@ -164,7 +164,7 @@ SOURCE_CACHE = TypedCollection[SourceEntryDocument | SourceClaimDocument]("sourc
 def connect(settings: Settings) -> AsyncMongoClient[Document]:
     listeners = [CommandShapeLogger()] if settings.log_database_commands else []
     return AsyncMongoClient(
-        settings.mongodb, serverSelectionTimeoutMS=5000, tz_aware=True, event_listeners=listeners
+        settings.mongodb_url, serverSelectionTimeoutMS=5000, tz_aware=True, event_listeners=listeners
     )
 
 

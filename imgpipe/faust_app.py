@@ -31,7 +31,7 @@ def new_faust_app(app_id: str, settings: Settings, clients: WorkerClients[Any]) 
     return WorkerApp(
         app_id,
         clients,
-        broker=f"imgpipe-kafka://{settings.kafka_bootstrap}",
+        broker=f"imgpipe-kafka://{settings.kafka_bootstrap_servers}",
         # A new consumer group starts from the beginning: rows published before the first worker
         # joined are work to do, not history to skip.
         consumer_auto_offset_reset="earliest",

@@ -20,7 +20,7 @@ def new_producer(settings: Settings) -> AIOKafkaProducer:
     # Idempotent with acks=all: a retried send is never written twice and a message counts as
     # sent only once every in-sync replica has it. linger_ms lets a burst of rows share batches.
     return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
         enable_idempotence=True,
         acks="all",
         linger_ms=5,

@@ -15,11 +15,6 @@ from imgpipe.destination_guard import AllowlistEntry, parse_allowlist
 from imgpipe.messages import JpegQuality
 from imgpipe.storage.location import parse_storage_url
 
-# The local SeaweedFS's one identity (devstack/seaweedfs.py): it listens on loopback only, and a
-# key it knows keeps wrong credentials elsewhere from going unnoticed.
-LOCAL_S3_ACCESS_KEY_ID = "imgpipe-local"
-LOCAL_S3_SECRET_ACCESS_KEY = "imgpipe-local-secret"
-
 
 def _default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
@@ -30,27 +25,24 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="IMGPIPE_", extra="ignore")
 
-    # Where the services are. Unset means "the local stack devstack provisions" (see below).
-    kafka_bootstrap_servers: str | None = Field(
-        default=None,
+    # Where the broker and the database are (`make up` provisions each one left unset:
+    # docs/development.md).
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
         validation_alias=AliasChoices("IMGPIPE_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
-        description="use this broker; unset: the local stack's broker on "
-        "`127.0.0.1:IMGPIPE_LOCAL_KAFKA_PORT`, provisioned by `make up`",
+        description="the Kafka brokers to bootstrap from, comma-separated",
     )
-    mongodb_url: str | None = Field(
-        default=None,
+    mongodb_url: str = Field(
+        default="mongodb://127.0.0.1:27017/",
         validation_alias=AliasChoices("IMGPIPE_MONGODB_URL", "MONGODB_URL"),
-        description="use this MongoDB; unset: the local stack's server on "
-        "`127.0.0.1:IMGPIPE_LOCAL_MONGODB_PORT`, provisioned by `make up`",
+        description="the MongoDB server (any server speaking its wire protocol, such as FerretDB)",
     )
     mongodb_database: str = Field(default="imgpipe", description="database name")
-
-    # The local stack (`make up`, `make test`) when the two above are unset.
-    local_kafka_port: int = Field(
-        default=9092, description="the local broker's port (its KRaft controller uses the next port)"
+    state_dir: Path = Field(
+        default=Path(".local"),
+        description="the workers' Faust data (`faust/`) and, under `make up`, the local stack's data, "
+        "logs and pid files",
     )
-    local_mongodb_port: int = Field(default=27017, description="the local database's port")
-    state_dir: Path = Field(default=Path(".local"), description="the local stack's data, logs and pid files")
 
     # Gateway.
     host: str = Field(default="127.0.0.1", description="the gateway's listen address")
@@ -94,8 +86,8 @@ class Settings(BaseSettings):
     s3_endpoint: str | None = Field(
         default=None,
         description="the S3 server's URL, e.g. `https://s3.eu-west-1.amazonaws.com` or "
-        "`http://seaweedfs:8333`; unset with `s3://`: the local stack's SeaweedFS on "
-        "`127.0.0.1:IMGPIPE_LOCAL_S3_PORT`, provisioned by `make up`",
+        "`http://seaweedfs:8333`; unset: AWS's endpoint for `IMGPIPE_S3_REGION` (`make up` "
+        "provisions a local SeaweedFS instead and sets it)",
     )
     s3_region: str = Field(default="us-east-1", description="the region S3 requests are signed for")
     s3_path_style: bool = Field(
@@ -107,19 +99,13 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("IMGPIPE_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
         repr=False,
-        description="S3 access key; with no `IMGPIPE_S3_ENDPOINT`, the local SeaweedFS's own key is "
-        "used instead",
+        description="S3 access key",
     )
     s3_secret_access_key: str | None = Field(
         default=None,
         validation_alias=AliasChoices("IMGPIPE_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"),
         repr=False,
         description="S3 secret key, paired with the access key",
-    )
-    local_s3_port: int = Field(
-        default=8333,
-        description="the local SeaweedFS's S3 port; its master, volume server and filer take the "
-        "seven ports after it",
     )
     public_image_base_url: str | None = Field(
         default=None,
@@ -258,34 +244,16 @@ class Settings(BaseSettings):
             return tuple(key.strip() for key in value.split(",") if key.strip())
         return value
 
-    @property
-    def kafka_bootstrap(self) -> str:
-        return self.kafka_bootstrap_servers or f"127.0.0.1:{self.local_kafka_port}"
-
-    @property
-    def mongodb(self) -> str:
-        return self.mongodb_url or f"mongodb://127.0.0.1:{self.local_mongodb_port}/"
-
     @field_validator("storage_url")
     @classmethod
     def _known_storage_scheme(cls, value: str) -> str:
         parse_storage_url(value)
         return value
 
-    @property
-    def uses_local_s3(self) -> bool:
-        """S3 storage with no endpoint: the local stack provisions SeaweedFS."""
-        return self.storage_url.startswith("s3://") and self.s3_endpoint is None
-
-    @property
-    def s3_endpoint_url(self) -> str:
-        return (self.s3_endpoint or f"http://127.0.0.1:{self.local_s3_port}").rstrip("/")
-
-    @property
-    def s3_credentials(self) -> tuple[str | None, str | None]:
-        if self.s3_endpoint is None:  # the local SeaweedFS, whatever AWS_* the shell may hold
-            return LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY
-        return self.s3_access_key_id, self.s3_secret_access_key
+    @field_validator("s3_endpoint")
+    @classmethod
+    def _endpoint_without_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value is not None else None
 
     @property
     def base_url(self) -> str:

@@ -77,7 +77,7 @@ def topic_partitions(settings: Settings) -> dict[str, int]:
 
 async def ensure_topics(settings: Settings) -> None:
     """Create any missing imgpipe topic; existing topics are left as they are."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -13,12 +13,11 @@ def open_storage(settings: Settings) -> ObjectStorage:
     location = parse_storage_url(settings.storage_url)
     if isinstance(location, FileLocation):
         return FileStorage(location.root, settings.base_url, settings.public_image_base_url)
-    access_key_id, secret_access_key = settings.s3_credentials
     connection = S3Connection(
-        endpoint=settings.s3_endpoint_url,
+        endpoint=settings.s3_endpoint,
         region=settings.s3_region,
-        access_key_id=access_key_id,
-        secret_access_key=secret_access_key,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=settings.s3_secret_access_key,
         path_style=settings.s3_path_style,
     )
     return S3Storage(

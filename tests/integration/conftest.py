@@ -71,7 +71,7 @@ def s3_stack(
 
 @pytest.fixture(scope="session")
 def mongo(stack: RunningStack) -> Iterator[MongoClient[Document]]:
-    client: MongoClient[Document] = MongoClient(stack.settings.mongodb, tz_aware=True)
+    client: MongoClient[Document] = MongoClient(stack.settings.mongodb_url, tz_aware=True)
     yield client
     client.close()
 

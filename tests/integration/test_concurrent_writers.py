@@ -36,7 +36,7 @@ ROWS = 150
 
 @pytest.fixture
 async def db(stack: RunningStack) -> AsyncIterator[AsyncDatabase[Document]]:
-    client: AsyncMongoClient[Document] = AsyncMongoClient(stack.settings.mongodb, tz_aware=True)
+    client: AsyncMongoClient[Document] = AsyncMongoClient(stack.settings.mongodb_url, tz_aware=True)
     yield client[stack.settings.mongodb_database]
     await client.close()
 

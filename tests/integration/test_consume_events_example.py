@@ -26,7 +26,7 @@ def test_example_consumer_prints_the_completed_request(
     output = subprocess.run(
         [
             str(VENV_PYTHON), str(ROOT / "examples" / "consume_events.py"),
-            "--bootstrap", stack.settings.kafka_bootstrap,
+            "--bootstrap", stack.settings.kafka_bootstrap_servers,
             "--group", f"example-{uuid.uuid4().hex}",
             "--from-beginning", "--exit-when-idle", "5",
         ],

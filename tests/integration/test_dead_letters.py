@@ -32,7 +32,7 @@ async def test_undecodable_row_goes_to_the_dlq_and_its_row_fails(stack: RunningS
     assert status["rows"] == {"total": 1, "done": 0, "failed": 1}
 
     letters = await read_topic(
-        stack.settings.kafka_bootstrap, ROWS_DLQ, lambda d: d["key"] == f"{request_id}:0", 1
+        stack.settings.kafka_bootstrap_servers, ROWS_DLQ, lambda d: d["key"] == f"{request_id}:0", 1
     )
     assert len(letters) == 1
     letter = letters[0]

@@ -146,7 +146,7 @@ async def test_completion_event_reaches_an_independent_consumer(
 ) -> None:
     request_id = finished_request[0]
     events = await read_topic(
-        stack.settings.kafka_bootstrap, EVENTS, lambda e: e["request_id"] == request_id, 1
+        stack.settings.kafka_bootstrap_servers, EVENTS, lambda e: e["request_id"] == request_id, 1
     )
     assert len(events) == 1
     event = events[0]
@@ -183,7 +183,7 @@ async def test_a_request_with_its_own_quality(stack: RunningStack, image_server:
     assert status["status"] == "completed"
     assert status["quality"] == 30
     events = await read_topic(
-        stack.settings.kafka_bootstrap, EVENTS, lambda e: e["request_id"] == request_id, 1
+        stack.settings.kafka_bootstrap_servers, EVENTS, lambda e: e["request_id"] == request_id, 1
     )
     assert events[0]["quality"] == 30
     async with httpx.AsyncClient(timeout=10) as client:

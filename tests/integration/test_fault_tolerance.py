@@ -25,6 +25,7 @@ from devstack import processes
 from devstack.kafka import start_kafka
 from devstack.mongodb import start_mongodb
 from devstack.seaweedfs import start_seaweedfs
+from devstack.settings import LocalS3
 from devstack.stack import start_services
 from devstack.sync_run import run_sync
 from devstack.waiting import wait_until
@@ -90,7 +91,7 @@ def two_processors_on_s3(fault_server: LocalHttpServer) -> Iterator[RunningStack
 
 @pytest.fixture
 def fault_mongo(two_processors: RunningStack) -> Iterator[MongoClient[Document]]:
-    client: MongoClient[Document] = MongoClient(two_processors.settings.mongodb)
+    client: MongoClient[Document] = MongoClient(two_processors.settings.mongodb_url)
     yield client
     client.close()
 
@@ -153,7 +154,7 @@ def test_kill_the_s3_server_then_restart_it_on_its_data(
     kill_hard(stack.paths, "seaweedfs")
     _assert_unavailable(stack, "storage")
     time.sleep(2)  # long enough for every worker to hit the outage
-    start_seaweedfs(stack.paths, stack.ports.s3, TEST_BUCKET)
+    start_seaweedfs(stack.paths, LocalS3(stack.ports.s3, TEST_BUCKET))
     assert_exact_outcome(stack, request_id, catalogue)
 
 
@@ -233,7 +234,7 @@ async def _upload_then_kill_the_gateway_once_rows_flow(stack: RunningStack, cata
     publishing 6,000 rows takes a few hundred milliseconds, so this lands in the middle, where a
     fixed delay after the upload could land before publishing started on a loaded machine."""
     rows_topic = [TopicPartition(ROWS, partition) for partition in range(stack.settings.rows_partitions)]
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.settings.kafka_bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.settings.kafka_bootstrap_servers)
     await consumer.start()
     try:
 
@@ -282,7 +283,11 @@ async def test_sigterm_drains_in_flight_rows_and_commits(
     # surviving worker may redo some of its own uncommitted rows when the group rebalances;
     # that is at-least-once delivery, absorbed by the aggregator.)
     results = await read_topic(
-        two_processors.settings.kafka_bootstrap, RESULTS, lambda r: r["request_id"] == request_id, 10**9, 20
+        two_processors.settings.kafka_bootstrap_servers,
+        RESULTS,
+        lambda r: r["request_id"] == request_id,
+        10**9,
+        20,
     )
     workers_by_row: dict[int, list[str]] = {}
     for result in results:

@@ -31,7 +31,7 @@ async def test_both_workers_process_rows_of_one_request(
     request_id = upload(stack.base_url, product_csv(rows)).json()["request_id"]
     assert wait_finished(stack.base_url, request_id)["status"] == "completed"
     results = await read_topic(
-        stack.settings.kafka_bootstrap, RESULTS, lambda r: r["request_id"] == request_id, ROWS
+        stack.settings.kafka_bootstrap_servers, RESULTS, lambda r: r["request_id"] == request_id, ROWS
     )
     assert {result["row"] for result in results} == set(range(ROWS))
     workers = {result["worker_id"] for result in results}

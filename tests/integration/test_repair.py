@@ -76,7 +76,11 @@ async def test_stalled_request_is_repaired_exactly(
 
     # Rows 0 and 2 were published again by the repair; row 1, which had its result, was not.
     published = await read_topic(
-        stack.settings.kafka_bootstrap, ROWS, lambda m: m.get("request_id") == request_id, 4, timeout_s=10
+        stack.settings.kafka_bootstrap_servers,
+        ROWS,
+        lambda m: m.get("request_id") == request_id,
+        4,
+        timeout_s=10,
     )
     assert sorted(m["row"] for m in published) == [0, 1, 2]
 

@@ -334,5 +334,5 @@ def test_with_the_source_cache_off_every_upload_fetches_in_full_yet_compresses_o
     # The outputs are still content-addressed: the same bytes are compressed and stored once.
     assert second["output_url"] == first["output_url"]
     assert _compressions(uncached_stack) == 1
-    with MongoClient(uncached_stack.settings.mongodb, tz_aware=True) as client:
+    with MongoClient(uncached_stack.settings.mongodb_url, tz_aware=True) as client:
         assert client[uncached_stack.settings.mongodb_database][SOURCE_CACHE.name].count_documents({}) == 0

@@ -16,7 +16,6 @@ from bench.photos import photo_like_image
 from devstack.paths import IMGPIPE_COMMAND
 from devstack.sync_run import run_sync
 from imgpipe.request_paths import content_image_key, output_csv_key
-from imgpipe.settings import LOCAL_S3_ACCESS_KEY_ID
 from imgpipe.storage.base import read_all
 from imgpipe.storage.factory import open_storage
 from tests.support.helpers import product_csv, read_csv, upload, wait_finished
@@ -163,16 +162,6 @@ def test_services_share_no_filesystem(s3_stack: RunningStack, finished: tuple[st
     assert not list(s3_stack.paths.root.rglob("processed_images"))
 
 
-# Stands for the S3 stack's own SeaweedFS endpoint, known only once the stack runs.
-THE_STACKS_SEAWEEDFS = "the s3 stack's SeaweedFS"
-
-
-def _on_the_stack(stack: RunningStack, settings: dict[str, str]) -> dict[str, str]:
-    """`settings` with THE_STACKS_SEAWEEDFS replaced by the stack's SeaweedFS endpoint."""
-    endpoint = stack.settings.s3_endpoint_url
-    return {name: endpoint if value == THE_STACKS_SEAWEEDFS else value for name, value in settings.items()}
-
-
 @pytest.mark.parametrize(
     ("service", "settings", "line"),
     [
@@ -189,11 +178,8 @@ def _on_the_stack(stack: RunningStack, settings: dict[str, str]) -> dict[str, st
         ),
         (
             "aggregator",
-            {
-                "IMGPIPE_S3_ENDPOINT": THE_STACKS_SEAWEEDFS,
-                "AWS_ACCESS_KEY_ID": LOCAL_S3_ACCESS_KEY_ID,
-                "AWS_SECRET_ACCESS_KEY": "not-the-secret",
-            },
+            # The stack's SeaweedFS and its key id (in the stack's environment), a wrong secret.
+            {"IMGPIPE_S3_SECRET_ACCESS_KEY": "not-the-secret"},
             f"imgpipe aggregator: cannot start: S3 refused the credentials for bucket '{TEST_BUCKET}' "
             "(check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
         ),
@@ -204,7 +190,7 @@ def test_bad_storage_settings_stop_a_service_at_start_with_one_line(
 ) -> None:
     result = subprocess.run(
         [str(IMGPIPE_COMMAND), service],
-        env={**s3_stack.environment, **_on_the_stack(s3_stack, settings)},
+        env={**s3_stack.environment, **settings},
         capture_output=True,
         text=True,
         timeout=60,

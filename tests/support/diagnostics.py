@@ -51,7 +51,7 @@ async def _kafka_report(request_id: str, pending: set[int]) -> str:
     the topic: gateway/row_batches.py picks it per batch, not from the key), whether their results
     reached the results topic, and how far behind each consumer group is, per partition."""
     settings = Settings()
-    bootstrap = settings.kafka_bootstrap
+    bootstrap = settings.kafka_bootstrap_servers
     rows_partitions: dict[int, set[int]] = {}  # partition: pending rows found on it
     with_result: set[int] = set()
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest")

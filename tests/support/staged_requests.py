@@ -42,7 +42,7 @@ def record_published_request(stack: RunningStack, request_id: str, products: Seq
 
 
 async def send_one(stack: RunningStack, topic: str, value: bytes, key: bytes) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=stack.settings.kafka_bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=stack.settings.kafka_bootstrap_servers)
     await producer.start()
     try:
         await producer.send_and_wait(topic, value, key=key)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 
 import pytest
 from pydantic import ValidationError
@@ -11,16 +10,7 @@ from pydantic import ValidationError
 from imgpipe.destination_guard import AllowedHostPort, parse_allowlist_entry
 from imgpipe.settings import Settings
 
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No setting leaks in from the environment the tests run in."""
-    for name in list(os.environ):
-        if name.upper().startswith(("IMGPIPE_", "AWS_")) or name.upper() in (
-            "KAFKA_BOOTSTRAP_SERVERS",
-            "MONGODB_URL",
-        ):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 def test_fetch_allowlist_parses_networks_and_host_port_pairs(
@@ -65,8 +55,8 @@ def test_unprefixed_service_locations_are_honoured(monkeypatch: pytest.MonkeyPat
 
     settings = Settings()
 
-    assert settings.kafka_bootstrap == "kafka-1:9092,kafka-2:9092"
-    assert settings.mongodb == "mongodb://db.internal:27017/"
+    assert settings.kafka_bootstrap_servers == "kafka-1:9092,kafka-2:9092"
+    assert settings.mongodb_url == "mongodb://db.internal:27017/"
 
 
 def test_prefixed_service_locations_are_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,19 +65,16 @@ def test_prefixed_service_locations_are_honoured(monkeypatch: pytest.MonkeyPatch
 
     settings = Settings()
 
-    assert settings.kafka_bootstrap == "broker:19092"
-    assert settings.mongodb == "mongodb://mongo:27018/"
+    assert settings.kafka_bootstrap_servers == "broker:19092"
+    assert settings.mongodb_url == "mongodb://mongo:27018/"
 
 
-def test_unset_service_locations_point_at_the_local_stack(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("IMGPIPE_LOCAL_KAFKA_PORT", "19092")
-
+def test_unset_service_locations_are_the_usual_local_ports() -> None:
     settings = Settings()
 
-    assert settings.kafka_bootstrap == "127.0.0.1:19092"
-    assert settings.mongodb == "mongodb://127.0.0.1:27017/"
+    assert settings.kafka_bootstrap_servers == "127.0.0.1:9092"
+    assert settings.mongodb_url == "mongodb://127.0.0.1:27017/"
+    assert settings.s3_endpoint is None  # AWS itself
 
 
 def test_base_url_defaults_to_the_gateway_address() -> None:
@@ -115,18 +102,6 @@ def test_base_url_uses_public_base_url_without_trailing_slash(
 def test_storage_defaults_to_files_under_processed_images() -> None:
     settings = Settings()
     assert settings.storage_url == "file://processed_images"
-    assert not settings.uses_local_s3
-
-
-def test_s3_without_an_endpoint_is_the_local_seaweedfs_with_its_own_key(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("IMGPIPE_STORAGE_URL", "s3://imgpipe")
-    monkeypatch.setenv("IMGPIPE_LOCAL_S3_PORT", "18333")
-    settings = Settings()
-    assert settings.uses_local_s3
-    assert settings.s3_endpoint_url == "http://127.0.0.1:18333"
-    assert settings.s3_credentials == ("imgpipe-local", "imgpipe-local-secret")
 
 
 def test_s3_credentials_come_from_the_aws_variables(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -135,9 +110,8 @@ def test_s3_credentials_come_from_the_aws_variables(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
     settings = Settings()
-    assert not settings.uses_local_s3
-    assert settings.s3_endpoint_url == "https://s3.eu-west-1.amazonaws.com"
-    assert settings.s3_credentials == ("AKIAEXAMPLE", "secret")
+    assert settings.s3_endpoint == "https://s3.eu-west-1.amazonaws.com"
+    assert (settings.s3_access_key_id, settings.s3_secret_access_key) == ("AKIAEXAMPLE", "secret")
     assert "secret" not in repr(settings)
 
 

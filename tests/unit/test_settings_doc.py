@@ -1,20 +1,25 @@
-"""docs/configuration.md's settings table is the settings' own descriptions, and stays so."""
+"""The docs' settings tables are the settings' own descriptions, and stay so."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from devstack.settings_doc import CONFIGURATION_DOC, settings_table, with_table
-from imgpipe.settings import Settings
+from devstack.paths import ROOT
+from devstack.settings_doc import DOCUMENTED_SETTINGS, settings_table, with_table
 
 
-def test_the_configuration_doc_shows_the_current_settings() -> None:
-    document = CONFIGURATION_DOC.read_text()
-    assert with_table(document, settings_table(Settings)) == document, (
-        "docs/configuration.md's settings table differs from imgpipe/settings.py: "
-        "run `python -m devstack.settings_doc`"
+@pytest.mark.parametrize(
+    ("doc", "settings_class"), DOCUMENTED_SETTINGS, ids=[doc.name for doc, _ in DOCUMENTED_SETTINGS]
+)
+def test_each_doc_shows_the_current_settings(doc: Path, settings_class: type[BaseSettings]) -> None:
+    document = doc.read_text()
+    assert with_table(document, settings_table(settings_class)) == document, (
+        f"{doc.relative_to(ROOT)}'s settings table differs from {settings_class.__module__}."
+        f"{settings_class.__name__}: run `python -m devstack.settings_doc`"
     )
 
 

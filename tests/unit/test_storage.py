@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from imgpipe.settings import LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY, Settings
+from imgpipe.settings import Settings
 from imgpipe.storage.base import (
     ObjectNotFound,
     ObjectStorage,
@@ -128,12 +128,7 @@ async def test_a_missing_bucket_is_a_misconfiguration(seaweedfs: Settings) -> No
 
 
 async def test_wrong_credentials_are_a_misconfiguration(seaweedfs: Settings) -> None:
-    wrong = s3_storage(
-        seaweedfs,
-        s3_endpoint=seaweedfs.s3_endpoint_url,
-        s3_access_key_id=LOCAL_S3_ACCESS_KEY_ID,
-        s3_secret_access_key="not-the-secret",
-    )
+    wrong = s3_storage(seaweedfs, s3_secret_access_key="not-the-secret")
     with pytest.raises(StorageMisconfigured, match="refused the credentials"):
         await wrong.check()
     with pytest.raises(StorageMisconfigured):
@@ -141,13 +136,7 @@ async def test_wrong_credentials_are_a_misconfiguration(seaweedfs: Settings) -> 
 
 
 async def test_a_server_that_does_not_answer_is_unavailable(seaweedfs: Settings) -> None:
-    # Port 9 (discard): nothing listens. Keys given, as any store other than the local one needs.
-    down = s3_storage(
-        seaweedfs,
-        s3_endpoint="http://127.0.0.1:9",
-        s3_access_key_id=LOCAL_S3_ACCESS_KEY_ID,
-        s3_secret_access_key=LOCAL_S3_SECRET_ACCESS_KEY,
-    )
+    down = s3_storage(seaweedfs, s3_endpoint="http://127.0.0.1:9")  # port 9 (discard): nothing listens
     with pytest.raises(StorageUnavailable):
         await down.check()
     with pytest.raises(StorageUnavailable):
