@@ -56,7 +56,7 @@ class LocalPorts(BaseSettings):
     kafka_port: int = Field(
         default=9092, description="the local broker's port (its KRaft controller uses the next port)"
     )
-    mongodb_port: int = Field(default=27017, description="the local database's port (FerretDB)")
+    mongodb_port: int = Field(default=27017, description="the local database's port")
     s3_port: int = Field(
         default=8333,
         description="the local SeaweedFS's S3 port, used when the storage is `s3://` with no "
