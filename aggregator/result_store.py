@@ -19,7 +19,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from aggregator.tally import OffsetResult, tally_new_results
-from imgpipe.database import ROW_CHUNKS, ROW_OUTCOMES, Document, RequestDocument, RowChunkDocument
+from imgpipe.database import (
+    ROW_CHUNKS,
+    ROW_OUTCOMES,
+    Document,
+    RequestDocument,
+    RowChunkDocument,
+    taken_positions,
+)
 from imgpipe.messages import RequestStatus
 from imgpipe.request_state import RequestState, StateStep, advance_state
 from imgpipe.row_key import RowKey
@@ -34,7 +41,6 @@ from imgpipe.row_outcomes import (
     row_document,
 )
 
-_DUPLICATE_KEY = 11000
 # Chunks being gathered at once. Rows finish roughly in input order, so a request has a few
 # chunks open at a time; past this many (about 30 MB), the oldest is dropped and its rows are
 # read one by one when needed.
@@ -69,10 +75,7 @@ async def store_rows(
         await ROW_OUTCOMES.of(db).insert_many(documents, ordered=False)
         return stored
     except BulkWriteError as error:
-        write_errors = error.details["writeErrors"]
-        if any(e["code"] != _DUPLICATE_KEY for e in write_errors):
-            raise
-        existing = [rows[e["index"]] for e in write_errors]
+        existing = [rows[position] for position in taken_positions(error)]
     # Rows finished earlier (a duplicate or a redelivered result): what counts is who finished
     # them. Read one by one: this path is rare (after a crash), and an `$in` makes FerretDB
     # decode the whole collection.

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from imgpipe.errors import CodedError
 from imgpipe.input_spool import InputSpoolWriter, ProductRow
+from imgpipe.repeated_urls import RepeatedUrls
 
 MAX_REPORTED_PROBLEMS = 50
 # Far above any real row (50 URLs of 2,000 characters are 100,000), far below the upload limit.
@@ -53,6 +54,8 @@ class CsvProblem:
 class IntakeSummary:
     rows: int
     images: int
+    # For the publisher to tell the processors (imgpipe/repeated_urls.py).
+    repeated_urls: RepeatedUrls = field(compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -211,10 +214,18 @@ def _check_row_content(line: int, product_name: str, urls: tuple[str, ...], prob
             problems.add(line, URLS, message)
 
 
+def _size_of(upload: BinaryIO) -> int:
+    """The upload's size in bytes, read from its end; it is left at its start."""
+    size = upload.seek(0, io.SEEK_END)
+    upload.seek(0)
+    return size
+
+
 def validate_csv(upload: BinaryIO, spool: Path, limits: IntakeLimits) -> IntakeSummary:
     """Check the whole file, writing accepted rows to `spool`; raise CsvRejected listing problems."""
     problems = _ProblemList()
     rows = images = 0
+    repeated_urls = RepeatedUrls(_size_of(upload))
     # utf-8-sig drops a byte-order mark; a strict decoder turns binary junk into a clear error.
     text = io.TextIOWrapper(upload, encoding="utf-8-sig", errors="strict", newline="")
     writer = InputSpoolWriter(spool)
@@ -238,6 +249,7 @@ def validate_csv(upload: BinaryIO, spool: Path, limits: IntakeLimits) -> IntakeS
                 row = parser.parse(line, cells)
                 if row is not None and not problems:
                     writer.write(row)
+                    repeated_urls.add_row(row.input_urls)
                     images += len(row.input_urls)
                 if problems.full:
                     break
@@ -252,4 +264,4 @@ def validate_csv(upload: BinaryIO, spool: Path, limits: IntakeLimits) -> IntakeS
         raise CsvRejected(problems.problems)
     if rows == 0:
         raise CsvRejected([CsvProblem(header_line, None, "the file has a header but no product rows")])
-    return IntakeSummary(rows=rows, images=images)
+    return IntakeSummary(rows=rows, images=images, repeated_urls=repeated_urls)

@@ -13,6 +13,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
@@ -30,6 +31,7 @@ from gateway.row_batches import RowBatchSender
 from imgpipe.database import Document
 from imgpipe.input_spool import RowContext, read_input_spool, row_message
 from imgpipe.logs import logging_request
+from imgpipe.repeated_urls import RepeatedUrls
 from imgpipe.retrying import UNAVAILABLE, until_available
 from imgpipe.storage.base import ObjectStorage
 from imgpipe.topics import ROWS_TOPIC
@@ -84,29 +86,32 @@ class RowPublisher:
         self._storage = storage
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
-    def start(self, request_id: str) -> None:
+    def start(self, request_id: str, repeated_urls: RepeatedUrls | None = None) -> None:
+        """Publish the request's rows; `repeated_urls` when this gateway just read the upload
+        (a request resumed after a gateway died is published without)."""
         if request_id in self._tasks:
             return
-        task = asyncio.create_task(self._publish(request_id))
+        task = asyncio.create_task(self._publish(request_id, repeated_urls))
         self._tasks[request_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(request_id, None))
 
-    async def _resume_once(self, request_id: str) -> None:
+    async def _resume_once(self, request_id: str, repeated_urls: RepeatedUrls | None) -> None:
         progress = await publishing_progress(self._db, request_id)
         if progress is None:
             raise RuntimeError(f"request {request_id} has no publishing checkpoint")
-        context = await request_row_context(self._db, request_id)
+        context = replace(await request_row_context(self._db, request_id), repeated_urls=repeated_urls)
         await publish_rows(self._producer, self._db, request_id, context, self._storage, progress)
 
-    async def _publish(self, request_id: str) -> None:
+    async def _publish(self, request_id: str, repeated_urls: RepeatedUrls | None) -> None:
         with logging_request(request_id):
-            await self._publish_logged(request_id)
+            await self._publish_logged(request_id, repeated_urls)
 
-    async def _publish_logged(self, request_id: str) -> None:
+    async def _publish_logged(self, request_id: str, repeated_urls: RepeatedUrls | None) -> None:
         try:
             # After a broker or database outage, start again from the last checkpoint.
             await until_available(
-                functools.partial(self._resume_once, request_id), f"publishing rows of {request_id}"
+                functools.partial(self._resume_once, request_id, repeated_urls),
+                f"publishing rows of {request_id}",
             )
         except Exception:
             logger.exception("publishing rows of request %s failed", request_id)

@@ -21,6 +21,7 @@ from typing import Any, Generic, NotRequired, TypedDict, TypeVar, cast, final
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 from imgpipe.command_shapes import CommandShapeLogger
 from imgpipe.settings import Settings
@@ -123,7 +124,7 @@ class SourceClaimDocument(TypedDict):
 
 @final
 class SourceEntryDocument(TypedDict):
-    _id: NotRequired[str]  # written by the filter of the replacing upsert
+    _id: NotRequired[str]  # set when inserted; a replacing upsert takes it from its filter
     url: str
     etag: str | None
     last_modified: str | None
@@ -159,6 +160,18 @@ WEBHOOKS = TypedCollection[WebhookDocument]("webhooks")
 # the claim of its first fetch. The processors replace an entry whole; two writing at once write
 # the same answer, the last one stays.
 SOURCE_CACHE = TypedCollection[SourceEntryDocument | SourceClaimDocument]("source_cache")
+
+
+_DUPLICATE_KEY = 11000
+
+
+def taken_positions(error: BulkWriteError) -> list[int]:
+    """The positions of the documents an unordered `insert_many` did not insert because their
+    `_id` was taken; `error` itself when anything else failed."""
+    failures = error.details["writeErrors"]
+    if any(failure["code"] != _DUPLICATE_KEY for failure in failures):
+        raise error
+    return [failure["index"] for failure in failures]
 
 
 def connect(settings: Settings) -> AsyncMongoClient[Document]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from imgpipe.messages import RowMessage
+from imgpipe.repeated_urls import RepeatedUrls
 from imgpipe.request_paths import input_spool_key
 from imgpipe.storage.base import ObjectNotFound, ObjectStorage, read_all
 
@@ -137,10 +138,12 @@ async def read_input_spool(
 @dataclass(frozen=True)
 class RowContext:
     """What every row message of one request carries besides its row: the JPEG quality its
-    outputs are encoded at, and its owner (outputs and the source cache are scoped per owner)."""
+    outputs are encoded at, its owner (outputs and the source cache are scoped per owner), and,
+    when the publisher read the upload itself, which URLs appear in more than one row."""
 
     quality: int
     owner: str | None
+    repeated_urls: RepeatedUrls | None = None
 
     @classmethod
     def of_request(cls, request: Mapping[str, Any]) -> RowContext:
@@ -157,4 +160,7 @@ def row_message(request_id: str, index: int, row: ProductRow, context: RowContex
         input_urls=list(row.input_urls),
         quality=context.quality,
         owner=context.owner,
+        urls_in_other_rows=(
+            None if context.repeated_urls is None else context.repeated_urls.positions_in(row.input_urls)
+        ),
     )

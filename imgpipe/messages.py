@@ -74,6 +74,15 @@ class RowMessage(_Message):
     # The API-key owner of the request (None: the API is open). Outputs and the source cache are
     # scoped per owner, so one owner cannot learn what another has processed.
     owner: str | None = None
+    # Positions in input_urls of the URLs that may appear in other rows of the request too: the
+    # processors coordinate only those across workers (imgpipe/repeated_urls.py). None: not
+    # known (a row published again after a restart), so every new URL is coordinated.
+    urls_in_other_rows: list[int] | None = None
+
+    def may_be_in_other_rows(self, url: str) -> bool:
+        if self.urls_in_other_rows is None:
+            return True
+        return any(self.input_urls[index] == url for index in self.urls_in_other_rows)
 
 
 class ImageOrigin(StrEnum):

@@ -6,8 +6,10 @@ Faust agent only moves messages in and out. Work is never done twice when it can
 - the same URL again in the same request is done once per worker (processors/in_flight.py), and
   once per request across workers when the source cache says the source confirmed it during
   this request: `reused`, the source is not asked;
-- a URL no worker has fetched yet is claimed in the source cache by the first worker to reach it;
-  the others wait for its entry instead of fetching too (`reused` once it is there);
+- a URL no worker has fetched yet, and which appears in other rows of the request too, is claimed
+  in the source cache by the first worker to reach it; the others wait for its entry instead of
+  fetching too (`reused` once it is there). A URL in one row only is not claimed (no other
+  worker can meet it), and its entry is written with the rest of its row's, in one insert;
 - a URL the source cache knows is fetched with a conditional GET; `304` means the stored output
   is reused: `revalidated`, nothing downloaded or compressed;
 - fetched bytes whose output is already stored under its content name are not compressed again
@@ -164,13 +166,13 @@ async def _known_or_claimed(
     """What the source cache knows of `url`, and whether this worker claimed its first fetch.
 
     When another worker is fetching the URL for the first time, this waits for its entry rather
-    than asking the source too; with two workers reaching a catalogue's URLs at once, that halves
-    the requests a new catalogue costs its sources."""
+    than asking the source too; with two workers reaching a request's repeated URLs at once, that
+    halves the requests they cost their sources."""
     cache = pipeline.source_cache
     if cache is None:
         return None, False
     known = await _known_output(pipeline, message, url)
-    if known is None:
+    if known is None and message.may_be_in_other_rows(url):
         if await cache.claim(message.owner, url):
             return None, True
         # Beaten to it by another worker's claim, or an entry exists that cannot serve (expired,
@@ -193,19 +195,36 @@ async def _end_claim(pipeline: ImagePipeline, message: RowMessage, url: str, cla
         await pipeline.source_cache.forget(message.owner, url)
 
 
+# The entries of a row's URLs that had none (and no claim) when looked up: inserted together once
+# the row is done (SourceCache.remember_new), one database operation instead of one per image.
+NewEntries = list[tuple[str, SourceEntry]]
+
+
 async def _update_cache(
-    pipeline: ImagePipeline, message: RowMessage, url: str, fetched: FetchedImage, entry: SourceEntry
+    pipeline: ImagePipeline,
+    message: RowMessage,
+    url: str,
+    fetched: FetchedImage,
+    entry: SourceEntry,
+    new_entries: NewEntries | None = None,
 ) -> None:
     if pipeline.source_cache is None:
         return
     if fetched.no_store:
         await pipeline.source_cache.forget(message.owner, url)
+    elif new_entries is not None:
+        new_entries.append((url, entry))
     else:
         await pipeline.source_cache.remember(message.owner, url, entry)
 
 
 async def _store_fetched(
-    pipeline: ImagePipeline, message: RowMessage, url: str, fetched: FetchedImage, data: bytes
+    pipeline: ImagePipeline,
+    message: RowMessage,
+    url: str,
+    fetched: FetchedImage,
+    data: bytes,
+    new_entries: NewEntries | None,
 ) -> ImageOutcome:
     """Fetched bytes: compressed and stored under their content name, unless already there."""
     digest = source_digest(data)
@@ -229,7 +248,7 @@ async def _store_fetched(
         fetched_at=datetime.now(UTC),
         validated_by=message.request_id,
     )
-    await _update_cache(pipeline, message, url, fetched, entry)
+    await _update_cache(pipeline, message, url, fetched, entry, new_entries)
     return _outcome(pipeline, url, key, entry, bytes_out, ImageOrigin.FETCHED)
 
 
@@ -256,7 +275,9 @@ async def _revalidated(
     return _outcome(pipeline, url, known.key, entry, known.bytes_out, ImageOrigin.REVALIDATED)
 
 
-async def _produce_image(pipeline: ImagePipeline, message: RowMessage, url: str) -> tuple[ImageOutcome, bool]:
+async def _produce_image(
+    pipeline: ImagePipeline, message: RowMessage, url: str, new_entries: NewEntries
+) -> tuple[ImageOutcome, bool]:
     """The outcome of `url` for this request, and whether later occurrences may reuse it."""
     known, claimed = await _known_or_claimed(pipeline, message, url)
     if known is not None and known.entry.validated_by == message.request_id and not known.entry.no_cache:
@@ -268,7 +289,10 @@ async def _produce_image(pipeline: ImagePipeline, message: RowMessage, url: str)
             assert known is not None
             outcome = await _revalidated(pipeline, message, url, known, fetched)
         else:
-            outcome = await _store_fetched(pipeline, message, url, fetched, fetched.data)
+            unclaimed_new = known is None and not claimed
+            outcome = await _store_fetched(
+                pipeline, message, url, fetched, fetched.data, new_entries if unclaimed_new else None
+            )
     except (FetchError, ImageRejected) as error:
         await _end_claim(pipeline, message, url, claimed)
         return ImageOutcome(input_url=url, error=ImageError(code=error.code, message=error.message)), True
@@ -280,9 +304,11 @@ async def _produce_image(pipeline: ImagePipeline, message: RowMessage, url: str)
     return outcome, not (fetched.no_store or fetched.no_cache)
 
 
-async def process_image(pipeline: ImagePipeline, message: RowMessage, url: str) -> ImageOutcome:
+async def process_image(
+    pipeline: ImagePipeline, message: RowMessage, url: str, new_entries: NewEntries
+) -> ImageOutcome:
     outcome, produced = await pipeline.shared.run(
-        (message.request_id, url), lambda: _produce_image(pipeline, message, url)
+        (message.request_id, url), lambda: _produce_image(pipeline, message, url, new_entries)
     )
     if produced or outcome.output_url is None:
         return outcome
@@ -291,7 +317,12 @@ async def process_image(pipeline: ImagePipeline, message: RowMessage, url: str) 
 
 async def process_row(pipeline: ImagePipeline, message: RowMessage) -> RowResult:
     started = time.perf_counter()
-    images = await asyncio.gather(*(process_image(pipeline, message, url) for url in message.input_urls))
+    new_entries: NewEntries = []
+    images = await asyncio.gather(
+        *(process_image(pipeline, message, url, new_entries) for url in message.input_urls)
+    )
+    if new_entries and pipeline.source_cache is not None:
+        await pipeline.source_cache.remember_new(message.owner, new_entries)
     return RowResult(
         request_id=message.request_id,
         row=message.row,

@@ -4,29 +4,32 @@ One document per owner and URL in `source_cache`, `_id` the SHA-256 of both (a f
 whatever the URL holds): the source's validators (`ETag`, `Last-Modified`), the SHA-256 of the
 bytes it sent, their size and the output's pixel size, when the source last sent the bytes, and
 the request during which it last confirmed them. A lookup is one read by `_id`, the one filter
-FerretDB answers from its primary key; a write replaces the document by `_id`.
+FerretDB answers from its primary key; a write inserts the document, or replaces it by `_id`.
 
 An entry is used for `ttl_s` after the source last sent the bytes; after that the image is fetched
 in full, as if never seen. The cache only ever saves work: when the database cannot be reached,
 a lookup finds nothing and a write is skipped, and the image is fetched as without a cache.
 
-A URL nobody has fetched yet is claimed first: the worker that inserts the document (holding only
-`fetching_since`) fetches, and replaces it with the entry; a worker that finds the claim waits for
-the entry instead of fetching too. The insert is the arbiter: `_id` is unique, so exactly one of
-any number of workers on any number of hosts wins it.
+A URL nobody has fetched yet, when it may appear in other rows of its request, is claimed
+first: the worker that inserts the document (holding only `fetching_since`) fetches, and
+replaces it with the entry; a worker that finds the claim waits for the entry instead of
+fetching too. The insert is the arbiter: `_id` is unique, so exactly one of any number of
+workers on any number of hosts wins it. The entries of a row's other new URLs are inserted
+together when the row is done.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from imgpipe.database import SOURCE_CACHE, Document, SourceEntryDocument
+from imgpipe.database import SOURCE_CACHE, Document, SourceEntryDocument, taken_positions
 from imgpipe.retrying import UNAVAILABLE
 from processors.fetch import Validators
 
@@ -98,18 +101,7 @@ class SourceCache:
         return True
 
     async def remember(self, owner: str | None, url: str, entry: SourceEntry) -> None:
-        document: SourceEntryDocument = {
-            "url": url,
-            "etag": entry.validators.etag,
-            "last_modified": entry.validators.last_modified,
-            "source_sha256": entry.source_sha256,
-            "bytes_in": entry.bytes_in,
-            "width": entry.width,
-            "height": entry.height,
-            "no_cache": entry.no_cache,
-            "fetched_at": entry.fetched_at,
-            "validated_by": entry.validated_by,
-        }
+        document = _entry_document(url, entry)
         try:
             try:
                 await self._collection.replace_one({"_id": entry_id(owner, url)}, document, upsert=True)
@@ -120,9 +112,40 @@ class SourceCache:
         except UNAVAILABLE as error:
             logger.warning("source cache entry not written, the database is unavailable: %r", error)
 
+    async def remember_new(self, owner: str | None, entries: Sequence[tuple[str, SourceEntry]]) -> None:
+        """Entries of URLs that had no document when looked up, in one insert: measured on
+        FerretDB, inserting five documents at once costs a third of five inserts. One that has
+        a document by now (an expired entry, or another request's) is replaced instead."""
+        documents = [_entry_document(url, entry, entry_id(owner, url)) for url, entry in entries]
+        try:
+            await self._collection.insert_many(documents, ordered=False)
+        except BulkWriteError as error:
+            for position in taken_positions(error):
+                await self.remember(owner, *entries[position])
+        except UNAVAILABLE as error:
+            logger.warning("source cache entries not written, the database is unavailable: %r", error)
+
     async def forget(self, owner: str | None, url: str) -> None:
         """Nothing of the source's answers may be kept (`no-store`), or a claim ends unfetched."""
         try:
             await self._collection.delete_one({"_id": entry_id(owner, url)})
         except UNAVAILABLE as error:
             logger.warning("source cache entry not deleted, the database is unavailable: %r", error)
+
+
+def _entry_document(url: str, entry: SourceEntry, id_: str | None = None) -> SourceEntryDocument:
+    document: SourceEntryDocument = {
+        "url": url,
+        "etag": entry.validators.etag,
+        "last_modified": entry.validators.last_modified,
+        "source_sha256": entry.source_sha256,
+        "bytes_in": entry.bytes_in,
+        "width": entry.width,
+        "height": entry.height,
+        "no_cache": entry.no_cache,
+        "fetched_at": entry.fetched_at,
+        "validated_by": entry.validated_by,
+    }
+    if id_ is not None:
+        document["_id"] = id_
+    return document

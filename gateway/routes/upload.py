@@ -168,7 +168,7 @@ async def _accept_upload(
     except UNAVAILABLE:
         await delete_input_spool(state.storage, request_id)
         raise
-    state.publisher.start(request_id)
+    state.publisher.start(request_id, summary.repeated_urls)
     return UploadAccepted(
         request_id=request_id,
         status=RequestStatus.QUEUED,

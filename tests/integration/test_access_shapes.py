@@ -10,7 +10,6 @@ once; then every logged filter must be a single `_id`, or the listing of the req
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 
@@ -19,8 +18,8 @@ import pytest
 from pymongo import MongoClient
 
 from bench.photos import photo_like_image
-from devstack.paths import StackPaths
 from imgpipe.database import Document
+from tests.support.database_commands import logged_commands
 from tests.support.helpers import product_csv, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
 from tests.support.stack import RunningStack
@@ -31,17 +30,6 @@ pytestmark = pytest.mark.integration
 IN_FLIGHT_LISTING = {("find", "unfinished_requests"), ("aggregate", "unfinished_requests")}
 # The in-flight scans run every 5 s (aggregator and gateway).
 SCAN_INTERVAL_S = 5.0
-
-
-def _logged_commands(paths: StackPaths) -> list[dict[str, object]]:
-    commands = []
-    for log in sorted(paths.logs.glob("*.log")):
-        for line in log.read_text(errors="replace").splitlines():
-            if '"imgpipe.database.commands"' not in line:
-                continue
-            record = json.loads(line)
-            commands.append({**json.loads(record["message"]), "service": log.stem})
-    return commands
 
 
 def _pushed_down(command: dict[str, object]) -> bool:
@@ -79,7 +67,7 @@ def test_every_access_from_upload_to_completion_is_by_id(
         time.sleep(0.1)
     time.sleep(2 * SCAN_INTERVAL_S)
 
-    commands = _logged_commands(stack.paths)
+    commands = logged_commands(stack.paths)
     seen = Counter((c["service"].split("-")[0], c["command"], c["collection"]) for c in commands)
     # The log really covers the request's path: the gateway's writes and reads, the aggregator's,
     # the processors' source cache lookups and entries.
@@ -95,7 +83,7 @@ def test_every_access_from_upload_to_completion_is_by_id(
         ("aggregator", "delete", "unfinished_requests"),
         ("aggregator", "update", "webhooks"),
         ("processor", "find", "source_cache"),
-        ("processor", "update", "source_cache"),
+        ("processor", "insert", "source_cache"),
     ]:
         assert seen[expected], f"no {expected} in the logs: {sorted(seen)}"
     scans = [c for c in commands if not _pushed_down(c)]

@@ -7,6 +7,7 @@ and seeds no other test uses), so outputs stored by other tests are never found 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from imgpipe.request_paths import content_image_key
 from imgpipe.storage.factory import open_storage
 from processors.source_cache import entry_id
 from tests.integration.conftest import API_KEYS
+from tests.support.database_commands import log_positions, logged_commands
 from tests.support.helpers import product_csv, read_csv, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
 from tests.support.stack import RunningStack, running_test_stack
@@ -95,6 +97,38 @@ def test_a_url_repeated_in_a_request_is_fetched_once_and_every_row_gets_its_outp
     assert _compressions(stack) - compressions == 25
     table = read_csv(httpx.get(status["download_url"], timeout=30).text)
     assert [row[3] for row in table[1:] if row[2] == repeated] == [repeated_images[0]["output_url"]] * 6
+
+
+def test_a_new_url_in_one_row_only_costs_a_lookup_and_its_rows_one_insert(
+    stack: RunningStack, image_server: LocalHttpServer, mongo: MongoClient[Document]
+) -> None:
+    """Only a URL that appears in other rows too is claimed: the others cannot meet another
+    worker, and their entries go into the database in one insert per row."""
+    unique = [
+        [image_server.add(f"/cache/row-{row}-{n}.jpg", Resource(_photo(1200 + 3 * row + n), "image/jpeg"))
+         for n in range(3)]
+        for row in range(8)
+    ]  # fmt: skip
+    repeated = image_server.add("/cache/in-two-rows.jpg", Resource(_photo(1250), "image/jpeg"))
+    rows = [[*urls, repeated] if row in (0, 7) else urls for row, urls in enumerate(unique)]
+    since = log_positions(stack.paths)
+
+    status = _run(stack.base_url, rows)
+
+    assert status["status"] == "completed"
+    commands = Counter(
+        command["command"]
+        for command in logged_commands(stack.paths, since)
+        if command["collection"] == SOURCE_CACHE.name
+    )
+    # 8 rows' inserts, and the repeated URL's claim (two, when both workers reached it at once).
+    assert 9 <= commands["insert"] <= 10
+    assert commands["update"] == 1  # the claimed URL's entry replacing its claim, and nothing else
+    entries = mongo[stack.settings.mongodb_database][SOURCE_CACHE.name]
+    for url in [url for urls in unique for url in urls] + [repeated]:
+        entry = entries.find_one({"_id": entry_id(None, url)})
+        assert entry is not None and entry["url"] == url and "fetching_since" not in entry
+    assert image_server.requests.count("/cache/in-two-rows.jpg") == 1
 
 
 def test_a_failing_url_repeated_in_a_request_gives_every_row_its_error(
@@ -287,6 +321,10 @@ def test_an_expired_entry_is_fetched_in_full(
 
     assert image_server.requests.count(path) == 2 and path not in image_server.conditional_requests
     assert again["origin"] == "fetched"
+    # The new entry took the expired one's place (an insert found it there, so it was replaced).
+    refreshed = entries.find_one({"_id": entry_id(None, url)})
+    assert refreshed is not None
+    assert datetime.now(UTC) - refreshed["fetched_at"].replace(tzinfo=UTC) < timedelta(minutes=10)
 
 
 def test_outputs_and_the_cache_are_per_owner(

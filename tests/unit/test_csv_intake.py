@@ -35,6 +35,11 @@ def _validate(content: bytes | str, spool: Path, limits: IntakeLimits = LIMITS) 
     return validate_csv(io.BytesIO(data), spool, limits)
 
 
+def _counts(summary: IntakeSummary) -> tuple[int, int]:
+    """Rows and images."""
+    return summary.rows, summary.images
+
+
 def _spooled(spool: Path) -> list[ProductRow]:
     """The rows as the gateway stores them and the services read them back."""
     storage = FileStorage(spool.parent / "store", "http://gateway.test")
@@ -71,7 +76,7 @@ def test_good_csv_counts_rows_and_images_and_spools_rows_in_order(spool: Path) -
 
     summary = _validate(content, spool)
 
-    assert summary == IntakeSummary(rows=3, images=6)
+    assert _counts(summary) == (3, 6)
     assert _spooled(spool) == [
         ProductRow(
             "1",
@@ -93,7 +98,7 @@ def test_utf8_bom_and_crlf_line_endings(spool: Path) -> None:
         b'1,Caf\xc3\xa9 Cr\xc3\xa8me,"https://a.example/1.jpg,https://a.example/2.jpg"\r\n'
     )
 
-    assert _validate(content, spool) == IntakeSummary(rows=1, images=2)
+    assert _counts(_validate(content, spool)) == (1, 2)
     assert _spooled(spool) == [
         ProductRow("1", "Café Crème", ("https://a.example/1.jpg", "https://a.example/2.jpg"))
     ]
@@ -111,14 +116,14 @@ def test_blank_lines_are_skipped(spool: Path) -> None:
         + "\n\n"
     )
 
-    assert _validate(content, spool) == IntakeSummary(rows=2, images=2)
+    assert _counts(_validate(content, spool)) == (2, 2)
     assert [row.serial_number for row in _spooled(spool)] == ["1", "2"]
 
 
 def test_whitespace_is_trimmed_and_trailing_commas_ignored(spool: Path) -> None:
     content = HEADER + ' 7 ,  Blue Mug  ," https://a.example/1.jpg ,  https://a.example/2.jpg ,"\n'
 
-    assert _validate(content, spool) == IntakeSummary(rows=1, images=2)
+    assert _counts(_validate(content, spool)) == (1, 2)
     assert _spooled(spool) == [
         ProductRow("7", "Blue Mug", ("https://a.example/1.jpg", "https://a.example/2.jpg"))
     ]
@@ -136,14 +141,14 @@ def test_whitespace_is_trimmed_and_trailing_commas_ignored(spool: Path) -> None:
 def test_header_matched_ignoring_case_and_punctuation(header: str, spool: Path) -> None:
     content = f"{header}\n1,SKU1,https://a.example/1.jpg\n"
 
-    assert _validate(content, spool) == IntakeSummary(rows=1, images=1)
+    assert _counts(_validate(content, spool)) == (1, 1)
     assert _spooled(spool) == [ProductRow("1", "SKU1", ("https://a.example/1.jpg",))]
 
 
 def test_unquoted_urls_spilling_into_extra_columns_are_more_urls(spool: Path) -> None:
     content = HEADER + "1,SKU1,https://a.example/1.jpg,https://a.example/2.jpg,https://a.example/3.jpg\n"
 
-    assert _validate(content, spool) == IntakeSummary(rows=1, images=3)
+    assert _counts(_validate(content, spool)) == (1, 3)
     assert _spooled(spool)[0].input_urls == (
         "https://a.example/1.jpg",
         "https://a.example/2.jpg",
@@ -155,7 +160,7 @@ def test_columns_in_another_order_are_read_by_header_name(spool: Path) -> None:
     # The header is matched by name, so the column order should not matter.
     content = "Input Image Urls,S. No.,Product Name\n" + '"https://a.example/1.jpg",1,SKU1\n'
 
-    assert _validate(content, spool) == IntakeSummary(rows=1, images=1)
+    assert _counts(_validate(content, spool)) == (1, 1)
     assert _spooled(spool) == [ProductRow("1", "SKU1", ("https://a.example/1.jpg",))]
 
 
