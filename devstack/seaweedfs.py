@@ -82,6 +82,13 @@ def _server_argv(paths: StackPaths, s3_port: int) -> list[str]:
     ]
 
 
+def public_bucket_url(seaweedfs: LocalS3) -> str:
+    """The bucket's objects over plain HTTP, no credentials: the filer serves `/buckets/<bucket>/
+    <key>` as they are. What a bucket's public endpoint, or a CDN in front of it, is to
+    IMGPIPE_PUBLIC_IMAGE_BASE_URL."""
+    return f"http://127.0.0.1:{_port(seaweedfs.port, 'filer.port')}/buckets/{seaweedfs.bucket}"
+
+
 def _create_bucket(s3_port: int, bucket: str) -> bool:
     """True once the bucket exists (a filer directory under /buckets/)."""
     url = f"http://127.0.0.1:{_port(s3_port, 'filer.port')}/buckets/{bucket}/"

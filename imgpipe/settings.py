@@ -110,8 +110,9 @@ class Settings(BaseSettings):
     public_image_base_url: str | None = Field(
         default=None,
         description="output image URLs become this prefix followed by the object's key in the store "
-        "(a CDN, or the bucket's public endpoint such as `https://cdn.example.com` or "
-        "`http://127.0.0.1:8333/imgpipe`); unset: the gateway's `/processed_images/…`",
+        "(a CDN, or the bucket's public endpoint, such as `https://cdn.example.com`; under `make up` "
+        "on S3, the local SeaweedFS filer serves the bucket without credentials at "
+        "`http://127.0.0.1:8339/buckets/imgpipe`); unset: the gateway's `/processed_images/…`",
     )
     jpeg_quality: JpegQuality = Field(
         default=50,

@@ -6,8 +6,12 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from bench.photos import photo_like_image
+from devstack.seaweedfs import public_bucket_url
+from devstack.settings import LocalS3
 from imgpipe.settings import Settings
 from imgpipe.storage.base import (
     ObjectNotFound,
@@ -18,7 +22,7 @@ from imgpipe.storage.base import (
 )
 from imgpipe.storage.file import FileStorage
 from imgpipe.storage.location import FileLocation, S3Location, parse_storage_url
-from tests.unit.conftest import GATEWAY, s3_storage
+from tests.unit.conftest import GATEWAY, UNIT_BUCKET, s3_storage
 
 # More than one 5 MiB multipart part, and not a whole number of them.
 LARGE = os.urandom(12 * 1024 * 1024 + 17)
@@ -119,6 +123,24 @@ def test_a_public_base_url_names_the_object_as_the_store_does(seaweedfs: Setting
     assert s3.object_name("r9/0-0-x.jpg").endswith("/r9/0-0-x.jpg")  # the prefix included
     files = FileStorage(tmp_path, GATEWAY, "https://cdn.example.com")
     assert files.public_url("r9/0-0-x.jpg") == "https://cdn.example.com/r9/0-0-x.jpg"
+
+
+async def test_an_object_is_served_at_its_public_url_straight_from_the_bucket(seaweedfs: Settings) -> None:
+    """With IMGPIPE_PUBLIC_IMAGE_BASE_URL at the bucket's public endpoint (here SeaweedFS's filer,
+    which serves the bucket without credentials), an output URL fetches the stored bytes
+    without the gateway."""
+    assert seaweedfs.s3_endpoint is not None
+    bucket = LocalS3(int(seaweedfs.s3_endpoint.rsplit(":", 1)[1]), UNIT_BUCKET)
+    s3 = s3_storage(seaweedfs, public_image_base_url=public_bucket_url(bucket))
+    image = photo_like_image(40, 30, seed=3)
+    await s3.put("images/public.jpg", image, "image/jpeg")
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.get(s3.public_url("images/public.jpg"))
+
+    assert response.status_code == 200
+    assert response.content == image
+    assert response.headers["content-type"] == "image/jpeg"
 
 
 async def test_a_missing_bucket_is_a_misconfiguration(seaweedfs: Settings) -> None:
