@@ -220,6 +220,32 @@ def test_a_second_upload_revalidates_with_a_conditional_get_and_compresses_nothi
     assert _origins(stack, "revalidated") == revalidated + 4
 
 
+def test_a_revalidated_url_in_other_rows_is_recorded_for_the_other_workers(
+    stack: RunningStack, image_server: LocalHttpServer, mongo: MongoClient[Document]
+) -> None:
+    """After a 304, the entry of a URL in several rows says this request confirmed it, so a
+    worker reaching it later reuses it without asking the source; the entry of a URL in one row
+    only is left as it was (nobody else in the request needs it)."""
+    repeated, single = (
+        image_server.add(
+            f"/cache/revalidated-{name}.jpg",
+            Resource(_photo(seed), "image/jpeg", etag=f'"{name}"', last_modified=LAST_MODIFIED),
+        )
+        for name, seed in (("repeated", 1300), ("single", 1301))
+    )
+    rows = [[repeated, single], [repeated]]
+    first = _run(stack.base_url, rows)
+
+    second = _run(stack.base_url, rows)
+
+    assert {image["origin"] for image in _images(second)} <= {"revalidated", "reused"}
+    entries = mongo[stack.settings.mongodb_database][SOURCE_CACHE.name]
+    validated_by = {
+        url: entries.find_one({"_id": entry_id(None, url)})["validated_by"] for url in (repeated, single)
+    }
+    assert validated_by == {repeated: second["request_id"], single: first["request_id"]}
+
+
 def test_a_changed_etag_gets_the_new_image(stack: RunningStack, image_server: LocalHttpServer) -> None:
     path = "/cache/changing.jpg"
     url = image_server.add(path, Resource(_photo(300), "image/jpeg", etag='"old"'))
