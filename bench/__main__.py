@@ -50,6 +50,7 @@ from bench.stored_rows import aggregator_rows_per_s, stage_finished_rows
 from bench.throughput import pipeline_images_per_s, raw_images_per_s, warm_up
 from bench.work_saved import dedup_fetch_ratio, second_run_speedup
 from devstack.paths import ROOT
+from processors.image_memory import keep_freed_memory
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,8 @@ def main() -> None:
     parser.add_argument("--batch-rows", type=int, help="rows of the small-image batch (default: 100,000)")
     args = parser.parse_args()
     sizes = SMOKE if args.smoke else FULL
+    # The limits decode and encode as a processor does, with its allocator setting too.
+    keep_freed_memory()
     if args.batch_rows is not None:
         sizes = replace(sizes, batch_rows=args.batch_rows)
     print(f"generating {sizes.images} images (cached in {CACHE}) …", flush=True)

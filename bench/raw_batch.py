@@ -20,6 +20,7 @@ import aiohttp
 
 from imgpipe.settings import Settings
 from processors.compress import compress_jpeg
+from processors.image_memory import keep_freed_memory
 
 # Requests in flight per process: enough that one waiting on the image server never idles the core.
 CONCURRENCY = 16
@@ -59,6 +60,7 @@ def _timed_share(
     barrier: Barrier,
     spans: multiprocessing.Queue[tuple[float, float]],
 ) -> None:
+    keep_freed_memory()  # as a processor does
     # The first calls pay for lazy imports and codec set-up, which a running processor paid long
     # ago. (Nothing on the way caches an image, so fetching these URLs again later is real work.)
     asyncio.run(fetch_and_recompress(urls[:WARM_UP_URLS], settings))

@@ -5,8 +5,10 @@ from __future__ import annotations
 from imgpipe.faust_worker import run_worker
 from imgpipe.service_settings import settings_for_service
 from processors.app import create_processor_app
+from processors.image_memory import keep_freed_memory
 
 
 def run_processor() -> None:
     settings = settings_for_service("processor")
+    keep_freed_memory()
     run_worker(create_processor_app(settings), settings)
