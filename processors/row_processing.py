@@ -11,7 +11,8 @@ Faust agent only moves messages in and out. Work is never done twice when it can
   fetching too (`reused` once it is there). A URL in one row only is not claimed (no other
   worker can meet it), and its entry is written with the rest of its row's, in one insert;
 - a URL the source cache knows is fetched with a conditional GET; `304` means the stored output
-  is reused: `revalidated`, nothing downloaded or compressed;
+  is reused: `revalidated`, nothing downloaded or compressed (for a URL in one row, the entry
+  may come from the worker's memory of recent entries instead of the database);
 - fetched bytes whose output is already stored under its content name are not compressed again
   (processors/content_address.py): `fetched`, stored once.
 """
@@ -145,7 +146,9 @@ async def _known_output(
 ) -> _KnownOutput | Fetching | None:
     if pipeline.source_cache is None:
         return None
-    found = await pipeline.source_cache.lookup(message.owner, url)
+    found = await pipeline.source_cache.lookup(
+        message.owner, url, recent_will_do=not message.may_be_in_other_rows(url)
+    )
     if not isinstance(found, SourceEntry):
         return found
     key = _output_key(pipeline, message, found.source_sha256)

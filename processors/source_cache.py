@@ -16,12 +16,19 @@ replaces it with the entry; a worker that finds the claim waits for the entry in
 fetching too. The insert is the arbiter: `_id` is unique, so exactly one of any number of
 workers on any number of hosts wins it. The entries of a row's other new URLs are inserted
 together when the row is done.
+
+Each worker also remembers the entries it read or wrote lately (bounded): for a URL in one row
+of its request, one of those answers instead of the database. A catalogue uploaded again goes
+to the same workers (the gateway places a request's rows by their position), so its URLs are
+revalidated with their sources without a database read each, as long as a worker's share fits
+in its memory.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -60,23 +67,47 @@ def entry_id(owner: str | None, url: str) -> str:
     return hashlib.sha256(f"{owner or ''}\n{url}".encode()).hexdigest()
 
 
+# Entries a worker read or wrote lately, kept in its memory: about 700 bytes each, 35 MB at most.
+# A catalogue's second run to the same workers then asks only the sources: measured on the bench
+# stack (2,000 photos), 1.1 s instead of 2.0 s, the database's CPU 0.24 s instead of 0.88 s.
+RECENT_ENTRIES = 50_000
+
+
 class SourceCache:
-    def __init__(self, db: AsyncDatabase[Document], ttl_s: float) -> None:
+    def __init__(
+        self, db: AsyncDatabase[Document], ttl_s: float, recent_entries: int = RECENT_ENTRIES
+    ) -> None:
         self._collection = SOURCE_CACHE.of(db)
         self._ttl = timedelta(seconds=ttl_s)
+        self._recent: OrderedDict[str, SourceEntry] = OrderedDict()
+        self._recent_entries = recent_entries
 
-    async def lookup(self, owner: str | None, url: str) -> SourceEntry | Fetching | None:
-        """The entry of `url` or its claim, unless there is neither or the entry has expired."""
+    async def lookup(
+        self, owner: str | None, url: str, recent_will_do: bool = False
+    ) -> SourceEntry | Fetching | None:
+        """The entry of `url` or its claim, unless there is neither or the entry has expired.
+
+        `recent_will_do`: an entry this worker read or wrote lately may answer instead of the
+        database. It may be stale (another worker fetched the URL again since), which costs at
+        most a fetch in full: its validators then no longer match, and the source answers 200.
+        Not for a URL other workers may be fetching in the same request: its claim and the
+        request that last confirmed it are the database's to say."""
+        key = entry_id(owner, url)
+        if recent_will_do:
+            recent = self._recent.get(key)
+            if recent is not None and not self._expired(recent.fetched_at):
+                self._recent.move_to_end(key)
+                return recent
         try:
-            document = await self._collection.find_one({"_id": entry_id(owner, url)})
+            document = await self._collection.find_one({"_id": key})
         except UNAVAILABLE as error:
             logger.warning("source cache lookup skipped, the database is unavailable: %r", error)
             return None
         if document is not None and "fetching_since" in document:
             return Fetching(document["fetching_since"])
-        if document is None or datetime.now(UTC) - document["fetched_at"] > self._ttl:
+        if document is None or self._expired(document["fetched_at"]):
             return None
-        return SourceEntry(
+        entry = SourceEntry(
             validators=Validators(document.get("etag"), document.get("last_modified")),
             source_sha256=document["source_sha256"],
             bytes_in=document["bytes_in"],
@@ -86,6 +117,17 @@ class SourceCache:
             fetched_at=document["fetched_at"],
             validated_by=document["validated_by"],
         )
+        self._keep_recent(key, entry)
+        return entry
+
+    def _expired(self, fetched_at: datetime) -> bool:
+        return datetime.now(UTC) - fetched_at > self._ttl
+
+    def _keep_recent(self, key: str, entry: SourceEntry) -> None:
+        self._recent[key] = entry
+        self._recent.move_to_end(key)
+        while len(self._recent) > self._recent_entries:
+            self._recent.popitem(last=False)
 
     async def claim(self, owner: str | None, url: str) -> bool:
         """True when this worker is the one to fetch `url` first: no document existed, and now its
@@ -101,6 +143,7 @@ class SourceCache:
         return True
 
     async def remember(self, owner: str | None, url: str, entry: SourceEntry) -> None:
+        self._keep_recent(entry_id(owner, url), entry)
         document = _entry_document(url, entry)
         try:
             try:
@@ -116,6 +159,8 @@ class SourceCache:
         """Entries of URLs that had no document when looked up, in one insert: measured on
         FerretDB, inserting five documents at once costs a third of five inserts. One that has
         a document by now (an expired entry, or another request's) is replaced instead."""
+        for url, entry in entries:
+            self._keep_recent(entry_id(owner, url), entry)
         documents = [_entry_document(url, entry, entry_id(owner, url)) for url, entry in entries]
         try:
             await self._collection.insert_many(documents, ordered=False)
@@ -127,6 +172,7 @@ class SourceCache:
 
     async def forget(self, owner: str | None, url: str) -> None:
         """Nothing of the source's answers may be kept (`no-store`), or a claim ends unfetched."""
+        self._recent.pop(entry_id(owner, url), None)
         try:
             await self._collection.delete_one({"_id": entry_id(owner, url)})
         except UNAVAILABLE as error:

@@ -7,6 +7,7 @@ and seeds no other test uses), so outputs stored by other tests are never found 
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,12 +18,14 @@ import pytest
 from pymongo import MongoClient
 
 from bench.photos import photo_like_image
+from devstack import processes
 from devstack.paths import ROOT
 from devstack.sync_run import run_sync
-from imgpipe.database import SOURCE_CACHE, Document
+from imgpipe.database import SOURCE_CACHE, Document, connect, database
 from imgpipe.request_paths import content_image_key
 from imgpipe.storage.factory import open_storage
-from processors.source_cache import entry_id
+from processors.fetch import Validators
+from processors.source_cache import SourceCache, SourceEntry, entry_id
 from tests.integration.conftest import API_KEYS
 from tests.support.database_commands import log_positions, logged_commands
 from tests.support.helpers import product_csv, read_csv, wait_finished
@@ -64,6 +67,12 @@ def _run(base_url: str, rows: list[list[str]], headers: dict[str, str] | None = 
     ).json()
     assert isinstance(status, dict)
     return status
+
+
+def _restart_processors(stack: RunningStack) -> None:
+    for number in (1, 2):
+        processes.stop(stack.paths, f"processor-{number}")
+    stack.set_processors(2)
 
 
 def _images(status: dict[str, Any]) -> list[dict[str, Any]]:
@@ -246,6 +255,64 @@ def test_a_revalidated_url_in_other_rows_is_recorded_for_the_other_workers(
     assert validated_by == {repeated: second["request_id"], single: first["request_id"]}
 
 
+def test_a_second_upload_of_urls_in_one_row_each_asks_the_source_not_the_database(
+    stack: RunningStack, image_server: LocalHttpServer
+) -> None:
+    """A worker remembers the entries it wrote lately: a catalogue uploaded again to the same
+    workers is revalidated with its sources without reading those entries back."""
+    urls = [
+        image_server.add(
+            f"/cache/remembered/{n}.jpg",
+            Resource(_photo(1400 + n), "image/jpeg", etag=f'"r{n}"', last_modified=LAST_MODIFIED),
+        )
+        for n in range(10)
+    ]
+    _run(stack.base_url, [[url] for url in urls])
+    since = log_positions(stack.paths)
+
+    second = _images(_run(stack.base_url, [[url] for url in urls]))
+
+    assert [image["origin"] for image in second] == ["revalidated"] * 10
+    conditional = [
+        path for path in image_server.conditional_requests if path.startswith("/cache/remembered/")
+    ]
+    assert len(conditional) == 10
+    reads = [
+        command
+        for command in logged_commands(stack.paths, since)
+        if command["collection"] == SOURCE_CACHE.name and command["command"] == "find"
+    ]
+    # Without the workers' memory every URL's entry is read (10 reads); a row whose partition
+    # moved to the other worker meanwhile may still read its own.
+    assert len(reads) <= 5, reads
+
+
+async def test_a_remembered_entry_expires_with_the_ttl_as_a_stored_one_does(stack: RunningStack) -> None:
+    client = connect(stack.settings)
+    try:
+        cache = SourceCache(database(client, stack.settings), ttl_s=0.5)
+        entry = SourceEntry(
+            validators=Validators('"x"', None),
+            source_sha256="0" * 64,
+            bytes_in=1,
+            width=1,
+            height=1,
+            no_cache=False,
+            fetched_at=datetime.now(UTC),
+            validated_by="a-request",
+        )
+        url = "http://images.example.com/remembered-then-expired.jpg"
+        await cache.remember_new(None, [(url, entry)])
+        assert await cache.lookup(None, url, recent_will_do=True) == entry
+
+        await asyncio.sleep(0.6)
+
+        assert await cache.lookup(None, url, recent_will_do=True) is None
+        assert await cache.lookup(None, url) is None
+    finally:
+        await client.close()
+
+
 def test_a_changed_etag_gets_the_new_image(stack: RunningStack, image_server: LocalHttpServer) -> None:
     path = "/cache/changing.jpg"
     url = image_server.add(path, Resource(_photo(300), "image/jpeg", etag='"old"'))
@@ -342,6 +409,9 @@ def test_an_expired_entry_is_fetched_in_full(
         {"_id": entry_id(None, url)}, {"$set": {"fetched_at": datetime.now(UTC) - timedelta(days=8)}}
     )
     assert moved.matched_count == 1
+    # The workers remember the entries they wrote lately, which would expire with the entry a
+    # week later too: new workers stand in for the week.
+    _restart_processors(stack)
 
     [again] = _images(_run(stack.base_url, [[url]]))
 
