@@ -113,23 +113,10 @@ async def _fetch(pipeline: ImagePipeline, url: str, validators: Validators | Non
         )
 
 
-def _output_key(pipeline: ImagePipeline, message: RowMessage, source_sha256: str) -> str:
-    name = content_name(message.owner, source_sha256, message.quality, pipeline.settings.jpeg_progressive)
-    return content_image_key(name)
-
-
-def _outcome(
-    pipeline: ImagePipeline, url: str, key: str, entry: SourceEntry, bytes_out: int, origin: ImageOrigin
-) -> ImageOutcome:
-    return ImageOutcome(
-        input_url=url,
-        output_url=pipeline.storage.public_url(key),
-        bytes_in=entry.bytes_in,
-        bytes_out=bytes_out,
-        width=entry.width,
-        height=entry.height,
-        origin=origin,
-    )
+def _longest_first_fetch(settings: Settings) -> timedelta:
+    """How long a claimed first fetch can take; a claim older than this lost its worker (killed
+    mid-fetch) and is not waited for."""
+    return timedelta(seconds=_retry_policy(settings).longest_s(settings.fetch_timeout_s))
 
 
 @dataclass(frozen=True)
@@ -141,192 +128,190 @@ class _KnownOutput:
     bytes_out: int
 
 
-async def _known_output(
-    pipeline: ImagePipeline, message: RowMessage, url: str
-) -> _KnownOutput | Fetching | None:
-    if pipeline.source_cache is None:
-        return None
-    found = await pipeline.source_cache.lookup(
-        message.owner, url, recent_will_do=not message.may_be_in_other_rows(url)
-    )
-    if not isinstance(found, SourceEntry):
-        return found
-    key = _output_key(pipeline, message, found.source_sha256)
-    bytes_out = await stored_size(pipeline.storage, key)
-    # None: never encoded with these settings, or gone from storage; the bytes are needed again.
-    return None if bytes_out is None else _KnownOutput(found, key, bytes_out)
+class _RowWork:
+    """One row's images, and what they share: the pipeline, the row's message, and the entries of
+    its URLs that had none (and no claim) when looked up. Those are inserted together once the
+    row is done (SourceCache.remember_new): one database operation instead of one per image."""
 
+    def __init__(self, pipeline: ImagePipeline, message: RowMessage) -> None:
+        self.pipeline = pipeline
+        self.message = message
+        self._new_entries: list[tuple[str, SourceEntry]] = []
 
-def _longest_first_fetch(settings: Settings) -> timedelta:
-    """How long a claimed first fetch can take; a claim older than this lost its worker (killed
-    mid-fetch) and is not waited for."""
-    return timedelta(seconds=_retry_policy(settings).longest_s(settings.fetch_timeout_s))
+    async def image(self, url: str) -> ImageOutcome:
+        outcome, produced = await self.pipeline.shared.run(
+            (self.message.request_id, url), lambda: self._produce(url)
+        )
+        if produced or outcome.output_url is None:
+            return outcome
+        return outcome.model_copy(update={"origin": ImageOrigin.REUSED})
 
+    async def write_new_entries(self) -> None:
+        if self._new_entries and self.pipeline.source_cache is not None:
+            await self.pipeline.source_cache.remember_new(self.message.owner, self._new_entries)
 
-async def _known_or_claimed(
-    pipeline: ImagePipeline, message: RowMessage, url: str
-) -> tuple[_KnownOutput | None, bool]:
-    """What the source cache knows of `url`, and whether this worker claimed its first fetch.
+    async def _produce(self, url: str) -> tuple[ImageOutcome, bool]:
+        """The outcome of `url` for this request, and whether later occurrences may reuse it."""
+        known, claimed = await self._known_or_claimed(url)
+        if (
+            known is not None
+            and known.entry.validated_by == self.message.request_id
+            and not known.entry.no_cache
+        ):
+            return self._outcome(url, known.key, known.entry, known.bytes_out, ImageOrigin.REUSED), True
+        try:
+            fetched = await _fetch(self.pipeline, url, known.entry.validators if known is not None else None)
+            if fetched.data is None:
+                # fetch_image returns no body only to a conditional GET, sent only with a known output.
+                assert known is not None
+                outcome = await self._revalidated(url, known, fetched)
+            else:
+                first_entry = known is None and not claimed
+                outcome = await self._store_fetched(url, fetched, fetched.data, first_entry)
+        except (FetchError, ImageRejected) as error:
+            await self._end_claim(url, claimed)
+            return ImageOutcome(input_url=url, error=ImageError(code=error.code, message=error.message)), True
+        except Exception:
+            # Storage or the database gave out mid-image: the row is tried again, by this worker or
+            # another, which must not wait for a claim nobody is working on.
+            await self._end_claim(url, claimed)
+            raise
+        return outcome, not (fetched.no_store or fetched.no_cache)
 
-    When another worker is fetching the URL for the first time, this waits for its entry rather
-    than asking the source too; with two workers reaching a request's repeated URLs at once, that
-    halves the requests they cost their sources."""
-    cache = pipeline.source_cache
-    if cache is None:
-        return None, False
-    known = await _known_output(pipeline, message, url)
-    if known is None and message.may_be_in_other_rows(url):
-        if await cache.claim(message.owner, url):
-            return None, True
-        # Beaten to it by another worker's claim, or an entry exists that cannot serve (expired,
-        # or its output gone from storage): look again to tell which.
-        known = await _known_output(pipeline, message, url)
-    poll_s = FIRST_POLL_S
-    while isinstance(known, Fetching):
-        if datetime.now(UTC) - known.since > _longest_first_fetch(pipeline.settings):
+    def _output_key(self, source_sha256: str) -> str:
+        message = self.message
+        name = content_name(
+            message.owner, source_sha256, message.quality, self.pipeline.settings.jpeg_progressive
+        )
+        return content_image_key(name)
+
+    def _outcome(
+        self, url: str, key: str, entry: SourceEntry, bytes_out: int, origin: ImageOrigin
+    ) -> ImageOutcome:
+        return ImageOutcome(
+            input_url=url,
+            output_url=self.pipeline.storage.public_url(key),
+            bytes_in=entry.bytes_in,
+            bytes_out=bytes_out,
+            width=entry.width,
+            height=entry.height,
+            origin=origin,
+        )
+
+    async def _known_output(self, url: str) -> _KnownOutput | Fetching | None:
+        cache = self.pipeline.source_cache
+        if cache is None:
+            return None
+        found = await cache.lookup(
+            self.message.owner, url, recent_will_do=not self.message.may_be_in_other_rows(url)
+        )
+        if not isinstance(found, SourceEntry):
+            return found
+        key = self._output_key(found.source_sha256)
+        bytes_out = await stored_size(self.pipeline.storage, key)
+        # None: never encoded with these settings, or gone from storage; the bytes are needed again.
+        return None if bytes_out is None else _KnownOutput(found, key, bytes_out)
+
+    async def _known_or_claimed(self, url: str) -> tuple[_KnownOutput | None, bool]:
+        """What the source cache knows of `url`, and whether this worker claimed its first fetch.
+
+        When another worker is fetching the URL for the first time, this waits for its entry
+        rather than asking the source too; with two workers reaching a request's repeated URLs at
+        once, that halves the requests they cost their sources."""
+        cache = self.pipeline.source_cache
+        if cache is None:
             return None, False
-        await asyncio.sleep(poll_s)
-        poll_s = min(2 * poll_s, LONGEST_POLL_S)
-        known = await _known_output(pipeline, message, url)
-    # None here: the claimer failed (its error is its own; this worker asks the source itself).
-    return known, False
+        known = await self._known_output(url)
+        if known is None and self.message.may_be_in_other_rows(url):
+            if await cache.claim(self.message.owner, url):
+                return None, True
+            # Beaten to it by another worker's claim, or an entry exists that cannot serve
+            # (expired, or its output gone from storage): look again to tell which.
+            known = await self._known_output(url)
+        poll_s = FIRST_POLL_S
+        while isinstance(known, Fetching):
+            if datetime.now(UTC) - known.since > _longest_first_fetch(self.pipeline.settings):
+                return None, False
+            await asyncio.sleep(poll_s)
+            poll_s = min(2 * poll_s, LONGEST_POLL_S)
+            known = await self._known_output(url)
+        # None here: the claimer failed (its error is its own; this worker asks the source itself).
+        return known, False
 
+    async def _end_claim(self, url: str, claimed: bool) -> None:
+        """A claimed first fetch that stored no entry: others waiting for it go and fetch themselves."""
+        if claimed and self.pipeline.source_cache is not None:
+            await self.pipeline.source_cache.forget(self.message.owner, url)
 
-async def _end_claim(pipeline: ImagePipeline, message: RowMessage, url: str, claimed: bool) -> None:
-    """A claimed first fetch that stored no entry: others waiting for it go and fetch themselves."""
-    if claimed and pipeline.source_cache is not None:
-        await pipeline.source_cache.forget(message.owner, url)
-
-
-# The entries of a row's URLs that had none (and no claim) when looked up: inserted together once
-# the row is done (SourceCache.remember_new), one database operation instead of one per image.
-NewEntries = list[tuple[str, SourceEntry]]
-
-
-async def _update_cache(
-    pipeline: ImagePipeline,
-    message: RowMessage,
-    url: str,
-    fetched: FetchedImage,
-    entry: SourceEntry,
-    new_entries: NewEntries | None = None,
-) -> None:
-    if pipeline.source_cache is None:
-        return
-    if fetched.no_store:
-        await pipeline.source_cache.forget(message.owner, url)
-    elif new_entries is not None:
-        new_entries.append((url, entry))
-    else:
-        await pipeline.source_cache.remember(message.owner, url, entry)
-
-
-async def _store_fetched(
-    pipeline: ImagePipeline,
-    message: RowMessage,
-    url: str,
-    fetched: FetchedImage,
-    data: bytes,
-    new_entries: NewEntries | None,
-) -> ImageOutcome:
-    """Fetched bytes: compressed and stored under their content name, unless already there."""
-    digest = source_digest(data)
-    key = _output_key(pipeline, message, digest)
-    bytes_out = await stored_size(pipeline.storage, key)
-    if bytes_out is None:
-        with COMPRESS_SECONDS.time():
-            compressed = await _compress_on(pipeline.executor, pipeline.settings, message.quality, data)
-            await store_image(pipeline.storage, key, compressed.data)
-        COMPRESSIONS.inc()
-        bytes_out, (width, height) = len(compressed.data), (compressed.width, compressed.height)
-    else:
-        width, height = await stored_dimensions(pipeline.storage, key)
-    entry = SourceEntry(
-        validators=fetched.validators,
-        source_sha256=digest,
-        bytes_in=len(data),
-        width=width,
-        height=height,
-        no_cache=fetched.no_cache,
-        fetched_at=datetime.now(UTC),
-        validated_by=message.request_id,
-    )
-    await _update_cache(pipeline, message, url, fetched, entry, new_entries)
-    return _outcome(pipeline, url, key, entry, bytes_out, ImageOrigin.FETCHED)
-
-
-async def _revalidated(
-    pipeline: ImagePipeline, message: RowMessage, url: str, known: _KnownOutput, fetched: FetchedImage
-) -> ImageOutcome:
-    """A 304: the bytes are those the entry describes, and their output is stored.
-
-    The entry is written again when the source changed what it says (validators, no-cache) or
-    forbids keeping it, and when the URL appears in other rows of the request: recording this
-    request in it lets another worker reaching the URL later reuse it without asking the source.
-    An unchanged entry of a URL in one row only is not rewritten: nobody else in the request
-    needs it, and a write per image made a catalogue's second run (every image a 304) wait on
-    the database (measured on the bench stack, 2,000 images: 2.4 times faster than the first
-    run with that write, 5.6 times without it)."""
-    entry = replace(
-        known.entry,
-        validators=fetched.validators,
-        no_cache=fetched.no_cache,
-        validated_by=message.request_id,
-    )
-    unchanged = (entry.validators, entry.no_cache) == (known.entry.validators, known.entry.no_cache)
-    if fetched.no_store or not unchanged or message.may_be_in_other_rows(url):
-        await _update_cache(pipeline, message, url, fetched, entry)
-    return _outcome(pipeline, url, known.key, entry, known.bytes_out, ImageOrigin.REVALIDATED)
-
-
-async def _produce_image(
-    pipeline: ImagePipeline, message: RowMessage, url: str, new_entries: NewEntries
-) -> tuple[ImageOutcome, bool]:
-    """The outcome of `url` for this request, and whether later occurrences may reuse it."""
-    known, claimed = await _known_or_claimed(pipeline, message, url)
-    if known is not None and known.entry.validated_by == message.request_id and not known.entry.no_cache:
-        return _outcome(pipeline, url, known.key, known.entry, known.bytes_out, ImageOrigin.REUSED), True
-    try:
-        fetched = await _fetch(pipeline, url, known.entry.validators if known is not None else None)
-        if fetched.data is None:
-            # fetch_image returns no body only to a conditional GET, sent only with a known output.
-            assert known is not None
-            outcome = await _revalidated(pipeline, message, url, known, fetched)
+    async def _keep_entry(self, url: str, fetched: FetchedImage, entry: SourceEntry, first: bool) -> None:
+        """`first`: the URL had no entry and no claim when looked up, so the entry waits to be
+        inserted with the row's other first entries."""
+        cache = self.pipeline.source_cache
+        if cache is None:
+            return
+        if fetched.no_store:
+            await cache.forget(self.message.owner, url)
+        elif first:
+            self._new_entries.append((url, entry))
         else:
-            unclaimed_new = known is None and not claimed
-            outcome = await _store_fetched(
-                pipeline, message, url, fetched, fetched.data, new_entries if unclaimed_new else None
-            )
-    except (FetchError, ImageRejected) as error:
-        await _end_claim(pipeline, message, url, claimed)
-        return ImageOutcome(input_url=url, error=ImageError(code=error.code, message=error.message)), True
-    except Exception:
-        # Storage or the database gave out mid-image: the row is tried again, by this worker or
-        # another, which must not wait for a claim nobody is working on.
-        await _end_claim(pipeline, message, url, claimed)
-        raise
-    return outcome, not (fetched.no_store or fetched.no_cache)
+            await cache.remember(self.message.owner, url, entry)
 
+    async def _store_fetched(self, url: str, fetched: FetchedImage, data: bytes, first: bool) -> ImageOutcome:
+        """Fetched bytes: compressed and stored under their content name, unless already there."""
+        pipeline = self.pipeline
+        digest = source_digest(data)
+        key = self._output_key(digest)
+        bytes_out = await stored_size(pipeline.storage, key)
+        if bytes_out is None:
+            with COMPRESS_SECONDS.time():
+                compressed = await _compress_on(
+                    pipeline.executor, pipeline.settings, self.message.quality, data
+                )
+                await store_image(pipeline.storage, key, compressed.data)
+            COMPRESSIONS.inc()
+            bytes_out, (width, height) = len(compressed.data), (compressed.width, compressed.height)
+        else:
+            width, height = await stored_dimensions(pipeline.storage, key)
+        entry = SourceEntry(
+            validators=fetched.validators,
+            source_sha256=digest,
+            bytes_in=len(data),
+            width=width,
+            height=height,
+            no_cache=fetched.no_cache,
+            fetched_at=datetime.now(UTC),
+            validated_by=self.message.request_id,
+        )
+        await self._keep_entry(url, fetched, entry, first)
+        return self._outcome(url, key, entry, bytes_out, ImageOrigin.FETCHED)
 
-async def process_image(
-    pipeline: ImagePipeline, message: RowMessage, url: str, new_entries: NewEntries
-) -> ImageOutcome:
-    outcome, produced = await pipeline.shared.run(
-        (message.request_id, url), lambda: _produce_image(pipeline, message, url, new_entries)
-    )
-    if produced or outcome.output_url is None:
-        return outcome
-    return outcome.model_copy(update={"origin": ImageOrigin.REUSED})
+    async def _revalidated(self, url: str, known: _KnownOutput, fetched: FetchedImage) -> ImageOutcome:
+        """A 304: the bytes are those the entry describes, and their output is stored.
+
+        The entry is written again when the source changed what it says (validators, no-cache)
+        or forbids keeping it, and when the URL appears in other rows of the request: recording
+        this request in it lets another worker reaching the URL later reuse it without asking the
+        source. An unchanged entry of a URL in one row only is not rewritten: nobody else in the
+        request needs it, and a write per image made a catalogue's second run (every image a
+        304) wait on the database (measured on the bench stack, 2,000 images: 2.4 times faster
+        than the first run with that write, 5.6 times without it)."""
+        entry = replace(
+            known.entry,
+            validators=fetched.validators,
+            no_cache=fetched.no_cache,
+            validated_by=self.message.request_id,
+        )
+        unchanged = (entry.validators, entry.no_cache) == (known.entry.validators, known.entry.no_cache)
+        if fetched.no_store or not unchanged or self.message.may_be_in_other_rows(url):
+            await self._keep_entry(url, fetched, entry, first=False)
+        return self._outcome(url, known.key, entry, known.bytes_out, ImageOrigin.REVALIDATED)
 
 
 async def process_row(pipeline: ImagePipeline, message: RowMessage) -> RowResult:
     started = time.perf_counter()
-    new_entries: NewEntries = []
-    images = await asyncio.gather(
-        *(process_image(pipeline, message, url, new_entries) for url in message.input_urls)
-    )
-    if new_entries and pipeline.source_cache is not None:
-        await pipeline.source_cache.remember_new(message.owner, new_entries)
+    work = _RowWork(pipeline, message)
+    images = await asyncio.gather(*(work.image(url) for url in message.input_urls))
+    await work.write_new_entries()
     return RowResult(
         request_id=message.request_id,
         row=message.row,
