@@ -124,7 +124,7 @@ class SourceClaimDocument(TypedDict):
 
 @final
 class SourceEntryDocument(TypedDict):
-    _id: NotRequired[str]  # set when inserted; a replacing upsert takes it from its filter
+    _id: str  # entry_id(owner, url)
     url: str
     etag: str | None
     last_modified: str | None

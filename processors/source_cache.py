@@ -143,15 +143,16 @@ class SourceCache:
         return True
 
     async def remember(self, owner: str | None, url: str, entry: SourceEntry) -> None:
-        self._keep_recent(entry_id(owner, url), entry)
-        document = _entry_document(url, entry)
+        key = entry_id(owner, url)
+        self._keep_recent(key, entry)
+        document = _entry_document(key, url, entry)
         try:
             try:
-                await self._collection.replace_one({"_id": entry_id(owner, url)}, document, upsert=True)
+                await self._collection.replace_one({"_id": key}, document, upsert=True)
             except DuplicateKeyError:
                 # Another worker inserted the entry since this one looked (FerretDB does not retry
                 # an upsert that lost the race): it exists now, so this write replaces it.
-                await self._collection.replace_one({"_id": entry_id(owner, url)}, document, upsert=True)
+                await self._collection.replace_one({"_id": key}, document, upsert=True)
         except UNAVAILABLE as error:
             logger.warning("source cache entry not written, the database is unavailable: %r", error)
 
@@ -159,9 +160,11 @@ class SourceCache:
         """Entries of URLs that had no document when looked up, in one insert: measured on
         FerretDB, inserting five documents at once costs a third of five inserts. One that has
         a document by now (an expired entry, or another request's) is replaced instead."""
+        documents = []
         for url, entry in entries:
-            self._keep_recent(entry_id(owner, url), entry)
-        documents = [_entry_document(url, entry, entry_id(owner, url)) for url, entry in entries]
+            key = entry_id(owner, url)
+            self._keep_recent(key, entry)
+            documents.append(_entry_document(key, url, entry))
         try:
             await self._collection.insert_many(documents, ordered=False)
         except BulkWriteError as error:
@@ -179,8 +182,9 @@ class SourceCache:
             logger.warning("source cache entry not deleted, the database is unavailable: %r", error)
 
 
-def _entry_document(url: str, entry: SourceEntry, id_: str | None = None) -> SourceEntryDocument:
-    document: SourceEntryDocument = {
+def _entry_document(key: str, url: str, entry: SourceEntry) -> SourceEntryDocument:
+    return {
+        "_id": key,
         "url": url,
         "etag": entry.validators.etag,
         "last_modified": entry.validators.last_modified,
@@ -192,6 +196,3 @@ def _entry_document(url: str, entry: SourceEntry, id_: str | None = None) -> Sou
         "fetched_at": entry.fetched_at,
         "validated_by": entry.validated_by,
     }
-    if id_ is not None:
-        document["_id"] = id_
-    return document
