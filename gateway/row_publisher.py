@@ -104,17 +104,14 @@ class RowPublisher:
 
     async def _publish(self, request_id: str, repeated_urls: RepeatedUrls | None) -> None:
         with logging_request(request_id):
-            await self._publish_logged(request_id, repeated_urls)
-
-    async def _publish_logged(self, request_id: str, repeated_urls: RepeatedUrls | None) -> None:
-        try:
-            # After a broker or database outage, start again from the last checkpoint.
-            await until_available(
-                functools.partial(self._resume_once, request_id, repeated_urls),
-                f"publishing rows of {request_id}",
-            )
-        except Exception:
-            logger.exception("publishing rows of request %s failed", request_id)
+            try:
+                # After a broker or database outage, start again from the last checkpoint.
+                await until_available(
+                    functools.partial(self._resume_once, request_id, repeated_urls),
+                    f"publishing rows of {request_id}",
+                )
+            except Exception:
+                logger.exception("publishing rows of request %s failed", request_id)
 
     async def resume_abandoned(self) -> None:
         """Forever: take over publishing that stopped (gateway killed mid-upload) and finish it."""
