@@ -31,7 +31,13 @@ from imgpipe.worker_clients import WorkerClients
 logger = logging.getLogger(__name__)
 
 BATCH_MAX_RESULTS = 2_000
-BATCH_WAIT_S = 0.02
+# Faust hands over what has arrived every this often. Each batch costs a round of writes per
+# request (its rows, its state, the state's pointer), so a longer window makes each image
+# cheaper, and every request's completion later by up to as long. Measured on the bench stack,
+# 2,000 photos: 100 ms instead of 20 cost the aggregator 0.25 ms of CPU per image instead of
+# 0.43, and the database 0.8 instead of 1.05, for a one-image request 20-35 ms slower (p50
+# about 110 ms).
+BATCH_WAIT_S = 0.1
 
 
 async def _known_request(
