@@ -105,7 +105,11 @@ def _server_argv(paths: StackPaths, port: int) -> list[str]:
     return [
         str(FERRETDB_BIN),
         "--handler=sqlite",
-        f"--sqlite-url=file:{paths.mongodb_data}/",
+        # FerretDB keeps SQLite in WAL mode; with synchronous=NORMAL a commit is written but not
+        # fsynced (the log is, at each checkpoint). A killed process loses nothing; a power cut
+        # may lose the last commits, as it may the broker's unflushed log. Measured: an insert
+        # costs FerretDB 0.21-0.28 ms of CPU instead of 0.35-0.41, and less than half the wait.
+        f"--sqlite-url=file:{paths.mongodb_data}/?_pragma=synchronous(normal)",
         f"--state-dir={paths.mongodb_data}",
         f"--listen-addr=127.0.0.1:{port}",
         "--debug-addr=-",

@@ -198,12 +198,12 @@ def test_kill_the_broker_then_restart_it_on_its_data(
 
 @needs_local_infrastructure
 @pytest.mark.parametrize("run", RUNS)
-def test_stop_the_database_for_a_while(
+def test_kill_the_database_then_restart_it_on_its_data_a_while_later(
     two_processors: RunningStack, fault_server: LocalHttpServer, run: int
 ) -> None:
     request_id, catalogue = _start(two_processors, fault_server, run)
     _wait_midway(two_processors, request_id)
-    processes.stop(two_processors.paths, "mongodb")
+    kill_hard(two_processors.paths, "mongodb")
     started = time.monotonic()
     _assert_unavailable(two_processors, "mongodb")
     time.sleep(max(0.0, 4 - (time.monotonic() - started)))
