@@ -95,8 +95,9 @@ SMOKE = Sizes(
 
 def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]:
     base = f"http://127.0.0.1:{IMAGE_SERVER_PORT}"
-    urls = [f"{base}/{path.name}" for path in sorted(image_dir.glob("*.jpg"))[: sizes.images]]
-    images = [(image_dir / url.rsplit("/", 1)[1]).read_bytes() for url in urls]
+    image_paths = sorted(image_dir.glob("*.jpg"))[: sizes.images]
+    urls = [f"{base}/{path.name}" for path in image_paths]
+    images = [path.read_bytes() for path in image_paths]
 
     print("warming up …", flush=True)
     warm_up(stack.base_url, urls, sizes.images_per_row)
@@ -104,8 +105,8 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
     print("latency …", flush=True)
     latencies = one_image_latencies_ms(stack.base_url, fresh_urls(urls[: sizes.latency_requests]))
     print("throughput and scale-out …", flush=True)
-    raw_one_thread = raw_images_per_s(images, stack.settings, threads=1)
-    print(f"  raw on one thread {raw_one_thread:.0f} images/s", flush=True)
+    raw_one_core = raw_images_per_s(image_paths, stack.settings, processes=1)
+    print(f"  raw on one core {raw_one_core:.0f} images/s", flush=True)
     # Two and one worker in turn, twice, and the best of each: the machine's noise hits both
     # alike, and so does the database growing with every run. The limit is measured again right
     # before each two-worker run and its best counted too: this machine's speed drifts within
@@ -115,7 +116,7 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
     best: dict[int, float] = {2: 0.0, 1: 0.0}
     for workers in (2, 1, 2, 1):
         if workers == 2:
-            raw = max(raw, raw_images_per_s(images, stack.settings, threads=os.cpu_count() or 1))
+            raw = max(raw, raw_images_per_s(image_paths, stack.settings, processes=os.cpu_count() or 1))
             print(f"  raw {raw:.0f} images/s (best so far)", flush=True)
         stack.set_processors(workers)
         warm_up(stack.base_url, urls, sizes.images_per_row)
@@ -180,8 +181,8 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
             "two_workers_images_per_s": two_workers,
             "ratio": two_workers / one_worker,
             # What the cores themselves give, all of them against one: the ratio's ceiling.
-            "raw_one_thread_images_per_s": raw_one_thread,
-            "raw_ratio": raw / raw_one_thread,
+            "raw_one_core_images_per_s": raw_one_core,
+            "raw_ratio": raw / raw_one_core,
         },
         "batch": batch,
         "aggregator": {"rows_per_s": aggregator_rate, "rows": sizes.aggregator_rows},

@@ -39,7 +39,11 @@ class Target:
 
 
 TARGETS = (
-    Target("throughput.raw_images_per_s", "raw Pillow (imgpipe's decode and encode), all cores", "images/s"),
+    Target(
+        "throughput.raw_images_per_s",
+        "raw Pillow (imgpipe's decode and encode), a process per core",
+        "images/s",
+    ),
     Target("throughput.pipeline_images_per_s", "full pipeline, 2 workers", "images/s"),
     Target("throughput.ratio", "pipeline / raw", "", at_least=0.8),  # #5 asked 0.75, #13 0.8
     Target("ingestion.raw_rows_per_s", "raw aiokafka producer", "rows/s"),
@@ -51,7 +55,7 @@ TARGETS = (
     Target("latency.p99_ms", "one-image request, p99", "ms", at_most=1000),
     Target("scale_out.one_worker_images_per_s", "pipeline, 1 worker", "images/s"),
     Target("scale_out.ratio", "2 workers / 1 worker", "", at_least=1.6),
-    Target("scale_out.raw_ratio", "raw Pillow, all cores / one thread (the ceiling)", ""),
+    Target("scale_out.raw_ratio", "raw Pillow, a process per core / one process (the ceiling)", ""),
     Target("batch.raw_rows_per_s", "small images: raw aiohttp + Pillow, all cores", "rows/s"),
     Target("batch.results_rows_per_s", "small images: upload → all results on imgpipe.results", "rows/s"),
     Target("batch.rows_per_s", "small images: upload → completed", "rows/s"),
@@ -125,7 +129,7 @@ def table(results: dict[str, Any]) -> str:
 
 
 def draw_throughput_chart(results: dict[str, Any], path: Path) -> None:
-    labels = ["raw Pillow\n(all cores)", "pipeline\n2 workers", "pipeline\n1 worker"]
+    labels = ["raw Pillow\n(a process per core)", "pipeline\n2 workers", "pipeline\n1 worker"]
     values = [
         value_at(results, "throughput.raw_images_per_s"),
         value_at(results, "throughput.pipeline_images_per_s"),
@@ -237,10 +241,11 @@ def benchmarks_markdown(results: dict[str, Any], command: str, million_row_runs:
     scale_out = results["scale_out"]
     batch = results["batch"]
     ceiling = (
-        f"What the cores give: raw Pillow on all of them is {scale_out['raw_ratio']:.2f} times raw "
-        f"Pillow on one thread on this machine, and a second worker adds {scale_out['ratio']:.2f} "
-        "times: the second core does not double the compute, so two workers cannot be expected to "
-        "give 1.6 times one here."
+        f"What the cores give: raw Pillow in a process per core is {scale_out['raw_ratio']:.2f} "
+        f"times raw Pillow in one process on this machine, and a second worker adds "
+        f"{scale_out['ratio']:.2f} times. The rest of the pipeline (Kafka, FerretDB, the gateway, "
+        "the aggregator, the image server) runs on the same cores: beside one worker it has most "
+        "of the other core, beside two it takes its share from them."
     )
     batch_split = (
         f"Small-image batch: the processors had published every result after "

@@ -1,45 +1,45 @@
 """Images per second: Pillow alone on every core (the limit), and the whole pipeline.
 
-The limit does what a processor does to an image and nothing else: the same decode, colour
-handling and encode settings (processors.compress.compress_jpeg with the stack's settings).
+The limit does what a processor does to an image and nothing else (bench/per_core.py's
+`recompress`: the same decode, colour handling and encode settings), in one process per core, as
+the pipeline's workers are.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
 from bench.client import product_csv, time_to_completed
 from bench.image_server import fresh_urls
+from bench.per_core import items_per_s, recompress
 from imgpipe.settings import Settings
-from processors.compress import compress_jpeg
-
-
-def _recompress(data: bytes, settings: Settings) -> int:
-    return len(
-        compress_jpeg(data, settings.jpeg_quality, settings.max_image_pixels, settings.jpeg_progressive).data
-    )
-
-
-def raw_images_per_s(images: Sequence[bytes], settings: Settings, threads: int) -> float:
-    """Decode and re-encode every image on `threads` threads (Pillow releases the GIL).
-
-    The best of two passes: the first one pays for cold caches and page faults, which the
-    pipeline, warmed up beforehand, does not.
-    """
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        rates = []
-        for _ in range(2):
-            started = time.perf_counter()
-            list(pool.map(lambda data: _recompress(data, settings), images))
-            rates.append(len(images) / (time.perf_counter() - started))
-        return max(rates)
-
 
 WARM_UP_IMAGES = 20
+
+
+@dataclass(frozen=True)
+class _Recompressing:
+    settings: Settings
+
+    def prepare(self, share: Sequence[Path]) -> Callable[[], object]:
+        images = [path.read_bytes() for path in share]
+        # The first images pay for codec set-up and page faults, which the pipeline, warmed up
+        # beforehand, does not.
+        self._recompress_all(images[:WARM_UP_IMAGES])
+        return lambda: self._recompress_all(images)
+
+    def _recompress_all(self, images: Sequence[bytes]) -> None:
+        for data in images:
+            recompress(data, self.settings)
+
+
+def raw_images_per_s(image_paths: Sequence[Path], settings: Settings, processes: int) -> float:
+    """Every image decoded and re-encoded, by `processes` processes together."""
+    return items_per_s(_Recompressing(settings), image_paths, processes)
 
 
 def rows_of(urls: Sequence[str], images_per_row: int) -> list[Sequence[str]]:
