@@ -175,9 +175,10 @@ class SourceCache:
 
     async def forget(self, owner: str | None, url: str) -> None:
         """Nothing of the source's answers may be kept (`no-store`), or a claim ends unfetched."""
-        self._recent.pop(entry_id(owner, url), None)
+        key = entry_id(owner, url)
+        self._recent.pop(key, None)
         try:
-            await self._collection.delete_one({"_id": entry_id(owner, url)})
+            await self._collection.delete_one({"_id": key})
         except UNAVAILABLE as error:
             logger.warning("source cache entry not deleted, the database is unavailable: %r", error)
 
