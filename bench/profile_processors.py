@@ -1,10 +1,12 @@
-"""`python -m bench.profile_processors`: where a processor's time goes on small images.
+"""`python -m bench.profile_processors`: where a processor's time goes, on small images or photos.
 
-Starts the bench stack, works a small-image batch through it once to warm up, then uploads a
-second one and records every processor with py-spy (sampling at 100 Hz, `--nonblocking` so that
-the processor is never paused) from the upload until every row's result is on imgpipe.results.
-Prints the processors' rows per second over that span; the CPU time every process of the
-machine's stack (Kafka, the database, each service, the image server) spent per row meanwhile,
+Starts the bench stack, works a small upload through it to warm up, then uploads the measured
+one and records every processor with py-spy (sampling at 100 Hz, `--nonblocking` so that the
+processor is never paused) from the upload until every row's result is on imgpipe.results. The
+measured upload is a small-image batch (`--rows`, one 64x48 JPEG per row) or, with `--photos N`,
+the throughput benchmark's first N photos, five per row, under URLs never used before. Prints the
+rate over that span; the CPU time every process of the machine's stack (Kafka, the database,
+each service, the image server) spent per row or per photo meanwhile,
 which says what the cores are shared out to; and, from the samples, the share of each
 processor's busy time in each package (the innermost frame's) and in the functions that take
 most of it (every frame). A busy sample is one where the thread was not waiting for I/O: with
@@ -21,6 +23,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,15 +38,18 @@ from bench.batch import (
     run_batch,
     write_batch_csv,
 )
-from bench.image_server import IMAGE_SERVER_PORT, start_image_server
-from bench.image_set import CACHE
+from bench.client import product_csv
+from bench.image_server import IMAGE_SERVER_PORT, fresh_urls, start_image_server
+from bench.image_set import CACHE, ensure_image_set
 from bench.memory import cpu_seconds, machine_cpu_seconds
 from bench.stack import BenchStack, running_bench_stack
+from bench.throughput import rows_of, warm_up
 from devstack.paths import VENV_PYTHON
 
 PY_SPY = VENV_PYTHON.parent / "py-spy"
 OUT = CACHE / "profile"
 WARM_UP_ROWS = 500
+PHOTOS_PER_ROW = 5  # as in the throughput benchmark
 
 
 def _frame_package(frame: str) -> str:
@@ -97,14 +103,52 @@ async def _upload_and_wait(stack: BenchStack, csv_file: bytes, rows: int) -> flo
 
 
 @dataclass(frozen=True)
-class ProfiledBatch:
-    rows_per_s: float
+class Workload:
+    unit: str  # what the figures are per: "row" or "photo"
+    units: int
+    rows: int  # results to wait for on imgpipe.results
+    csv_file: bytes
+    warm_up: Callable[[BenchStack], object]
+
+
+def small_images(image_dir: Path, rows: int) -> Workload:
+    ensure_small_images(image_dir)
+    small_images_url = f"http://127.0.0.1:{IMAGE_SERVER_PORT}/{SMALL_IMAGES_PATH}"
+    warm_up_csv, csv_path = (
+        write_batch_csv(CACHE / f"batch-{count}.csv", batch_urls(small_images_url, count))
+        for count in (WARM_UP_ROWS, rows)
+    )
+    return Workload(
+        unit="row",
+        units=rows,
+        rows=rows,
+        csv_file=csv_path.read_bytes(),
+        warm_up=lambda stack: run_batch(stack, warm_up_csv, WARM_UP_ROWS, timeout_s=600),
+    )
+
+
+def photos(image_dir: Path, count: int) -> Workload:
+    base = f"http://127.0.0.1:{IMAGE_SERVER_PORT}"
+    urls = [f"{base}/{path.name}" for path in ensure_image_set(image_dir, count)]
+    rows = rows_of(fresh_urls(urls), PHOTOS_PER_ROW)
+    return Workload(
+        unit="photo",
+        units=count,
+        rows=len(rows),
+        csv_file=product_csv(rows),
+        warm_up=lambda stack: warm_up(stack.base_url, urls, PHOTOS_PER_ROW),
+    )
+
+
+@dataclass(frozen=True)
+class ProfiledUpload:
+    units_per_s: float
     seconds: float
     cpu_seconds: dict[str, float]  # by process, over the same span, and the rest of the machine
 
 
-def _profiled_batch(stack: BenchStack, image_server_pid: int, csv_path: Path, rows: int) -> ProfiledBatch:
-    """Upload with py-spy on every processor; rows/s until the last result is on the topic, and
+def _profiled_upload(stack: BenchStack, image_server_pid: int, workload: Workload) -> ProfiledUpload:
+    """Upload with py-spy on every processor; units/s until the last result is on the topic, and
     the CPU time of each process meanwhile."""
     pids = {**stack.running_pids(), "image server": image_server_pid}
     processors = {name: pid for name, pid in pids.items() if name.startswith("processor")}
@@ -117,17 +161,16 @@ def _profiled_batch(stack: BenchStack, image_server_pid: int, csv_path: Path, ro
         )
         for name, pid in processors.items()
     ]  # fmt: skip
-    csv_file = csv_path.read_bytes()
     machine_before = machine_cpu_seconds()
     cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-    elapsed = asyncio.run(_upload_and_wait(stack, csv_file, rows))
+    elapsed = asyncio.run(_upload_and_wait(stack, workload.csv_file, workload.rows))
     cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
     # This driver, py-spy, and whatever else the machine was running.
     cpu["everything else"] = machine_cpu_seconds() - machine_before - sum(cpu.values())
     for recorder in recorders:
         recorder.send_signal(signal.SIGINT)  # py-spy writes its output when interrupted
         recorder.wait(timeout=60)
-    return ProfiledBatch(rows / elapsed, elapsed, cpu)
+    return ProfiledUpload(workload.units / elapsed, elapsed, cpu)
 
 
 def _print_shares(title: str, shares: dict[str, float], top: int) -> None:
@@ -138,35 +181,32 @@ def _print_shares(title: str, shares: dict[str, float], top: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile_processors")
-    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--rows", type=int, default=20_000, help="small-image rows")
+    parser.add_argument("--photos", type=int, help="profile this many photos instead (5 per row)")
     parser.add_argument("--processors", type=int, default=2)
     parser.add_argument("--top", type=int, default=40, help="functions to list")
     args = parser.parse_args()
     image_dir = CACHE / "images"
-    ensure_small_images(image_dir)
-    small_images_url = f"http://127.0.0.1:{IMAGE_SERVER_PORT}/{SMALL_IMAGES_PATH}"
-    warm_up_csv, csv_path = (
-        write_batch_csv(CACHE / f"batch-{rows}.csv", batch_urls(small_images_url, rows))
-        for rows in (WARM_UP_ROWS, args.rows)
-    )
+    workload = small_images(image_dir, args.rows) if args.photos is None else photos(image_dir, args.photos)
     server = start_image_server(image_dir)
     try:
         with running_bench_stack(IMAGE_SERVER_PORT, processors=args.processors) as stack:
-            run_batch(stack, warm_up_csv, WARM_UP_ROWS, timeout_s=600)
-            batch = _profiled_batch(stack, server.pid, csv_path, args.rows)
+            workload.warm_up(stack)
+            profiled = _profiled_upload(stack, server.pid, workload)
     finally:
         server.terminate()
         server.wait()
+    unit = workload.unit
     print(
-        f"{args.rows:,} rows, {args.processors} processor(s): {batch.rows_per_s:,.0f} rows/s to "
-        f"imgpipe.results in {batch.seconds:.1f} s"
+        f"{workload.units:,} {unit}s, {args.processors} processor(s): {profiled.units_per_s:,.0f} {unit}s/s "
+        f"to imgpipe.results in {profiled.seconds:.1f} s"
     )
     cores = os.cpu_count() or 1
-    offered_ms = 1000 * cores / batch.rows_per_s
-    print(f"CPU time per row meanwhile (the {cores} cores offered {offered_ms:.2f} ms a row):")
-    for name, seconds in sorted(batch.cpu_seconds.items(), key=lambda item: -item[1]):
-        print(f"  {1000 * seconds / args.rows:5.2f} ms  {name}")
-    print(f"  {1000 * sum(batch.cpu_seconds.values()) / args.rows:5.2f} ms  all of them")
+    offered_ms = 1000 * cores / profiled.units_per_s
+    print(f"CPU time per {unit} meanwhile (the {cores} cores offered {offered_ms:.2f} ms a {unit}):")
+    for name, seconds in sorted(profiled.cpu_seconds.items(), key=lambda item: -item[1]):
+        print(f"  {1000 * seconds / workload.units:5.2f} ms  {name}")
+    print(f"  {1000 * sum(profiled.cpu_seconds.values()) / workload.units:5.2f} ms  all of them")
     for path in sorted(OUT.glob("processor-*.txt")):
         packages, functions = busy_shares(read_collapsed(path))
         print(f"\n{path.stem} ({path}):")
