@@ -3,7 +3,7 @@
 Everything of one request is under the key prefix `<request_id>/`: the accepted input CSV with its
 offset index, and the output CSV (and the images of requests processed before outputs were
 content-addressed). Output images are shared by every request that produced the same output, under
-`images/<content name>.jpg` (processors/content_address.py).
+`images/<first two digits of the content name>/<content name>.jpg` (processors/content_address.py).
 """
 
 from __future__ import annotations
@@ -20,6 +20,15 @@ CONTENT_IMAGES_PREFIX = "images"
 
 
 def content_image_key(content_name: str) -> str:
+    # Fanned out over 256 directories by the name's first two hex digits: on the file backend one
+    # directory would hold every output ever stored, and ext4 without `large_dir` stops a
+    # directory at about 10 million names.
+    return f"{CONTENT_IMAGES_PREFIX}/{content_name[:2]}/{content_name}.jpg"
+
+
+def flat_content_image_key(content_name: str) -> str:
+    """Where outputs stored before the fan-out are (until 2026-11-29): served at their URLs still,
+    never reused for new work (that output is made again once, under its fanned-out key)."""
     return f"{CONTENT_IMAGES_PREFIX}/{content_name}.jpg"
 
 

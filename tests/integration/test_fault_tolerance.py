@@ -118,7 +118,7 @@ def _assert_no_orphan_images(stack: RunningStack, request_id: str) -> None:
     table = read_csv(httpx.get(f"{stack.base_url}/download/{request_id}", timeout=60).text)
     referenced = {url.rsplit("/", 1)[1] for cells in table[1:] for url in cells[3].split(",") if url}
     images = Path(stack.settings.storage_url.removeprefix("file://")) / CONTENT_IMAGES_PREFIX
-    assert {path.name for path in images.glob("*.jpg")} == referenced
+    assert {path.name for path in images.rglob("*.jpg")} == referenced
 
 
 def _assert_unavailable(stack: RunningStack, dependency: str) -> None:
