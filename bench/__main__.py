@@ -47,7 +47,7 @@ from bench.report import benchmarks_markdown, machine, million_row_section, tabl
 from bench.stack import BenchStack, running_bench_stack
 from bench.storage import measure_storage
 from bench.stored_rows import aggregator_rows_per_s, stage_finished_rows
-from bench.throughput import pipeline_images_per_s, raw_images_per_s, warm_up
+from bench.throughput import IMAGES_PER_ROW, pipeline_images_per_s, raw_images_per_s, warm_up
 from bench.work_saved import dedup_fetch_ratio, second_run_speedup
 from devstack.paths import ROOT
 from processors.image_memory import keep_freed_memory
@@ -69,7 +69,7 @@ class Sizes:
 
 FULL = Sizes(
     images=2000,
-    images_per_row=5,
+    images_per_row=IMAGES_PER_ROW,
     ingestion_rows=1_000_000,
     latency_requests=50,
     batch_rows=100_000,
@@ -81,7 +81,7 @@ FULL = Sizes(
 )
 SMOKE = Sizes(
     images=20,
-    images_per_row=5,
+    images_per_row=IMAGES_PER_ROW,
     ingestion_rows=2_000,
     latency_requests=3,
     batch_rows=200,
@@ -97,7 +97,6 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
     base = f"http://127.0.0.1:{IMAGE_SERVER_PORT}"
     image_paths = sorted(image_dir.glob("*.jpg"))[: sizes.images]
     urls = [f"{base}/{path.name}" for path in image_paths]
-    images = [path.read_bytes() for path in image_paths]
 
     print("warming up …", flush=True)
     warm_up(stack.base_url, urls, sizes.images_per_row)
@@ -126,9 +125,10 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
     two_workers, one_worker = best[2], best[1]
     print("output bytes and fidelity …", flush=True)
     some = sizes.fidelity_images
-    fidelity = output_bytes(stack.settings, stack.base_url, urls[:some], images[:some], sizes.images_per_row)
+    images = [path.read_bytes() for path in image_paths[:some]]
+    fidelity = output_bytes(stack.settings, stack.base_url, urls[:some], images, sizes.images_per_row)
     print(f"  {fidelity['ratio']:.3f} of plain Pillow's bytes", flush=True)
-    jpeg = progressive_against_baseline(stack.settings, images[:some])
+    jpeg = progressive_against_baseline(stack.settings, images)
     colour = colour_cost(sizes.colour_images)
     print("work saved: the same CSV twice, every URL 5 times …", flush=True)
     stack.set_processors(2)

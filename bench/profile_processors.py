@@ -43,13 +43,12 @@ from bench.image_server import IMAGE_SERVER_PORT, fresh_urls, start_image_server
 from bench.image_set import CACHE, ensure_image_set
 from bench.memory import cpu_seconds, machine_cpu_seconds
 from bench.stack import BenchStack, running_bench_stack
-from bench.throughput import rows_of, warm_up
+from bench.throughput import IMAGES_PER_ROW, rows_of, warm_up
 from devstack.paths import VENV_PYTHON
 
 PY_SPY = VENV_PYTHON.parent / "py-spy"
 OUT = CACHE / "profile"
 WARM_UP_ROWS = 500
-PHOTOS_PER_ROW = 5  # as in the throughput benchmark
 
 
 def _frame_package(frame: str) -> str:
@@ -130,13 +129,13 @@ def small_images(image_dir: Path, rows: int) -> Workload:
 def photos(image_dir: Path, count: int) -> Workload:
     base = f"http://127.0.0.1:{IMAGE_SERVER_PORT}"
     urls = [f"{base}/{path.name}" for path in ensure_image_set(image_dir, count)]
-    rows = rows_of(fresh_urls(urls), PHOTOS_PER_ROW)
+    rows = rows_of(fresh_urls(urls), IMAGES_PER_ROW)
     return Workload(
         unit="photo",
         units=count,
         rows=len(rows),
         csv_file=product_csv(rows),
-        warm_up=lambda stack: warm_up(stack.base_url, urls, PHOTOS_PER_ROW),
+        warm_up=lambda stack: warm_up(stack.base_url, urls, IMAGES_PER_ROW),
     )
 
 

@@ -19,6 +19,7 @@ from bench.per_core import items_per_s, recompress
 from imgpipe.settings import Settings
 
 WARM_UP_IMAGES = 20
+IMAGES_PER_ROW = 5  # the throughput CSV's URLs per row
 
 
 @dataclass(frozen=True)
