@@ -4,9 +4,9 @@ Starts the bench stack, works a small upload through it to warm up, then uploads
 one and records every processor with py-spy (sampling at 100 Hz, `--nonblocking` so that the
 processor is never paused) from the upload until every row's result is on imgpipe.results. The
 measured upload is a small-image batch (`--rows`, one 64x48 JPEG per row) or, with `--photos N`,
-the throughput benchmark's first N photos, five per row, under URLs never used before. Prints the
-rate over that span; the CPU time every process of the machine's stack (Kafka, the database,
-each service, the image server) spent per row or per photo meanwhile,
+the throughput benchmark's first N photos, as many per row as its CSV, under URLs never used
+before. Prints the rate over that span; the CPU time every process of the machine's stack
+(Kafka, the database, each service, the image server) spent per row or per photo meanwhile,
 which says what the cores are shared out to; and, from the samples, the share of each
 processor's busy time in each package (the innermost frame's) and in the functions that take
 most of it (every frame). A busy sample is one where the thread was not waiting for I/O: with
@@ -181,7 +181,9 @@ def _print_shares(title: str, shares: dict[str, float], top: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile_processors")
     parser.add_argument("--rows", type=int, default=20_000, help="small-image rows")
-    parser.add_argument("--photos", type=int, help="profile this many photos instead (5 per row)")
+    parser.add_argument(
+        "--photos", type=int, help=f"profile this many photos instead ({IMAGES_PER_ROW} per row)"
+    )
     parser.add_argument("--processors", type=int, default=2)
     parser.add_argument("--top", type=int, default=40, help="functions to list")
     args = parser.parse_args()
