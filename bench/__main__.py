@@ -44,7 +44,7 @@ from bench.latency import one_image_latencies_ms, percentile
 from bench.memory import peak_rss_mb
 from bench.raw_batch import raw_rows_per_s
 from bench.report import benchmarks_markdown, machine, million_row_section, table, write_outputs
-from bench.stack import BenchStack, running_bench_stack
+from bench.stack import BenchStack, delete_set_aside_states, running_bench_stack
 from bench.storage import measure_storage
 from bench.stored_rows import aggregator_rows_per_s, stage_finished_rows
 from bench.throughput import IMAGES_PER_ROW, pipeline_images_per_s, raw_images_per_s, warm_up
@@ -242,6 +242,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
+        delete_set_aside_states()
     results["measured_at"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     results["sizes"] = vars(sizes)
     results["machine"] = machine()

@@ -27,7 +27,7 @@ from bench.batch import (
 from bench.image_server import IMAGE_SERVER_PORT, start_image_server
 from bench.image_set import CACHE
 from bench.report import with_million_row_run
-from bench.stack import running_bench_stack
+from bench.stack import delete_set_aside_states, running_bench_stack
 from devstack.paths import ROOT
 
 
@@ -71,6 +71,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
+        delete_set_aside_states()
     line = {
         "finished_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M}",
         "rows": run.rows,

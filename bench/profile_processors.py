@@ -42,7 +42,7 @@ from bench.client import product_csv
 from bench.image_server import IMAGE_SERVER_PORT, fresh_urls, start_image_server
 from bench.image_set import CACHE, ensure_image_set
 from bench.memory import cpu_seconds, machine_cpu_seconds
-from bench.stack import BenchStack, running_bench_stack
+from bench.stack import BenchStack, delete_set_aside_states, running_bench_stack
 from bench.throughput import IMAGES_PER_ROW, rows_of, warm_up
 from devstack.paths import VENV_PYTHON
 
@@ -197,6 +197,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
+        delete_set_aside_states()
     unit = workload.unit
     print(
         f"{workload.units:,} {unit}s, {args.processors} processor(s): {profiled.units_per_s:,.0f} {unit}s/s "

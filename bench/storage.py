@@ -18,7 +18,7 @@ from typing import Any
 from bench.image_server import IMAGE_SERVER_PORT, start_image_server
 from bench.image_set import CACHE, ensure_image_set
 from bench.report import benchmarks_markdown, million_row_section, write_outputs
-from bench.stack import S3_BUCKET, running_bench_stack
+from bench.stack import S3_BUCKET, delete_set_aside_states, running_bench_stack
 from bench.throughput import pipeline_images_per_s, warm_up
 from devstack.paths import ROOT
 
@@ -62,6 +62,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
+        delete_set_aside_states()
     write_outputs(results, results_path.parent)
     markdown = ROOT / "BENCHMARKS.md"
     kept = million_row_section(markdown.read_text()) if markdown.exists() else ""

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.report import BATCH_SERVICES, TARGETS, value_at
+from bench.stack import SET_ASIDE_DIR, STATE_DIR
 from devstack.paths import ROOT, VENV_PYTHON
 from tests.support.backends import needs_local_infrastructure
 
@@ -25,6 +26,8 @@ BATCH_ROWS = 250  # the batch's size is a parameter: small here, 100,000 in `mak
 @needs_local_infrastructure
 def test_smoke_benchmark_reports_every_figure(tmp_path: Path) -> None:
     benchmarks_md = (ROOT / "BENCHMARKS.md").read_bytes() if (ROOT / "BENCHMARKS.md").exists() else None
+    earlier_state = STATE_DIR / "left-by-an-earlier-run"
+    earlier_state.mkdir(parents=True, exist_ok=True)
     run = subprocess.run(
         [str(VENV_PYTHON), "-m", "bench", "--smoke", "--batch-rows", str(BATCH_ROWS), "--out", str(tmp_path)],
         cwd=ROOT,
@@ -33,6 +36,10 @@ def test_smoke_benchmark_reports_every_figure(tmp_path: Path) -> None:
         timeout=900,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    # Each stack set the previous one's state aside rather than deleting it while measuring; all of
+    # it is deleted once the command is done, and only the last stack's state is left.
+    assert not earlier_state.exists() and not SET_ASIDE_DIR.exists()
+    assert (STATE_DIR / "logs").is_dir()
 
     results = json.loads((tmp_path / "results.json").read_text())
     # 0 when the pixels are the same, as they are; 0 when nothing is compressed twice, as it is not.
