@@ -123,7 +123,7 @@ def test_a_new_url_in_one_row_only_costs_a_lookup_and_its_rows_one_insert(
     commands = Counter(
         command["command"]
         for command in logged_commands(stack.paths, since)
-        if command["collection"] == SOURCE_CACHE.name
+        if command["collection"] == SOURCE_CACHE.name and command["request_id"] == status["request_id"]
     )
     # 8 rows' inserts, and the repeated URL's claim (two, when both workers reached it at once).
     assert 9 <= commands["insert"] <= 10
@@ -211,7 +211,8 @@ def test_a_second_upload_revalidates_with_a_conditional_get_and_compresses_nothi
     compressions, revalidated = _compressions(stack), _origins(stack, "revalidated")
     full_gets = len(image_server.requests) - len(image_server.conditional_requests)
 
-    second = _images(_run(stack.base_url, [[url] for url in urls]))
+    second_status = _run(stack.base_url, [[url] for url in urls])
+    second = _images(second_status)
 
     assert [image["origin"] for image in second] == ["revalidated"] * 4
     assert [image["output_url"] for image in second] == [image["output_url"] for image in first]
@@ -265,7 +266,8 @@ def test_a_second_upload_of_urls_in_one_row_each_asks_the_source_not_the_databas
     _run(stack.base_url, [[url] for url in urls])
     since = log_positions(stack.paths)
 
-    second = _images(_run(stack.base_url, [[url] for url in urls]))
+    second_status = _run(stack.base_url, [[url] for url in urls])
+    second = _images(second_status)
 
     assert [image["origin"] for image in second] == ["revalidated"] * 10
     conditional = [
@@ -275,7 +277,9 @@ def test_a_second_upload_of_urls_in_one_row_each_asks_the_source_not_the_databas
     reads = [
         command
         for command in logged_commands(stack.paths, since)
-        if command["collection"] == SOURCE_CACHE.name and command["command"] == "find"
+        if command["collection"] == SOURCE_CACHE.name
+        and command["command"] == "find"
+        and command["request_id"] == second_status["request_id"]
     ]
     # Without the workers' memory every URL's entry is read (10 reads); a row whose partition
     # moved to the other worker meanwhile may still read its own.

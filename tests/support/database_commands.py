@@ -20,7 +20,9 @@ def log_positions(paths: StackPaths) -> LogPositions:
 
 
 def logged_commands(paths: StackPaths, since: LogPositions | None = None) -> list[dict[str, object]]:
-    """Every command logged (after `since`), each with the service that sent it."""
+    """Every command logged (after `since`), each with the service that sent it and the request it
+    was sent for (None outside one). The stack is shared: while a test's request runs, the
+    aggregator may repair another test's, and the processors work on its rows."""
     commands = []
     for log in sorted(paths.logs.glob("*.log")):
         with log.open("rb") as file:
@@ -30,5 +32,7 @@ def logged_commands(paths: StackPaths, since: LogPositions | None = None) -> lis
             if '"imgpipe.database.commands"' not in line:
                 continue
             record = json.loads(line)
-            commands.append({**json.loads(record["message"]), "service": log.stem})
+            commands.append(
+                {**json.loads(record["message"]), "service": log.stem, "request_id": record.get("request_id")}
+            )
     return commands
