@@ -9,11 +9,10 @@ is deleted once a benchmark command has measured everything (`delete_set_aside_s
 ext4 without a journal, as this machine's is, the kernel steps over every inode deleted in the
 last minute (six, while the inode's table block is not yet written back) each time it allocates
 one: after 20,000 files were deleted, a new file cost it 0.98 ms of CPU instead of 0.04, for
-about 50 s.
-Wiping a full `make bench` state (over 100,000 files) right before measuring made every output
-file the pipeline stored that dear: the first upload's processors spent 0.56-0.65 ms per photo
-in the kernel instead of 0.12-0.14, and the file storage of `storage.s3_ratio` paid it where S3
-(SeaweedFS appends to volume files) did not.
+about 50 s. Wiping a full `make bench` state (over 100,000 files) right before measuring made
+every output file the pipeline stored that dear: the first upload's processors spent 0.56-0.65
+ms per photo in the kernel instead of 0.12-0.14, and the file storage of `storage.s3_ratio`
+paid it where S3 (SeaweedFS appends to volume files) did not.
 """
 
 from __future__ import annotations

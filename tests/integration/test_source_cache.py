@@ -211,8 +211,7 @@ def test_a_second_upload_revalidates_with_a_conditional_get_and_compresses_nothi
     compressions, revalidated = _compressions(stack), _origins(stack, "revalidated")
     full_gets = len(image_server.requests) - len(image_server.conditional_requests)
 
-    second_status = _run(stack.base_url, [[url] for url in urls])
-    second = _images(second_status)
+    second = _images(_run(stack.base_url, [[url] for url in urls]))
 
     assert [image["origin"] for image in second] == ["revalidated"] * 4
     assert [image["output_url"] for image in second] == [image["output_url"] for image in first]
