@@ -54,5 +54,7 @@ def test_every_repeated_url_is_marked_and_few_unique_ones_are() -> None:
         filter_.add_row(urls)
 
     assert all(filter_.positions_in([url]) == [0] for url in repeated)
+    # Each wrongly marked URL costs its row a claim it did not need (two database writes). One
+    # bit per URL marked about 2% of these; three bits per URL, about 0.01%.
     wrongly_marked = sum(1 for url in unique if filter_.positions_in([url]))
-    assert wrongly_marked < 0.1 * len(unique), wrongly_marked
+    assert wrongly_marked <= 0.001 * len(unique), wrongly_marked
