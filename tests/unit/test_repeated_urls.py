@@ -54,7 +54,25 @@ def test_every_repeated_url_is_marked_and_few_unique_ones_are() -> None:
         filter_.add_row(urls)
 
     assert all(filter_.positions_in([url]) == [0] for url in repeated)
-    # Each wrongly marked URL costs its row a claim it did not need (two database writes). One
-    # bit per URL marked about 2% of these; three bits per URL, about 0.01%.
     wrongly_marked = sum(1 for url in unique if filter_.positions_in([url]))
-    assert wrongly_marked <= 0.001 * len(unique), wrongly_marked
+    assert wrongly_marked < 0.03 * len(unique), wrongly_marked
+
+
+def test_a_small_upload_seldom_has_a_unique_url_marked() -> None:
+    """Uploads shaped like the source cache integration test's (eight rows of three URLs, one more
+    URL in two of them), where a needless claim adds two database writes to those counted."""
+    uploads_with_one = 0
+    for upload in range(1_000):
+        unique = [_url(1_000 * upload + n) for n in range(24)]
+        repeated = _url(1_000 * upload + 999)
+        rows = [
+            [*unique[3 * n : 3 * n + 3], repeated] if n in (0, 7) else unique[3 * n : 3 * n + 3]
+            for n in range(8)
+        ]
+        filter_ = RepeatedUrls(sum(len(url) + 1 for urls in rows for url in urls))
+        for urls in rows:
+            filter_.add_row(urls)
+        if any(filter_.positions_in([url]) for url in unique):
+            uploads_with_one += 1
+    # Measured over 200,000 such uploads: 0.034% of them (3.6% with the smallest bitmap 8 Kbit).
+    assert uploads_with_one <= 5, uploads_with_one
