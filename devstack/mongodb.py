@@ -132,6 +132,6 @@ def _answers(url: str) -> bool:
 def start_mongodb(paths: StackPaths, port: int) -> None:
     if processes.running_pid(paths, "mongodb") is None:
         require_free(port, "the database")
-    processes.start(paths, "mongodb", _server_argv(paths, port))
+    processes.start(paths, "mongodb", _server_argv(paths, port), processes.go_server_environment())
     url = f"mongodb://127.0.0.1:{port}/"
     wait_until(lambda: _answers(url), 60, f"MongoDB on {url}")

@@ -126,6 +126,6 @@ def start_seaweedfs(paths: StackPaths, seaweedfs: LocalS3) -> None:
     if processes.running_pid(paths, "seaweedfs") is None:
         for part in _PORTS:
             require_free(_port(s3_port, part), f"SeaweedFS ({part})")
-        processes.start(paths, "seaweedfs", _server_argv(paths, s3_port))
+        processes.start(paths, "seaweedfs", _server_argv(paths, s3_port), processes.go_server_environment())
     wait_until(lambda: _create_bucket(s3_port, bucket), 60, f"the SeaweedFS filer creating bucket {bucket!r}")
     wait_until(lambda: _s3_answers(seaweedfs), 60, f"SeaweedFS's S3 on 127.0.0.1:{s3_port}")

@@ -1,9 +1,13 @@
-"""`make up` twice starts nothing twice; a changed setting restarts; `down` stops by pid."""
+"""`make up` twice starts nothing twice; a changed setting restarts; `down` stops by pid; a Go
+server gets one processor."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+
+import pytest
 
 from devstack import processes
 from devstack.paths import StackPaths
@@ -40,3 +44,25 @@ def test_stop_reports_whether_anything_ran(tmp_path: Path) -> None:
     assert processes.recorded_names(paths) == ["svc"]
     assert processes.stop(paths, "svc") is True
     assert processes.recorded_names(paths) == []
+
+
+def _environment_of(pid: int) -> dict[str, str]:
+    entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(entry.decode().split("=", 1) for entry in entries if entry)
+
+
+def test_a_go_server_gets_one_processor_unless_gomaxprocs_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = StackPaths(tmp_path)
+    monkeypatch.delenv("GOMAXPROCS", raising=False)
+    pid = processes.start(paths, "go", SLEEPER, processes.go_server_environment())
+    try:
+        environment = _environment_of(pid)
+        assert environment["GOMAXPROCS"] == "1"
+        assert environment["PATH"] == os.environ["PATH"]
+    finally:
+        processes.stop(paths, "go")
+
+    monkeypatch.setenv("GOMAXPROCS", "4")
+    assert processes.go_server_environment()["GOMAXPROCS"] == "4"
