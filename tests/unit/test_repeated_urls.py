@@ -74,5 +74,5 @@ def test_a_small_upload_seldom_has_a_unique_url_marked() -> None:
             filter_.add_row(urls)
         if any(filter_.positions_in([url]) for url in unique):
             uploads_with_one += 1
-    # Measured over 200,000 such uploads: 0.034% of them (3.6% with the smallest bitmap 8 Kbit).
+    # Measured over 200,000 such uploads: 0.034% of them (3.6% with the earlier 8 Kbit minimum).
     assert uploads_with_one <= 5, uploads_with_one
