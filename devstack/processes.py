@@ -61,11 +61,8 @@ def _recorded_fingerprint(pid_file: Path) -> str | None:
 def go_server_environment() -> dict[str, str]:
     """The environment of a Go server of the local stack (FerretDB, SeaweedFS): one processor for
     its goroutines, unless GOMAXPROCS says otherwise. With the default of one per core, on a
-    machine its clients share, its idle processors spin looking for work. Measured on 2 cores,
-    alternated: in the throughput upload FerretDB used 0.53 to 0.57 ms of CPU per image instead of
-    0.69 to 0.87, and SeaweedFS 1.30 to 1.39 instead of 1.44 to 2.02; in the small-image batch
-    FerretDB used 0.56 ms per row instead of 0.8. Only the aggregator's bench, which keeps
-    FerretDB busiest, lost 3% (docs/SCALING.md)."""
+    machine its clients share, its idle processors spin looking for work: on 2 cores that cost
+    FerretDB a third more CPU per image (measured in docs/SCALING.md, "Tried and dropped")."""
     return {"GOMAXPROCS": "1", **os.environ}
 
 

@@ -65,10 +65,9 @@ def test_a_small_upload_seldom_has_a_unique_url_marked() -> None:
     for upload in range(1_000):
         unique = [_url(1_000 * upload + n) for n in range(24)]
         repeated = _url(1_000 * upload + 999)
-        rows = [
-            [*unique[3 * n : 3 * n + 3], repeated] if n in (0, 7) else unique[3 * n : 3 * n + 3]
-            for n in range(8)
-        ]
+        rows = [unique[3 * n : 3 * n + 3] for n in range(8)]
+        rows[0].append(repeated)
+        rows[7].append(repeated)
         filter_ = RepeatedUrls(sum(len(url) + 1 for urls in rows for url in urls))
         for urls in rows:
             filter_.add_row(urls)
