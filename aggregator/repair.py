@@ -19,52 +19,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from aggregator.tally import Tally, tally_of_rows
-from imgpipe.database import PUBLISHING, REQUESTS, Document, PublishingDocument, RequestDocument
-from imgpipe.request_state import RequestState, advance_state, request_state
+from imgpipe.database import Document, RequestDocument
+from imgpipe.request_state import RequestState, advance_state
 from imgpipe.row_outcomes import chunks_in_order
-from imgpipe.unfinished_requests import unfinished_request_ids, unmark_unfinished
+from imgpipe.unfinished_requests import InFlight
 
 logger = logging.getLogger(__name__)
 
 RepublishRows = Callable[[RequestDocument, Sequence[int]], Awaitable[None]]
 FinishRequest = Callable[[RequestDocument, RequestState], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class InFlight:
-    request: RequestDocument
-    state: RequestState
-    # When rows were last published, and whether all are; None: no checkpoint (yet).
-    publishing: PublishingDocument | None
-
-    def progressed_at(self) -> datetime:
-        if self.publishing is None:
-            return self.state.updated_at
-        return max(self.state.updated_at, self.publishing["progressed_at"])
-
-    def fully_published(self) -> bool:
-        return self.publishing is not None and self.publishing["done"]
-
-
-async def requests_in_flight(db: AsyncDatabase[Document]) -> list[InFlight]:
-    """Every unfinished request with its state; entries of finished requests are removed."""
-    in_flight = []
-    for request_id in await unfinished_request_ids(db):
-        request = await REQUESTS.of(db).find_one({"_id": request_id})
-        if request is None:
-            continue  # being accepted right now, or refused mid-way (the gateways drop those)
-        state = await request_state(db, request)
-        if state.finished:
-            await unmark_unfinished(db, request_id)  # finished by an aggregator that died just after
-            continue
-        in_flight.append(InFlight(request, state, await PUBLISHING.of(db).find_one({"_id": request_id})))
-    return in_flight
 
 
 def stalled_requests(in_flight: Iterable[InFlight], stall_seconds: float, now: datetime) -> list[InFlight]:

@@ -14,13 +14,14 @@ import faust
 
 from aggregator.clients import AggregatorClients
 from aggregator.completion import ready_to_finish
-from aggregator.repair import repair_request, requests_in_flight, stalled_requests
+from aggregator.repair import repair_request, stalled_requests
 from imgpipe.database import RequestDocument
 from imgpipe.input_spool import RowContext, read_input_spool, row_message
 from imgpipe.logs import logging_request
 from imgpipe.request_state import RequestState
 from imgpipe.retrying import UNAVAILABLE
 from imgpipe.topics import ROWS_TOPIC
+from imgpipe.unfinished_requests import requests_in_flight
 from imgpipe.worker_clients import WorkerClients
 
 logger = logging.getLogger(__name__)

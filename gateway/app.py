@@ -12,9 +12,12 @@ from fastapi import FastAPI
 from gateway.api_keys import ApiKeys
 from gateway.dependencies import GatewayState
 from gateway.errors import install_error_handlers
+from gateway.fair_scheduler import FairScheduler
+from gateway.finished_rows import FinishedRows
 from gateway.route_responses import INTERNAL_ERROR
 from gateway.routes import health, images, metrics, progress_events, requests, upload, web_page
 from gateway.row_publisher import RowPublisher
+from gateway.unfinished_work import UnfinishedWork
 from gateway.upload_limit import UploadSizeLimit
 from imgpipe.database import connect, database
 from imgpipe.kafka import new_producer
@@ -38,20 +41,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await until_available(functools.partial(ensure_topics, settings), "creating topics")
         producer = new_producer(settings)
         await until_available(producer.start, "connecting to Kafka")
-        publisher = RowPublisher(producer, db, storage)
-        resumer = asyncio.create_task(publisher.resume_abandoned())
+        api_keys = ApiKeys(settings.api_keys)
+        finished = FinishedRows()
+        unfinished = UnfinishedWork(db)
+        scheduler = FairScheduler(settings.scheduled_rows, finished, unfinished, lambda owner: 1.0)
+        publisher = RowPublisher(producer, db, storage, scheduler)
+        background = [
+            asyncio.create_task(publisher.resume_abandoned()),
+            asyncio.create_task(finished.count_forever(settings)),
+            asyncio.create_task(unfinished.refresh_forever(scheduler.share_out)),
+        ]
         app.state.gateway = GatewayState(
             settings=settings,
             db=db,
             producer=producer,
             publisher=publisher,
-            api_keys=ApiKeys(settings.api_keys),
+            api_keys=api_keys,
             storage=storage,
+            unfinished=unfinished,
         )
         try:
             yield
         finally:
-            resumer.cancel()
+            for task in background:
+                task.cancel()
             await publisher.stop()
             await producer.stop()
             await client.close()

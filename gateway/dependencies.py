@@ -11,6 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from gateway.api_keys import ApiKeys
 from gateway.row_publisher import RowPublisher
+from gateway.unfinished_work import UnfinishedWork
 from imgpipe.database import Document
 from imgpipe.settings import Settings
 from imgpipe.storage.base import ObjectStorage
@@ -24,6 +25,7 @@ class GatewayState:
     publisher: RowPublisher
     api_keys: ApiKeys
     storage: ObjectStorage
+    unfinished: UnfinishedWork
 
 
 def gateway_state(request: Request) -> GatewayState:

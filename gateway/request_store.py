@@ -15,8 +15,7 @@ from imgpipe.database import (
     RequestDocument,
     WebhookDocument,
 )
-from imgpipe.input_spool import RowContext
-from imgpipe.request_state import insert_initial_state
+from imgpipe.request_state import insert_initial_state, request_state
 from imgpipe.unfinished_requests import mark_unfinished
 
 
@@ -62,13 +61,17 @@ async def find_request(
     return request if request is not None and request["owner"] == owner else None
 
 
-async def request_row_context(db: AsyncDatabase[Document], request_id: str) -> RowContext:
-    """What a request's rows are published with (the request exists: its rows are published only
-    after it is inserted)."""
-    request = await REQUESTS.of(db).find_one({"_id": request_id}, {"quality": 1, "owner": 1})
+async def request_document(db: AsyncDatabase[Document], request_id: str) -> RequestDocument:
+    """A request being published (it exists: its rows are published only after it is inserted)."""
+    request = await REQUESTS.of(db).find_one({"_id": request_id})
     if request is None:
         raise RuntimeError(f"request {request_id} has a publishing checkpoint but no request document")
-    return RowContext.of_request(request)
+    return request
+
+
+async def rows_finished(db: AsyncDatabase[Document], request_id: str) -> int:
+    """The rows of a request the aggregator has counted."""
+    return (await request_state(db, await request_document(db, request_id))).rows_finished
 
 
 async def webhook_record(db: AsyncDatabase[Document], request_id: str) -> WebhookDocument | None:

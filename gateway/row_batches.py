@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
+import random
 
 from aiokafka import AIOKafkaProducer
 
@@ -23,7 +24,9 @@ from imgpipe.topics import ROWS_TOPIC
 class RowBatchSender:
     def __init__(self, producer: AIOKafkaProducer, partitions: list[int], rows: int) -> None:
         self._producer = producer
-        self._partitions = itertools.cycle(partitions)
+        # From a random partition: a stream of one-row requests must not all land on the first.
+        first = random.randrange(len(partitions))
+        self._partitions = itertools.cycle(partitions[first:] + partitions[:first])
         self._rows_per_batch = max(1, math.ceil(rows / len(partitions)))
         self._batch = producer.create_batch()
         self._in_batch = 0
@@ -32,7 +35,7 @@ class RowBatchSender:
     async def send(self, message: RowMessage) -> None:
         value, key = ROWS_TOPIC.encode(message)
         if self._in_batch >= self._rows_per_batch or not self._append(key, value):
-            await self._hand_over()
+            await self.hand_over()
             if not self._append(key, value):
                 raise ValueError(f"a row message of {len(value)} bytes does not fit in a producer batch")
         self._in_batch += 1
@@ -40,7 +43,7 @@ class RowBatchSender:
     def _append(self, key: bytes | None, value: bytes) -> bool:
         return self._batch.append(key=key, value=value, timestamp=None) is not None
 
-    async def _hand_over(self) -> None:
+    async def hand_over(self) -> None:
         if self._in_batch:
             partition = next(self._partitions)
             self._deliveries.append(
@@ -51,6 +54,6 @@ class RowBatchSender:
 
     async def delivered(self) -> None:
         """Hand over what is pending and wait until the broker has acknowledged every row so far."""
-        await self._hand_over()
+        await self.hand_over()
         await asyncio.gather(*self._deliveries)
         self._deliveries.clear()

@@ -19,19 +19,21 @@ from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
 
 from gateway.checkpoint_clock import CheckpointClock
+from gateway.fair_scheduler import RESYNC_AFTER_S, FairScheduler, Window
 from gateway.metrics import ROWS_PUBLISHED
 from gateway.publishing_checkpoint import (
-    PublishingProgress,
     claim_stale_publishing,
     publishing_progress,
     record_rows_published,
 )
-from gateway.request_store import request_row_context
+from gateway.request_store import request_document, rows_finished
 from gateway.row_batches import RowBatchSender
 from imgpipe.database import Document
 from imgpipe.input_spool import RowContext, read_input_spool, row_message
 from imgpipe.logs import logging_request
+from imgpipe.messages import RowMessage
 from imgpipe.repeated_urls import RepeatedUrls
+from imgpipe.request_state import request_state
 from imgpipe.retrying import UNAVAILABLE, until_available
 from imgpipe.storage.base import ObjectStorage
 from imgpipe.topics import ROWS_TOPIC
@@ -47,43 +49,90 @@ PUBLISH_LEASE_S = 15.0
 RESUME_SCAN_INTERVAL_S = 5.0
 
 
+class _Publishing:
+    """One run of publishing a request's rows, from its checkpoint to its end or to a crash."""
+
+    def __init__(
+        self,
+        db: AsyncDatabase[Document],
+        sender: RowBatchSender,
+        scheduler: FairScheduler,
+        window: Window,
+        clock: Callable[[], float],
+    ) -> None:
+        self._db = db
+        self._sender = sender
+        self._scheduler = scheduler
+        self._window = window
+        self._clock = clock
+        self._checkpoints = CheckpointClock(PUBLISH_CHECKPOINT_INTERVAL_S, clock)
+        self.checkpointed = window.published
+
+    async def checkpoint(self, done: bool) -> None:
+        """Wait for the broker's acknowledgements, then record the rows published (and the lease)."""
+        await self._sender.delivered()
+        published = self._window.published
+        ROWS_PUBLISHED.inc(published - self.checkpointed)
+        await record_rows_published(self._db, self._window.request_id, published, done)
+        self.checkpointed = published
+        self._checkpoints.checkpointed()
+
+    async def send(self, message: RowMessage) -> None:
+        if not self._scheduler.has_room(self._window):
+            await self._sender.hand_over()  # what is batched must reach the processors to finish
+            await self._wait_for_room()
+        await self._sender.send(message)
+        self._window.published += 1
+        if self._checkpoints.due():
+            await self.checkpoint(done=False)
+
+    async def _wait_for_room(self) -> None:
+        """Wait until a row of the request finishes, keeping the lease; re-count from the
+        aggregator's counters when nothing is heard for a while."""
+        heard_at = self._clock()
+        while not self._scheduler.has_room(self._window):
+            await self._scheduler.room(self._window, PUBLISH_CHECKPOINT_INTERVAL_S)
+            if self._checkpoints.due():
+                await self.checkpoint(done=False)
+            if self._clock() - heard_at >= RESYNC_AFTER_S:
+                self._scheduler.resync(self._window, await rows_finished(self._db, self._window.request_id))
+                heard_at = self._clock()
+
+
 async def publish_rows(
     producer: AIOKafkaProducer,
     db: AsyncDatabase[Document],
-    request_id: str,
     context: RowContext,
     storage: ObjectStorage,
-    progress: PublishingProgress,
+    scheduler: FairScheduler,
+    window: Window,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    start_row = progress.rows_published
+    """Publish the window's request from the row after its last checkpoint to its end."""
+    request_id, start_row = window.request_id, window.published
     partitions = sorted(await producer.partitions_for(ROWS_TOPIC.name))
-    sender = RowBatchSender(producer, partitions, progress.rows_total - start_row)
-    checkpoints = CheckpointClock(PUBLISH_CHECKPOINT_INTERVAL_S, clock)
-    published = start_row
+    sender = RowBatchSender(producer, partitions, scheduler.batch_rows(window.rows_total - start_row))
+    publishing = _Publishing(db, sender, scheduler, window, clock)
     async for row_index, row in read_input_spool(storage, request_id, start_row):
-        await sender.send(row_message(request_id, row_index, row, context))
-        if checkpoints.due():
-            await sender.delivered()
-            ROWS_PUBLISHED.inc(row_index + 1 - published)
-            published = row_index + 1
-            await record_rows_published(db, request_id, published, done=False)
-            checkpoints.checkpointed()
-    await sender.delivered()
-    ROWS_PUBLISHED.inc(progress.rows_total - published)
-    await record_rows_published(db, request_id, progress.rows_total, done=True)
-    logger.info("published rows %d-%d of request %s", start_row, progress.rows_total - 1, request_id)
+        await publishing.send(row_message(request_id, row_index, row, context))
+    await publishing.checkpoint(done=True)
+    logger.info("published rows %d-%d of request %s", start_row, window.rows_total - 1, request_id)
 
 
 class RowPublisher:
     """Owns the background publishing tasks, and picks up the ones dead gateways left behind."""
 
     def __init__(
-        self, producer: AIOKafkaProducer, db: AsyncDatabase[Document], storage: ObjectStorage
+        self,
+        producer: AIOKafkaProducer,
+        db: AsyncDatabase[Document],
+        storage: ObjectStorage,
+        scheduler: FairScheduler,
     ) -> None:
         self._producer = producer
         self._db = db
         self._storage = storage
+        self._scheduler = scheduler
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def start(self, request_id: str, repeated_urls: RepeatedUrls | None = None) -> None:
@@ -99,8 +148,21 @@ class RowPublisher:
         progress = await publishing_progress(self._db, request_id)
         if progress is None:
             raise RuntimeError(f"request {request_id} has no publishing checkpoint")
-        context = replace(await request_row_context(self._db, request_id), repeated_urls=repeated_urls)
-        await publish_rows(self._producer, self._db, request_id, context, self._storage, progress)
+        request = await request_document(self._db, request_id)
+        context = replace(RowContext.of_request(request), repeated_urls=repeated_urls)
+        # Rows after the checkpoint may be in the topic already: they count as unfinished until
+        # their results are heard of or the aggregator's counters are re-read.
+        window = self._scheduler.open(
+            request_id,
+            context.owner,
+            progress.rows_total,
+            progress.rows_published,
+            (await request_state(self._db, request)).rows_finished,
+        )
+        try:
+            await publish_rows(self._producer, self._db, context, self._storage, self._scheduler, window)
+        finally:
+            self._scheduler.close(window)
 
     async def _publish(self, request_id: str, repeated_urls: RepeatedUrls | None) -> None:
         with logging_request(request_id):

@@ -203,6 +203,15 @@ class Settings(BaseSettings):
         "others (at least 6, the broker's minimum)",
     )
     processor_concurrency: int = Field(default=8, description="rows one processor worker handles at once")
+    scheduled_rows: int = Field(
+        default=64,
+        ge=0,
+        description="rows of all requests together that may be in `imgpipe.rows` unfinished: the gateways "
+        "publish at the pace rows finish and share these out fairly, by key weight and then by request, "
+        "so a new request waits behind at most this many rows; about 4 times the processors' "
+        "`PROCESSOR_CONCURRENCY` in all keeps them busy; 0 publishes every row at once (first come, "
+        "first served)",
+    )
     compress_threads: int = Field(
         default=0,
         ge=0,

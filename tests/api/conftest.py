@@ -21,7 +21,10 @@ import pytest
 from gateway.api_keys import ApiKeys
 from gateway.app import create_app
 from gateway.dependencies import GatewayState
+from gateway.fair_scheduler import FairScheduler
+from gateway.finished_rows import FinishedRows
 from gateway.row_publisher import RowPublisher
+from gateway.unfinished_work import UnfinishedWork
 from imgpipe.database import connect, database
 from imgpipe.kafka import new_producer
 from imgpipe.settings import Settings
@@ -51,13 +54,16 @@ async def _in_process_gateway(
     client = connect(config)
     db = database(client, config)
     producer = new_producer(config)
+    unfinished = UnfinishedWork(db)
+    scheduler = FairScheduler(config.scheduled_rows, FinishedRows(), unfinished, lambda owner: 1.0)
     app.state.gateway = GatewayState(
         settings=config,
         db=db,
         producer=producer,
-        publisher=RowPublisher(producer, db, storage),
+        publisher=RowPublisher(producer, db, storage, scheduler),
         api_keys=ApiKeys(config.api_keys),
         storage=storage,
+        unfinished=unfinished,
     )
     transport = httpx.ASGITransport(app=app)
     try:

@@ -23,6 +23,7 @@ from gateway.api_keys import ApiKeys
 from gateway.app import create_app
 from gateway.dependencies import GatewayState
 from gateway.row_publisher import RowPublisher
+from gateway.unfinished_work import UnfinishedWork
 from imgpipe.database import Document
 from imgpipe.settings import Settings
 from imgpipe.storage.factory import open_storage
@@ -82,6 +83,7 @@ def test_a_csv_over_max_rows_is_413_in_bounded_memory(tmp_path: Path) -> None:
         publisher=cast(RowPublisher, None),
         api_keys=ApiKeys(()),
         storage=open_storage(settings),
+        unfinished=UnfinishedWork(cast(AsyncDatabase[Document], None)),
     )
 
     response, peak = asyncio.run(post_while_tracing_memory(app))

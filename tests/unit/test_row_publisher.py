@@ -9,7 +9,6 @@ row takes a quarter of a second on the fake clock.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
@@ -18,7 +17,9 @@ from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
 
 from gateway import row_publisher
-from gateway.publishing_checkpoint import PublishingProgress
+from gateway.fair_scheduler import FairScheduler
+from gateway.finished_rows import FinishedRows
+from gateway.unfinished_work import UnfinishedWork
 from imgpipe.database import Document
 from imgpipe.input_spool import InputSpoolWriter, ProductRow, RowContext, store_input_spool
 from imgpipe.storage.file import FileStorage
@@ -69,6 +70,11 @@ class FakeProducer:
         return delivery
 
 
+def scheduler(scheduled_rows: int, finished: FinishedRows | None = None) -> FairScheduler:
+    unfinished = UnfinishedWork(cast(AsyncDatabase[Document], None))
+    return FairScheduler(scheduled_rows, finished or FinishedRows(), unfinished, lambda owner: 1.0)
+
+
 async def stored_spool(directory: Path, request_id: str, rows: int) -> FileStorage:
     """A file storage holding a spool of `rows` rows for `request_id`."""
     path = directory / "input.csv"
@@ -101,17 +107,57 @@ async def test_a_checkpoint_after_each_second_of_publishing_and_at_the_end(
         recorded.append((published, producer.acknowledged_rows, done))
 
     monkeypatch.setattr(row_publisher, "record_rows_published", record_rows_published)
-    progress = PublishingProgress(
-        rows_total=10, rows_published=start_row, done=False, progressed_at=datetime.now(UTC)
-    )
+    unscheduled = scheduler(scheduled_rows=0)
     await row_publisher.publish_rows(
         cast(AIOKafkaProducer, producer),
         cast(AsyncDatabase[Document], None),
-        "request-1",
         RowContext(quality=50, owner=None),
         await stored_spool(tmp_path, "request-1", 10),
-        progress,
+        unscheduled,
+        unscheduled.open("request-1", None, rows_total=10, published=start_row, finished=0),
         clock,
     )
     # (rows checkpointed, rows the broker had acknowledged by then, done)
     assert recorded == checkpoints
+
+
+async def _settled() -> None:
+    for _ in range(50):
+        await asyncio.sleep(0)
+
+
+async def test_rows_are_published_as_rows_of_the_request_finish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    producer = FakeProducer(clock)
+
+    async def record_rows_published(*args: object) -> None:
+        pass
+
+    monkeypatch.setattr(row_publisher, "record_rows_published", record_rows_published)
+    finished = FinishedRows()
+    paced = scheduler(scheduled_rows=4, finished=finished)
+    window = paced.open("request-1", None, rows_total=10, published=0, finished=0)
+    publishing = asyncio.create_task(
+        row_publisher.publish_rows(
+            cast(AIOKafkaProducer, producer),
+            cast(AsyncDatabase[Document], None),
+            RowContext(quality=50, owner=None),
+            await stored_spool(tmp_path, "request-1", 10),
+            paced,
+            window,
+            clock,
+        )
+    )
+    await _settled()
+    # The window is full: its rows went to the broker, and nothing more until some finish.
+    assert (window.published, producer.acknowledged_rows) == (4, 4)
+
+    finished.count([b"other-request", b"request-1", b"request-1", b"request-1"])
+    await _settled()
+    assert (window.published, producer.acknowledged_rows) == (7, 7)
+
+    finished.count([b"request-1"] * 6)
+    await asyncio.wait_for(publishing, 5)
+    assert producer.acknowledged_rows == 10
