@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from gateway.api_keys import ApiKeys
+from gateway.api_keys import load_api_keys
 from gateway.dependencies import GatewayState
 from gateway.errors import install_error_handlers
 from gateway.fair_scheduler import FairScheduler
@@ -29,6 +29,8 @@ from imgpipe.topics import ensure_topics
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    # Read now, not when the app starts serving: keys that cannot work stop it before it listens.
+    api_keys = load_api_keys(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -41,10 +43,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await until_available(functools.partial(ensure_topics, settings), "creating topics")
         producer = new_producer(settings)
         await until_available(producer.start, "connecting to Kafka")
-        api_keys = ApiKeys(settings.api_keys)
         finished = FinishedRows()
         unfinished = UnfinishedWork(db)
-        scheduler = FairScheduler(settings.scheduled_rows, finished, unfinished, lambda owner: 1.0)
+        scheduler = FairScheduler(
+            settings.scheduled_rows, finished, unfinished, lambda owner: api_keys.policy_of(owner).weight
+        )
         publisher = RowPublisher(producer, db, storage, scheduler)
         background = [
             asyncio.create_task(publisher.resume_abandoned()),

@@ -6,6 +6,7 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.header_limit import header_limited_protocol
+from gateway.key_policies import InvalidKeyPolicies
 from imgpipe.logs import configure_logging
 from imgpipe.service_settings import settings_for_service
 
@@ -13,8 +14,12 @@ from imgpipe.service_settings import settings_for_service
 def run_gateway() -> None:
     settings = settings_for_service("gateway")
     configure_logging(settings)
+    try:
+        app = create_app(settings)
+    except InvalidKeyPolicies as invalid:
+        raise SystemExit(f"imgpipe gateway: {invalid}") from None
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,

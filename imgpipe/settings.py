@@ -63,17 +63,48 @@ class Settings(BaseSettings):
         description="comma-separated API keys; when set, upload, status and download need one "
         "(docs/security.md); empty: the API is open",
     )
+    api_keys_file: Path | None = Field(
+        default=None,
+        description="a TOML file naming API keys by their SHA-256 digests, each with a name, a weight "
+        "and limits of its own (docs/configuration.md#the-keys-file); its keys are accepted as well as "
+        "those of `IMGPIPE_API_KEYS`",
+    )
 
     # Upload limits (each answered with 413).
     max_upload_bytes: int = Field(
         default=100 * 1024 * 1024, description="largest CSV upload, 100 MB (413 `upload_too_large`)"
     )
-    max_rows: int = Field(default=1_000_000, description="most product rows in one CSV (413 `too_many_rows`)")
+    max_rows: int = Field(
+        default=1_000_000,
+        description="most product rows in one CSV (413 `too_many_rows`); the keys file may lower it for "
+        "a key (429 `too_many_rows_per_upload`)",
+    )
     max_urls_per_row: int = Field(default=50, description="most image URLs in one row (413 `too_many_urls`)")
     # A request's line and header fields (answered with 431).
     max_header_bytes: int = Field(
         default=64 * 1024,
         description="largest request line and header fields together, 64 KB (431 `header_too_large`)",
+    )
+    # What one key may hold unfinished or upload per minute, unless the keys file sets its own
+    # (answered with 429); with the API open, what all uploads may together. Why these defaults:
+    # docs/operations.md.
+    max_unfinished_requests: int = Field(
+        default=100,
+        ge=1,
+        description="most requests one key may have unfinished (429 `too_many_unfinished_requests`); "
+        "with the API open, all uploads together",
+    )
+    max_unfinished_rows: int = Field(
+        default=3_000_000,
+        ge=1,
+        description="most rows one key may have accepted and not yet finished, the upload's own "
+        "included (429 `too_many_unfinished_rows`); at least `IMGPIPE_MAX_ROWS`",
+    )
+    max_uploads_per_minute: int = Field(
+        default=120,
+        ge=1,
+        description="most uploads one key may have accepted in one minute of the clock "
+        "(429 `upload_rate_exceeded`)",
     )
 
     # Storage and images.
@@ -253,6 +284,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(key.strip() for key in value.split(",") if key.strip())
         return value
+
+    @field_validator("api_keys_file", mode="before")
+    @classmethod
+    def _empty_file_name_is_unset(cls, value: object) -> object:
+        # `IMGPIPE_API_KEYS_FILE=` (as a compose file passes an unset variable) means no file, not ".".
+        return None if value == "" else value
 
     @field_validator("storage_url")
     @classmethod

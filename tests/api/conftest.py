@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.api_keys import ApiKeys
+from gateway.api_keys import load_api_keys
 from gateway.app import create_app
 from gateway.dependencies import GatewayState
 from gateway.fair_scheduler import FairScheduler
@@ -61,7 +61,7 @@ async def _in_process_gateway(
         db=db,
         producer=producer,
         publisher=RowPublisher(producer, db, storage, scheduler),
-        api_keys=ApiKeys(config.api_keys),
+        api_keys=load_api_keys(config),
         storage=storage,
         unfinished=unfinished,
     )

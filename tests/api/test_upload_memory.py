@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gateway.api_keys import ApiKeys
+from gateway.api_keys import load_api_keys
 from gateway.app import create_app
 from gateway.dependencies import GatewayState
 from gateway.row_publisher import RowPublisher
@@ -81,7 +81,7 @@ def test_a_csv_over_max_rows_is_413_in_bounded_memory(tmp_path: Path) -> None:
         db=cast(AsyncDatabase[Document], None),
         producer=cast(AIOKafkaProducer, AnsweringProducer()),
         publisher=cast(RowPublisher, None),
-        api_keys=ApiKeys(()),
+        api_keys=load_api_keys(settings),
         storage=open_storage(settings),
         unfinished=UnfinishedWork(cast(AsyncDatabase[Document], None)),
     )
