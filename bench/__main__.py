@@ -15,7 +15,9 @@
 9. storage: the throughput upload with 2 workers on a fresh stack storing in files, then on one
    storing in SeaweedFS over S3 (storage.s3_ratio, bench/storage.py);
 10. cache and dedup: the throughput CSV uploaded twice (cache.second_run_speedup, with the second
-   run's compressions), and a CSV with every URL 5 times (dedup.fetch_ratio) (bench/work_saved.py).
+   run's compressions), and a CSV with every URL 5 times (dedup.fetch_ratio) (bench/work_saved.py);
+11. fairness: one-image and 1,000-row requests beside a batch, two keys' shares, and the batch and
+   photo throughput with the scheduling and without (bench/fairness.py).
 
 Every upload that measures work uses URLs no earlier upload used (bench/image_server.py), so the
 source cache and the content-addressed outputs never spare it any work.
@@ -36,6 +38,7 @@ from typing import Any
 
 from bench.batch import SMALL_IMAGES_PATH, batch_urls, ensure_small_images, run_batch, write_batch_csv
 from bench.colour_cost import colour_cost
+from bench.fairness import FAIRNESS_ROWS, measure_fairness
 from bench.fidelity import output_bytes, progressive_against_baseline
 from bench.image_server import IMAGE_SERVER_PORT, fresh_urls, start_image_server
 from bench.image_set import CACHE, ensure_image_set
@@ -65,6 +68,7 @@ class Sizes:
     fidelity_images: int
     colour_images: int
     dedup_urls: int
+    fairness_rows: int
 
 
 FULL = Sizes(
@@ -78,6 +82,7 @@ FULL = Sizes(
     fidelity_images=200,
     colour_images=20,
     dedup_urls=400,
+    fairness_rows=FAIRNESS_ROWS,
 )
 SMOKE = Sizes(
     images=20,
@@ -90,6 +95,7 @@ SMOKE = Sizes(
     fidelity_images=5,
     colour_images=2,
     dedup_urls=4,
+    fairness_rows=300,
 )
 
 
@@ -140,6 +146,8 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
     # Before ingestion, which leaves its million rows on imgpipe.rows for no processor to take.
     print("small-image batch …", flush=True)
     batch = _measure_batch(stack, sizes.batch_rows, f"{base}/{SMALL_IMAGES_PATH}")
+    print("fairness …", flush=True)
+    fairness = measure_fairness(stack, f"{base}/{SMALL_IMAGES_PATH}", urls, sizes.fairness_rows)
     print("aggregator …", flush=True)
     aggregator_rate = aggregator_rows_per_s(stack.settings, sizes.aggregator_rows)
     print(f"  {aggregator_rate:.0f} rows/s stored and counted", flush=True)
@@ -191,6 +199,7 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
         "colour": colour,
         "cache": cache,
         "dedup": dedup,
+        "fairness": fairness,
     }
 
 

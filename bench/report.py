@@ -82,6 +82,15 @@ TARGETS = (
     Target("cache.second_run_speedup", "the same CSV again: first run's time / second's", "", at_least=5),
     Target("cache.second_run_compressions", "compressions in the second run", "", at_most=0),
     Target("dedup.fetch_ratio", "each URL 5 times: source requests / distinct URLs", "", at_most=1.2),
+    Target("fairness.idle_p50_ms", "one-image request, p50, idle stack", "ms"),
+    Target("fairness.busy_p50_ms", "one-image request, p50, beside a small-image batch", "ms"),
+    Target("fairness.busy_max_ms", "one-image request, worst of 8, beside the batch", "ms", at_most=2000),
+    Target("fairness.ratio", "one-image p50: beside the batch / idle", "", at_most=2),
+    Target("fairness.thousand_ratio", "1,000-row request: beside the batch / alone", "", at_most=2),
+    Target("fairness.share_min", "two equal keys' batches: the smaller share", "", at_least=0.4),
+    Target("fairness.weighted_error", "weights 4:1: |share / expected share - 1|", "", at_most=0.1),
+    Target("fairness.batch_ratio", "batch rows/s: scheduled / first come first served", "", at_least=0.95),
+    Target("fairness.throughput_ratio", "photo throughput: scheduled / first come first served", ""),
 )
 
 

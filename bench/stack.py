@@ -24,9 +24,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from devstack import processes
-from devstack.paths import ROOT, StackPaths
-from devstack.stack import down, start_services
+from devstack.paths import IMGPIPE_COMMAND, ROOT, StackPaths
+from devstack.stack import down, gateway_answers, service_dir
 from devstack.throwaway import ThrowawayStack, running_throwaway_stack
+from devstack.waiting import wait_until
 from imgpipe.settings import Settings
 
 STATE_DIR = ROOT / ".local" / "bench-stack"
@@ -57,10 +58,14 @@ class BenchStack:
         self.stack.set_processors(count)
         self.processors = count
 
-    def restart_gateway(self) -> None:
-        """A fresh gateway process, so that its peak memory is that of what comes next."""
+    def restart_gateway(self, environment: dict[str, str] | None = None) -> None:
+        """A fresh gateway process (so that its peak memory is that of what comes next), with
+        `environment` on top of the stack's own until the next restart."""
         processes.stop(self.paths, "gateway")
-        start_services(self.settings, self.paths, self.processors)
+        env = {**self.stack.environment, **(environment or {})}
+        cwd = service_dir(self.settings, self.paths, "gateway")
+        processes.start(self.paths, "gateway", [str(IMGPIPE_COMMAND), "gateway"], env=env, cwd=cwd)
+        wait_until(lambda: gateway_answers(self.base_url), 60, "the restarted gateway")
 
     def running_pids(self) -> dict[str, int]:
         """Every process of the stack by name: Kafka, the database and the imgpipe services."""

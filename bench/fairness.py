@@ -1,0 +1,230 @@
+"""`fairness.*`: small requests beside a batch, two keys' shares, and what the scheduling costs.
+
+On the bench stack (2 processors), all with small-image batches of `batch_rows` rows:
+1. one-image requests and a 1,000-row request on the idle stack, then the same while a batch runs
+   (`ratio`, `thousand_ratio`; the batch and the probes under one owner, the API open);
+2. a batch alone with the scheduling and with it off (IMGPIPE_SCHEDULED_ROWS=0, first come first
+   served), and the photo throughput upload both ways (`batch_ratio`, `throughput_ratio`);
+3. with a keys file: two keys of equal weight upload a batch each at the same moment
+   (`share_min`), then keys of weights 4 and 1 (`weighted_error`).
+
+A share is the owner's part of the rows both batches finished while both ran, from the status
+of each, polled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.batch import SMALL_IMAGES_PATH, batch_urls, ensure_small_images
+from bench.client import product_csv, time_to_completed, upload, wait_finished
+from bench.image_server import IMAGE_SERVER_PORT, fresh_urls, start_image_server
+from bench.image_set import CACHE, ensure_image_set
+from bench.latency import one_image_latencies_ms, percentile
+from bench.report import benchmarks_markdown, million_row_section, table, write_outputs
+from bench.stack import BenchStack, delete_set_aside_states, running_bench_stack
+from bench.throughput import IMAGES_PER_ROW, pipeline_images_per_s, warm_up
+from devstack.paths import ROOT
+
+# Rows of each batch: at least the issue's 20,000, about 40 s each at this machine's 500 rows/s.
+FAIRNESS_ROWS = 20_000
+PROBES = 8
+THOUSAND = 1000
+POLL_S = 0.25
+WEIGHTS = {"even-a": 1.0, "even-b": 1.0, "storefront": 4.0, "nightly-sync": 1.0}
+
+
+def _key(name: str) -> str:
+    return f"bench-key-{name}"
+
+
+def write_keys_file(path: Path) -> Path:
+    tables = [
+        f'[[keys]]\nname = "{name}"\nsha256 = "{hashlib.sha256(_key(name).encode()).hexdigest()}"\n'
+        f"weight = {weight}\n"
+        for name, weight in WEIGHTS.items()
+    ]
+    path.write_text("\n".join(tables))
+    return path
+
+
+def _rows_finished(status: dict[str, Any]) -> int:
+    return int(status["rows"]["done"]) + int(status["rows"]["failed"])
+
+
+def _batch_csv(small_images_url: str, rows: int) -> bytes:
+    return product_csv([[url] for url in fresh_urls(batch_urls(small_images_url, rows))])
+
+
+def _thousand_seconds(base_url: str, urls: Sequence[str]) -> float:
+    with httpx.Client(timeout=60) as client:
+        csv_file = product_csv([[url] for url in fresh_urls(urls)])
+        return time_to_completed(client, base_url, csv_file, poll_s=0.05, timeout_s=600)[0]
+
+
+def batch_rows_per_s(base_url: str, small_images_url: str, rows: int) -> float:
+    with httpx.Client(timeout=600) as client:
+        seconds, _ = time_to_completed(
+            client, base_url, _batch_csv(small_images_url, rows), poll_s=POLL_S, timeout_s=1800
+        )
+    return rows / seconds
+
+
+def _beside_a_batch(
+    base_url: str, small_images_url: str, rows: int, probe_urls: Sequence[str], thousand_urls: Sequence[str]
+) -> tuple[list[float], float, bool]:
+    """One-image latencies and the 1,000-row request's seconds while a batch is under way, and
+    whether the batch was still under way when they were done (else the batch was too small)."""
+    with httpx.Client(timeout=600) as client:
+        batch_id = upload(client, base_url, _batch_csv(small_images_url, rows))
+        while _rows_finished(client.get(f"{base_url}/status/{batch_id}").json()) < rows // 20:
+            time.sleep(POLL_S)
+        latencies = one_image_latencies_ms(base_url, fresh_urls(probe_urls))
+        thousand = _thousand_seconds(base_url, thousand_urls)
+        outlasted = _rows_finished(client.get(f"{base_url}/status/{batch_id}").json()) < rows
+        wait_finished(client, base_url, batch_id, poll_s=POLL_S, timeout_s=1800)
+    return latencies, thousand, outlasted
+
+
+@dataclass
+class _Progress:
+    """One key's batch, followed by polling its status."""
+
+    base_url: str
+    key: str
+    csv_file: bytes
+    request_id: str = ""
+    finished_at: float | None = None
+    samples: list[tuple[float, int]] | None = None
+
+    def run(self, start: threading.Barrier) -> None:
+        headers = {"X-API-Key": self.key}
+        self.samples = []
+        with httpx.Client(timeout=600, headers=headers) as client:
+            start.wait()
+            self.request_id = upload(client, self.base_url, self.csv_file)
+            while self.finished_at is None:
+                status = client.get(f"{self.base_url}/status/{self.request_id}").json()
+                now = time.monotonic()
+                self.samples.append((now, _rows_finished(status)))
+                if status["status"] in ("completed", "completed_with_errors", "failed"):
+                    self.finished_at = now
+                time.sleep(POLL_S)
+
+    def rows_by(self, moment: float) -> int:
+        assert self.samples is not None
+        return max([rows for at, rows in self.samples if at <= moment], default=0)
+
+
+def share_of_first(base_url: str, small_images_url: str, rows: int, first: str, second: str) -> float:
+    """The first key's share of the rows both keys' batches finished while both ran."""
+    batches = [
+        _Progress(base_url, _key(name), _batch_csv(small_images_url, rows)) for name in (first, second)
+    ]
+    start = threading.Barrier(len(batches))
+    threads = [threading.Thread(target=batch.run, args=(start,)) for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Both run from the first sample on; the window ends when the first of them finished.
+    end = min(batch.finished_at or 0.0 for batch in batches)
+    done = [batch.rows_by(end) for batch in batches]
+    return done[0] / sum(done)
+
+
+def measure_fairness(
+    stack: BenchStack, small_images_url: str, photo_urls: Sequence[str], rows: int
+) -> dict[str, Any]:
+    base_url = stack.base_url
+    probe_urls = batch_urls(small_images_url, PROBES)
+    thousand_urls = batch_urls(small_images_url, THOUSAND)
+    idle_ms = one_image_latencies_ms(base_url, fresh_urls(probe_urls))
+    thousand_alone = _thousand_seconds(base_url, thousand_urls)
+    busy_ms, thousand_busy, outlasted = _beside_a_batch(
+        base_url, small_images_url, rows, probe_urls, thousand_urls
+    )
+    idle_p50, busy_p50 = percentile(idle_ms, 0.5), percentile(busy_ms, 0.5)
+    print(f"  one image idle p50 {idle_p50:.0f} ms, beside a batch {busy_p50:.0f} ms", flush=True)
+    scheduled = batch_rows_per_s(base_url, small_images_url, rows)
+    scheduled_photos = pipeline_images_per_s(base_url, photo_urls, IMAGES_PER_ROW)
+    stack.restart_gateway({"IMGPIPE_SCHEDULED_ROWS": "0"})
+    unscheduled = batch_rows_per_s(base_url, small_images_url, rows)
+    unscheduled_photos = pipeline_images_per_s(base_url, photo_urls, IMAGES_PER_ROW)
+    print(f"  batch {scheduled:.0f} rows/s scheduled, {unscheduled:.0f} first come first served", flush=True)
+    keys_file = write_keys_file(stack.paths.root / "bench-keys.toml")
+    stack.restart_gateway({"IMGPIPE_API_KEYS_FILE": str(keys_file)})
+    even = share_of_first(base_url, small_images_url, rows, "even-a", "even-b")
+    weighted = share_of_first(base_url, small_images_url, rows, "storefront", "nightly-sync")
+    print(f"  equal keys {even:.2f} / {1 - even:.2f}, weights 4:1 {weighted:.2f}", flush=True)
+    stack.restart_gateway({})
+    expected_weighted = WEIGHTS["storefront"] / (WEIGHTS["storefront"] + WEIGHTS["nightly-sync"])
+    return {
+        "batch_rows": rows,
+        "idle_p50_ms": idle_p50,
+        "busy_p50_ms": busy_p50,
+        "busy_max_ms": max(busy_ms),
+        "ratio": busy_p50 / idle_p50,
+        "idle_samples_ms": idle_ms,
+        "busy_samples_ms": busy_ms,
+        "thousand_alone_s": thousand_alone,
+        "thousand_busy_s": thousand_busy,
+        "thousand_ratio": thousand_busy / thousand_alone,
+        "batch_outlasted_probes": outlasted,
+        "share_min": min(even, 1 - even),
+        "weighted_share": weighted,
+        "weighted_error": abs(weighted / expected_weighted - 1),
+        "batch_scheduled_rows_per_s": scheduled,
+        "batch_unscheduled_rows_per_s": unscheduled,
+        "batch_ratio": scheduled / unscheduled,
+        "photos_scheduled_images_per_s": scheduled_photos,
+        "photos_unscheduled_images_per_s": unscheduled_photos,
+        "throughput_ratio": scheduled_photos / unscheduled_photos,
+    }
+
+
+def main() -> None:
+    """Measure fairness alone on a fresh bench stack and put it into the last `make bench`'s results."""
+    parser = argparse.ArgumentParser(prog="python -m bench.fairness")
+    parser.add_argument("--rows", type=int, default=FAIRNESS_ROWS, help="rows of each batch")
+    args = parser.parse_args()
+    results_path = ROOT / "bench" / "results.json"
+    results: dict[str, Any] = json.loads(results_path.read_text())
+    image_dir = CACHE / "images"
+    ensure_image_set(image_dir, results["sizes"]["images"])
+    ensure_small_images(image_dir)
+    server = start_image_server(image_dir)
+    base = f"http://127.0.0.1:{IMAGE_SERVER_PORT}"
+    images = sorted(image_dir.glob("*.jpg"))[: results["sizes"]["images"]]
+    photo_urls = [f"{base}/{path.name}" for path in images]
+    try:
+        with running_bench_stack(IMAGE_SERVER_PORT, processors=2) as stack:
+            warm_up(stack.base_url, photo_urls, IMAGES_PER_ROW)
+            fairness = measure_fairness(stack, f"{base}/{SMALL_IMAGES_PATH}", photo_urls, args.rows)
+        # Not the time of the rest of the results, which came from an earlier run.
+        fairness["measured_at"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        results["fairness"] = fairness
+    finally:
+        server.terminate()
+        server.wait()
+        delete_set_aside_states()
+    write_outputs(results, results_path.parent)
+    markdown = ROOT / "BENCHMARKS.md"
+    kept = million_row_section(markdown.read_text()) if markdown.exists() else ""
+    markdown.write_text(benchmarks_markdown(results, "make bench", kept))
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
