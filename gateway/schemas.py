@@ -99,6 +99,19 @@ class RowPage(BaseModel):
     next_url: str | None
 
 
+class QueueStatus(BaseModel):
+    """Where an unfinished request stands, as the gateway's last walk of the requests in flight
+    saw it (at most about a second ago)."""
+
+    # Rows of the other unfinished requests published and not yet finished: the processors share
+    # their time between those and this request's own.
+    rows_ahead: int
+    # This request's rows accepted and not yet published.
+    rows_waiting: int
+    # Its rows left at the pace it finished rows over the last 10 s; None until it has one.
+    estimated_finish_at: datetime | None
+
+
 class WebhookDelivery(BaseModel):
     attempt: int
     at: datetime
@@ -130,3 +143,5 @@ class RequestStatusBody(BaseModel):
     # With ?rows=true: one page of rows, in input order, and where it sits.
     row_details: list[RowStatus] | None = None
     row_page: RowPage | None = None
+    # While unfinished; None once finished, and until the gateway's walk has seen a new request.
+    queue: QueueStatus | None = None

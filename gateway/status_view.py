@@ -12,6 +12,7 @@ from gateway.publishing_checkpoint import publishing_progress
 from gateway.request_store import find_request, webhook_record
 from gateway.schemas import (
     Counts,
+    QueueStatus,
     RequestStatusBody,
     RowImage,
     RowPage,
@@ -93,6 +94,12 @@ async def _webhook_status(state: GatewayState, request: RequestDocument) -> Webh
     )
 
 
+def _queue_status(state: GatewayState, request_id: str) -> QueueStatus | None:
+    """From the gateway's last walk of the requests in flight: a status poll reads no more."""
+    position = state.unfinished.progress.queue_position(request_id)
+    return None if position is None else QueueStatus.model_validate(position, from_attributes=True)
+
+
 async def status_body(state: GatewayState, request: RequestDocument) -> RequestStatusBody:
     progress = await request_state(state.db, request)
     publishing = await publishing_progress(state.db, request["_id"])
@@ -120,4 +127,6 @@ async def status_body(state: GatewayState, request: RequestDocument) -> RequestS
             else None
         ),
         webhook=await _webhook_status(state, request),
+        # A walk may not have seen the request finish yet: the state read here has.
+        queue=None if progress.finished else _queue_status(state, request["_id"]),
     )

@@ -2,10 +2,12 @@
 
 Every gateway walks the requests in flight once a second (imgpipe/unfinished_requests.py): a few
 single-`_id` reads per unfinished request, never a cost that grows with the database. From that
-walk come each owner's usage, which the upload limits are checked against, and the requests that
-other gateways are publishing, which the scheduler shares the topic with. Uploads this gateway
-accepted since the walk are added, so a burst into one gateway is counted at once; a burst spread
-over several gateways within one second may pass a limit by what they accept in that second.
+walk come each owner's usage, which the upload limits are checked against, the requests that
+other gateways are publishing, which the scheduler shares the topic with, and where each request
+stands and how fast it goes (gateway/work_progress.py), which status calls and scrapes read.
+Uploads this gateway accepted since the walk are added, so a burst into one gateway is counted at
+once; a burst spread over several gateways within one second may pass a limit by what they accept
+in that second.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gateway.work_progress import RequestProgress, WorkProgress
 from imgpipe.database import Document
 from imgpipe.retrying import UNAVAILABLE
 from imgpipe.unfinished_requests import InFlight, requests_in_flight
@@ -51,6 +54,7 @@ class UnfinishedWork:
         # Uploads accepted while a walk runs: it may not have seen them, so they are added again
         # after it (for a second at most, one may count twice: a limit then errs on the safe side).
         self._accepted_during_walk: list[tuple[str | None, int]] = []
+        self._progress = WorkProgress()
 
     def usage_of(self, owner: str | None) -> OwnerUsage:
         return OwnerUsage(self._requests[owner], self._rows[owner])
@@ -64,6 +68,11 @@ class UnfinishedWork:
     @property
     def publishing(self) -> list[PublishingElsewhere]:
         return self._publishing
+
+    @property
+    def progress(self) -> WorkProgress:
+        """Where each request stands and how fast it goes, for status calls and scrapes."""
+        return self._progress
 
     def _take(self, in_flight: list[InFlight]) -> None:
         self._requests = Counter(item.request["owner"] for item in in_flight)
@@ -80,6 +89,7 @@ class UnfinishedWork:
         self._accepted_during_walk = []
         in_flight = await requests_in_flight(self._db)
         self._take(in_flight)
+        self._progress.observe(RequestProgress.of(item) for item in in_flight)
         for owner, rows in self._accepted_during_walk:
             self._requests[owner] += 1
             self._rows[owner] += rows

@@ -7,6 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.dependencies import State
 from gateway.metrics import REQUESTS_IN_FLIGHT
+from gateway.owner_metrics import owner_rows_exposition
 from gateway.request_store import count_unfinished_requests
 from gateway.route_responses import DEPENDENCY_UNAVAILABLE, content
 
@@ -23,4 +24,5 @@ router = APIRouter()
 )
 async def metrics(state: State) -> Response:
     REQUESTS_IN_FLIGHT.set(await count_unfinished_requests(state.db))
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    exposition = generate_latest() + owner_rows_exposition(state.unfinished.progress.by_owner())
+    return Response(exposition, media_type=CONTENT_TYPE_LATEST)
