@@ -191,12 +191,33 @@ function showStatus(target, status) {
   byId("progress-text").textContent =
     `${STATUS_WORDS[status.status]}: ${settled} of ${images.total} images${failed} · ` +
     `${settledRows} of ${status.rows.total} rows${stalled}`;
+  showQueue(status.queue);
   const done = FINISHED.has(status.status);
   byId("finished-actions").hidden = !done;
   target.totalRows = status.rows.total;
   target.settledRows = settledRows;
   if (pageIsOutdated(target, done)) refreshRows(target);
   showPager(target);
+}
+
+// Where a running request stands (GET /status's `queue`, null once it has finished): the rows
+// of other requests it shares the processors with, its own rows not yet started, and its time left.
+function showQueue(queue) {
+  const text = byId("queue-text");
+  text.hidden = !queue;
+  if (!queue) return;
+  const parts = [`${queue.rows_ahead.toLocaleString("en")} rows ahead`];
+  if (queue.rows_waiting) parts.push(`${queue.rows_waiting.toLocaleString("en")} rows not started`);
+  if (queue.estimated_finish_at) parts.push(`about ${timeLeft(queue.estimated_finish_at)} left`);
+  text.textContent = parts.join(" · ");
+}
+
+// Rounded as a person would say it: the estimate follows the pace of the last few seconds.
+function timeLeft(finishAt) {
+  const seconds = Math.max(1, (Date.parse(finishAt) - Date.now()) / 1000);
+  if (seconds < 90) return `${Math.ceil(seconds)} s`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
 }
 
 // The counts say how many rows finished, not which: any new one may be on the page on screen.

@@ -230,6 +230,10 @@ def test_a_request_larger_than_a_page_is_shown_one_page_at_a_time(
         expect(rows.last.locator("td").nth(1)).to_have_text("Product 200")
         expect(statuses).to_have_text(["pending"] * 100)
         expect(previous).to_be_enabled()
+        # While it waits: what it shares the processors with, and its rows the scheduler holds back
+        # (230 rows, at most IMGPIPE_SCHEDULED_ROWS of them published).
+        expect(page.locator("#queue-text")).to_contain_text("rows ahead")
+        expect(page.locator("#queue-text")).to_contain_text("rows not started")
         release.set()
         # The page on screen follows its rows as they finish, as the first page does.
         expect(statuses).to_have_text(["completed"] * 100, timeout=FINISH_TIMEOUT_MS)
@@ -238,6 +242,7 @@ def test_a_request_larger_than_a_page_is_shown_one_page_at_a_time(
     expect(page.locator("#progress-text")).to_contain_text(
         "completed: 230 of 230 images", timeout=FINISH_TIMEOUT_MS
     )
+    expect(page.locator("#queue-text")).to_be_hidden()
     screenshot(page, "web-page-second-page")
 
     # Read down to the page's last row: the pager is still in view, and the next page starts at its top.
