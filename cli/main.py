@@ -10,6 +10,7 @@ import argparse
 import csv
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli.api import ApiProblem, GatewayClient
+from cli.queue_note import queue_note
 from cli.services import SERVICES, run_service
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -54,9 +56,10 @@ def _watch(client: GatewayClient, request_id: str) -> dict[str, Any]:
         task = progress.add_task("queued", total=None)  # the first event brings the total
         for status in client.status_events(request_id):
             images = status["images"]
+            note = queue_note(status.get("queue"), datetime.now(UTC))
             progress.update(
                 task,
-                description=status["status"],
+                description=f"{status['status']} ({note})" if note else status["status"],
                 total=images["total"],
                 completed=images["done"] + images["failed"],
             )
@@ -94,6 +97,9 @@ def submit(client: GatewayClient, csv_path: Path, wait: bool, out: Path | None) 
 def status(client: GatewayClient, request_id: str) -> int:
     body = client.status(request_id)
     print(json.dumps(body, indent=2))
+    note = queue_note(body.get("queue"), datetime.now(UTC))
+    if note:
+        errors.print(note, soft_wrap=True, markup=False, highlight=False)
     return _EXIT_BY_STATUS.get(body["status"], EXIT_COMPLETED)
 
 
