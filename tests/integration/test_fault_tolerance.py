@@ -40,9 +40,16 @@ from tests.support.fault_injection import (
     kill_hard,
     serve_catalogue,
 )
-from tests.support.helpers import product_csv, read_csv, read_topic, upload
+from tests.support.helpers import product_csv, read_csv, read_topic, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer
-from tests.support.stack import FAULT_STATE, ON_S3, TEST_BUCKET, RunningStack, running_test_stack
+from tests.support.stack import (
+    FAULT_STATE,
+    ON_S3,
+    TEST_BUCKET,
+    RunningStack,
+    running_test_stack,
+    start_extra_gateway,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -266,6 +273,36 @@ def test_kill_the_gateway_while_it_publishes(
     assert checkpoint is not None and not checkpoint["done"], "publishing finished before the kill"
     start_services(two_processors.settings, two_processors.paths, processor_count=2)
     assert_exact_outcome(two_processors, request_id, catalogue)
+
+
+def test_kill_a_gateway_mid_batch_and_another_takes_over_its_paced_publishing(
+    two_processors: RunningStack, fault_server: LocalHttpServer, fault_mongo: MongoClient[Document]
+) -> None:
+    """Rows are published at the pace they finish (gateway/fair_scheduler.py), so a batch is
+    still being published long after its upload. Its gateway dies: the other gateway claims the
+    batch once the lease runs out, goes on publishing it paced, and a new request uploaded there
+    is still served before the batch."""
+    second = start_extra_gateway(two_processors, "gateway-b", {})
+    # About 80 rows a second (16 working slots, 0.2 s a fetch): the batch outlasts the lease.
+    catalogue = serve_catalogue(fault_server, "paced", rows=2_000, images_per_row=1, delay_s=0.2)
+    response = upload(two_processors.base_url, product_csv(catalogue.rows))
+    assert response.status_code == 202, response.text
+    request_id = response.json()["request_id"]
+    wait_until(lambda: finished_rows(two_processors, request_id) >= 100, 120, "the first 100 rows")
+    kill_hard(two_processors.paths, "gateway")
+    publishing = fault_mongo[two_processors.settings.mongodb_database].publishing
+    wait_until(
+        lambda: (publishing.find_one({"_id": request_id}) or {}).get("takeovers", 0) >= 1,
+        60,
+        "the other gateway taking the batch over",
+    )
+    small = serve_catalogue(fault_server, "after-takeover", rows=1, images_per_row=1, delay_s=0.0)
+    small_id = upload(second, product_csv(small.rows)).json()["request_id"]
+    assert wait_finished(second, small_id)["status"] == "completed"
+    assert finished_rows(two_processors, request_id) < len(catalogue.rows) // 2
+    start_services(two_processors.settings, two_processors.paths, processor_count=2)
+    assert_exact_outcome(two_processors, request_id, catalogue)
+    processes.stop(two_processors.paths, "gateway-b")
 
 
 @pytest.mark.parametrize("run", RUNS)
