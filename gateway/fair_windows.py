@@ -2,9 +2,12 @@
 
 The deployment keeps at most `total` rows in `imgpipe.rows` that are not finished yet, and shares
 them out by max-min fairness: first between owners (API keys, or everyone together when the API
-is open) in proportion to their weights, then equally between an owner's requests. An owner or a
-request that needs less than its share gets what it needs, and the rest is shared out again among
-the others (water-filling). Since every row takes about as long, what an owner keeps in the topic
+is open) in proportion to their weights, then between an owner's requests, smaller ones first in
+measure: a request weighs one more for each halving of its rows left against the owner's largest
+(`size_weight`). Equal requests share equally; a 1,000-row request beside a 20,000-row batch of its
+own key gets about five sixths, so it takes little more than its time alone, and the batch still
+moves. An owner or a request that needs less than its share gets what it needs, and the rest is
+shared out again among the others (water-filling). Since every row takes about as long, what an owner keeps in the topic
 is its share of the rows finished per second (Little's law), and a new request waits behind at most
 `total` rows, however large the batches before it.
 
@@ -57,6 +60,11 @@ def water_fill(
     return shares
 
 
+def size_weight(rows: int, largest: int) -> float:
+    """A request's weight among its owner's: 1 for the largest, one more for each halving."""
+    return 1.0 + math.log2(largest / max(rows, 1))
+
+
 def fair_windows(total: int, demands: Iterable[Demand]) -> dict[str, int]:
     """Each request's window: rows it may have in the topic unfinished, at least one."""
     by_owner: dict[str | None, list[Demand]] = defaultdict(list)
@@ -69,10 +77,11 @@ def fair_windows(total: int, demands: Iterable[Demand]) -> dict[str, int]:
     )
     windows = {}
     for owner, requests in by_owner.items():
+        largest = max(max(request.rows, 1) for request in requests)
         request_shares = water_fill(
             owner_shares[owner],
             {request.request_id: request.rows for request in requests},
-            {request.request_id: 1.0 for request in requests},
+            {request.request_id: size_weight(request.rows, largest) for request in requests},
         )
         for request_id, share in request_shares.items():
             windows[request_id] = max(1, math.ceil(share))

@@ -26,12 +26,23 @@ def test_a_small_request_takes_what_it_needs_and_the_batch_keeps_the_rest() -> N
     assert windows == {"batch": 63, "one": 1}
 
 
-def test_within_a_key_requests_share_equally() -> None:
+def test_within_a_key_equal_requests_share_equally() -> None:
+    windows = fair_windows(64, [Demand("one", "a", 1.0, 20_000), Demand("two", "a", 1.0, 20_000)])
+    assert windows == {"one": 32, "two": 32}
+
+
+def test_within_a_key_a_smaller_request_weighs_one_more_per_halving() -> None:
+    # The key's half of 60 rows: the 10,000-row request weighs 3 (two halvings), the batch 1.
     windows = fair_windows(
         60,
-        [Demand("big", "a", 1.0, 50_000), Demand("mid", "a", 1.0, 10_000), Demand("other", "b", 1.0, 9_000)],
+        [Demand("big", "a", 1.0, 40_000), Demand("mid", "a", 1.0, 10_000), Demand("other", "b", 1.0, 9_000)],
     )
-    assert windows == {"big": 15, "mid": 15, "other": 30}
+    assert windows == {"big": 8, "mid": 23, "other": 30}
+
+
+def test_the_size_weight_does_not_cross_keys() -> None:
+    windows = fair_windows(64, [Demand("big", "a", 1.0, 40_000), Demand("mid", "b", 1.0, 10_000)])
+    assert windows == {"big": 32, "mid": 32}
 
 
 def test_the_open_api_is_one_owner_whose_requests_share() -> None:
