@@ -7,9 +7,9 @@ measure: a request weighs one more for each halving of its rows left against the
 (`size_weight`). Equal requests share equally; a 1,000-row request beside a 20,000-row batch of its
 own key gets about five sixths, so it takes little more than its time alone, and the batch still
 moves. An owner or a request that needs less than its share gets what it needs, and the rest is
-shared out again among the others (water-filling). Since every row takes about as long, what an owner keeps in the topic
-is its share of the rows finished per second (Little's law), and a new request waits behind at most
-`total` rows, however large the batches before it.
+shared out again among the others (water-filling). Since every row takes about as long, what an
+owner keeps in the topic is its share of the rows finished per second (Little's law), and a new
+request waits behind at most `total` rows, however large the batches before it.
 
 Every request that still has rows to publish gets a window of at least one row, so none starves:
 an owner with more requests than `total` rows has more than its share in flight (docs/architecture.md).

@@ -150,14 +150,14 @@ class RowPublisher:
             raise RuntimeError(f"request {request_id} has no publishing checkpoint")
         request = await request_document(self._db, request_id)
         context = replace(RowContext.of_request(request), repeated_urls=repeated_urls)
-        # Rows after the checkpoint may be in the topic already: they count as unfinished until
-        # their results are heard of or the aggregator's counters are re-read.
+        # Rows up to the checkpoint count as unfinished but for those the aggregator has counted
+        # (a new request has none: its state is not read). Rows a dead gateway sent after its
+        # checkpoint are not counted: the window runs over by those for a while.
+        finished = 0
+        if progress.rows_published:
+            finished = (await request_state(self._db, request)).rows_finished
         window = self._scheduler.open(
-            request_id,
-            context.owner,
-            progress.rows_total,
-            progress.rows_published,
-            (await request_state(self._db, request)).rows_finished,
+            request_id, context.owner, progress.rows_total, progress.rows_published, finished
         )
         try:
             await publish_rows(self._producer, self._db, context, self._storage, self._scheduler, window)
