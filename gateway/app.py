@@ -19,6 +19,7 @@ from gateway.routes import health, images, metrics, progress_events, requests, u
 from gateway.row_publisher import RowPublisher
 from gateway.unfinished_work import UnfinishedWork
 from gateway.upload_limit import UploadSizeLimit
+from gateway.upload_rate import UploadRate
 from imgpipe.database import connect, database
 from imgpipe.kafka import new_producer
 from imgpipe.retrying import until_available
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             api_keys=api_keys,
             storage=storage,
             unfinished=unfinished,
+            upload_rate=UploadRate(db),
         )
         try:
             yield

@@ -12,6 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from gateway.api_keys import ApiKeys
 from gateway.row_publisher import RowPublisher
 from gateway.unfinished_work import UnfinishedWork
+from gateway.upload_rate import UploadRate
 from imgpipe.database import Document
 from imgpipe.settings import Settings
 from imgpipe.storage.base import ObjectStorage
@@ -26,6 +27,7 @@ class GatewayState:
     api_keys: ApiKeys
     storage: ObjectStorage
     unfinished: UnfinishedWork
+    upload_rate: UploadRate
 
 
 def gateway_state(request: Request) -> GatewayState:

@@ -11,6 +11,11 @@ from gateway.errors import ApiError
 from imgpipe.retrying import UNAVAILABLE
 
 UPLOADS = Counter("imgpipe_uploads_total", "Uploads, by outcome: accepted or the error code", ["outcome"])
+UPLOADS_REFUSED = Counter(
+    "imgpipe_uploads_refused_total",
+    "Uploads refused with 429, by owner (the key's owner id, or open) and the limit crossed",
+    ["owner", "limit"],
+)
 ROWS_PUBLISHED = Counter("imgpipe_rows_published_total", "Rows published to imgpipe.rows")
 REQUESTS_IN_FLIGHT = Gauge(
     "imgpipe_requests_in_flight", "Requests queued or processing (read at scrape time)"

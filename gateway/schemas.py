@@ -27,6 +27,17 @@ class CsvRejectedBody(ErrorBody):
     problems: list[CsvProblemBody]
 
 
+class QuotaExceededBody(ErrorBody):
+    """429 of POST /upload: the key's limit that was crossed, its value and the key's usage of it
+    (for `max_rows_per_upload`, the CSV's rows)."""
+
+    limit: Literal[
+        "max_unfinished_requests", "max_unfinished_rows", "max_rows_per_upload", "max_uploads_per_minute"
+    ]
+    value: int
+    usage: int
+
+
 class InvalidParameter(BaseModel):
     location: str  # e.g. "path.request_id", "body.file"
     message: str

@@ -100,6 +100,11 @@ class PublishingClaimDocument(TypedDict):
     at: datetime
 
 
+class UploadSlotDocument(TypedDict):
+    _id: str  # "<owner>/<minute>/<n>" (gateway/upload_rate.py)
+    at: datetime
+
+
 class WebhookDeliveryDocument(TypedDict):
     attempt: int
     at: datetime
@@ -154,6 +159,9 @@ UNFINISHED_REQUESTS = TypedCollection[UnfinishedRequestDocument]("unfinished_req
 PUBLISHING = TypedCollection[PublishingDocument]("publishing")
 # "<id>/<n>": the n-th takeover of a publishing, insert-only
 PUBLISHING_CLAIMS = TypedCollection[PublishingClaimDocument]("publishing_claims")
+# "<owner>/<minute>/<n>": the n-th upload an owner had accepted in that minute of the clock,
+# insert-only: the gateways
+UPLOAD_SLOTS = TypedCollection[UploadSlotDocument]("upload_slots")
 # a request's webhook deliveries: the aggregator's webhook agent
 WEBHOOKS = TypedCollection[WebhookDocument]("webhooks")
 # Per owner and source URL, "<sha256>": the validators and content hash the source last sent, or

@@ -22,7 +22,8 @@ from gateway.metrics import counted_upload
 from gateway.readiness import kafka_state, storage_state
 from gateway.request_store import insert_request
 from gateway.route_responses import DEPENDENCY_UNAVAILABLE, INVALID_PARAMETERS, UNAUTHORIZED, error
-from gateway.schemas import CsvRejectedBody, ErrorBody, UploadAccepted
+from gateway.schemas import CsvRejectedBody, ErrorBody, QuotaExceededBody, UploadAccepted
+from gateway.upload_quotas import admit_upload, refuse_before_reading
 from imgpipe.input_spool import delete_input_spool, store_input_spool
 from imgpipe.messages import MAX_JPEG_QUALITY, MIN_JPEG_QUALITY, RequestStatus
 from imgpipe.request_paths import INPUT_SPOOL_NAME, download_url, status_url
@@ -40,6 +41,11 @@ _WEBHOOK_URL_PATTERN = (
     r"([^\x00-\x20\x7f/?#@:\[\]]+|\[[0-9A-Fa-f:.]+\])(:[0-9]*)?([/?#][^\x00-\x20\x7f]*)?$"
 )
 _WEBHOOK_URL = re.compile(_WEBHOOK_URL_PATTERN)
+_RETRY_AFTER = {
+    "description": "whole seconds after which the upload may be accepted",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+}
 
 
 def _form_field(json_schema: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
@@ -97,6 +103,14 @@ def _check_webhook_url(webhook_url: str | None) -> None:
             " IMGPIPE_MAX_ROWS or more URLs in a row than IMGPIPE_MAX_URLS_PER_ROW"
         ),
         422: INVALID_PARAMETERS,
+        429: {
+            **error(
+                "a limit of the key was crossed: unfinished requests or rows, rows per upload, or uploads"
+                " per minute (`limit`, its `value` and the key's `usage`)",
+                QuotaExceededBody,
+            ),
+            "headers": {"Retry-After": _RETRY_AFTER},
+        },
         503: DEPENDENCY_UNAVAILABLE,
     },
 )
@@ -135,6 +149,8 @@ async def _accept_upload(
 ) -> UploadAccepted:
     _check_webhook_url(webhook_url)
     jpeg_quality = _jpeg_quality(quality, state.settings.jpeg_quality)
+    # The key's limits that need no file: a refused upload costs no read and asks no dependency.
+    refuse_before_reading(state, owner)
     # Refuse before reading the file: accepting an upload whose rows cannot be published soon
     # would only park the work. (A broker lost after this point is waited out by the publisher.)
     if await kafka_state(state.producer) != "ok":
@@ -160,6 +176,8 @@ async def _accept_upload(
                 f"the CSV was rejected: {len(rejected.problems)} problem(s) found",
                 problems=[asdict(problem) for problem in rejected.problems],
             ) from None
+        # The limits that need the rows, then the rate slot: the last check before anything is stored.
+        await admit_upload(state, owner, summary.rows)
         await store_input_spool(state.storage, request_id, spool)
     try:
         await insert_request(

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ from gateway.fair_scheduler import FairScheduler
 from gateway.finished_rows import FinishedRows
 from gateway.row_publisher import RowPublisher
 from gateway.unfinished_work import UnfinishedWork
+from gateway.upload_rate import UploadRate
 from imgpipe.database import connect, database
 from imgpipe.kafka import new_producer
 from imgpipe.settings import Settings
@@ -38,9 +40,10 @@ API_KEYS = ("key-alice", "key-bob")
 
 
 @asynccontextmanager
-async def _in_process_gateway(
-    tmp_path: Path, api_keys: tuple[str, ...] = ()
-) -> AsyncIterator[httpx.AsyncClient]:
+async def in_process_gateway(
+    tmp_path: Path, api_keys: tuple[str, ...] = (), **settings: Any
+) -> AsyncIterator[tuple[httpx.AsyncClient, GatewayState]]:
+    """A client of the gateway, and the gateway's state; `settings` change the tier's own."""
     config = Settings(
         kafka_bootstrap_servers=NOWHERE,
         mongodb_url=f"mongodb://{NOWHERE}/",
@@ -48,6 +51,7 @@ async def _in_process_gateway(
         max_upload_bytes=MAX_UPLOAD_BYTES,
         public_base_url=BASE_URL,
         api_keys=api_keys,
+        **settings,
     )
     app = create_app(config)
     storage = open_storage(config)
@@ -56,7 +60,7 @@ async def _in_process_gateway(
     producer = new_producer(config)
     unfinished = UnfinishedWork(db)
     scheduler = FairScheduler(config.scheduled_rows, FinishedRows(), unfinished, lambda owner: 1.0)
-    app.state.gateway = GatewayState(
+    state = app.state.gateway = GatewayState(
         settings=config,
         db=db,
         producer=producer,
@@ -64,11 +68,12 @@ async def _in_process_gateway(
         api_keys=load_api_keys(config),
         storage=storage,
         unfinished=unfinished,
+        upload_rate=UploadRate(db),
     )
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=30) as http:
-            yield http
+            yield http, state
     finally:
         await producer.stop()
         await client.close()
@@ -77,12 +82,12 @@ async def _in_process_gateway(
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """A client of an open gateway (no API keys)."""
-    async with _in_process_gateway(tmp_path) as http:
+    async with in_process_gateway(tmp_path) as (http, _):
         yield http
 
 
 @pytest.fixture
 async def keyed_api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """A client of a gateway with IMGPIPE_API_KEYS set."""
-    async with _in_process_gateway(tmp_path, api_keys=API_KEYS) as http:
+    async with in_process_gateway(tmp_path, api_keys=API_KEYS) as (http, _):
         yield http

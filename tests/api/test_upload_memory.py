@@ -24,6 +24,7 @@ from gateway.app import create_app
 from gateway.dependencies import GatewayState
 from gateway.row_publisher import RowPublisher
 from gateway.unfinished_work import UnfinishedWork
+from gateway.upload_rate import UploadRate
 from imgpipe.database import Document
 from imgpipe.settings import Settings
 from imgpipe.storage.factory import open_storage
@@ -84,6 +85,7 @@ def test_a_csv_over_max_rows_is_413_in_bounded_memory(tmp_path: Path) -> None:
         api_keys=load_api_keys(settings),
         storage=open_storage(settings),
         unfinished=UnfinishedWork(cast(AsyncDatabase[Document], None)),
+        upload_rate=UploadRate(cast(AsyncDatabase[Document], None)),
     )
 
     response, peak = asyncio.run(post_while_tracing_memory(app))
