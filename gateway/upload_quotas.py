@@ -55,6 +55,11 @@ def _refuse(
     )
 
 
+def _holder(owner: str | None) -> str:
+    """Whose limit it is, as the refusal's message says it."""
+    return "this key" if owner is not None else "the open API (all uploads together)"
+
+
 def _check_unfinished_requests(owner: str | None, policy: KeyPolicy, usage: OwnerUsage) -> None:
     if usage.unfinished_requests >= policy.max_unfinished_requests:
         _refuse(
@@ -63,8 +68,8 @@ def _check_unfinished_requests(owner: str | None, policy: KeyPolicy, usage: Owne
             policy.max_unfinished_requests,
             usage.unfinished_requests,
             UNFINISHED_RETRY_AFTER_S,
-            f"this key has {usage.unfinished_requests} unfinished requests, its limit: retry once one "
-            "has finished",
+            f"{_holder(owner)} is at its limit of {policy.max_unfinished_requests} unfinished requests: "
+            "retry once one has finished",
         )
 
 
@@ -77,7 +82,7 @@ def _refuse_rate(state: GatewayState, owner: str | None, policy: KeyPolicy) -> N
         limit,
         limit,
         wait,
-        f"this key has had {limit} uploads accepted this minute, its limit: retry in {wait} s",
+        f"{_holder(owner)} is at its limit of {limit} uploads a minute: retry in {wait} s",
     )
 
 
@@ -101,8 +106,8 @@ async def admit_upload(state: GatewayState, owner: str | None, rows: int) -> Non
             policy.max_rows_per_upload,
             rows,
             UNFINISHED_RETRY_AFTER_S,
-            f"the CSV has {rows} rows and this key may upload at most {policy.max_rows_per_upload} at "
-            "once: split the file",
+            f"the CSV has {rows} rows and {_holder(owner)} may upload at most "
+            f"{policy.max_rows_per_upload} at once: split the file",
         )
     # Checked again: other uploads may have been accepted while this file was read.
     usage = state.unfinished.usage_of(owner)
@@ -114,7 +119,7 @@ async def admit_upload(state: GatewayState, owner: str | None, rows: int) -> Non
             policy.max_unfinished_rows,
             usage.rows_unfinished,
             UNFINISHED_RETRY_AFTER_S,
-            f"this key has {usage.rows_unfinished} rows unfinished and may have "
+            f"{_holder(owner)} has {usage.rows_unfinished} rows unfinished and may have "
             f"{policy.max_unfinished_rows}: the CSV's {rows} more must wait until enough have finished",
         )
     state.unfinished.accepted(owner, rows)

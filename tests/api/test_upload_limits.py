@@ -34,5 +34,6 @@ async def test_with_the_api_open_every_client_counts_against_one_set_of_limits(t
         "value": 2,
         "usage": 2,
     }
+    assert body["message"].startswith("the open API (all uploads together) is at its limit of 2")
     assert response.headers["retry-after"] == "10"
     assert _refusals() == refused_before + 1
