@@ -87,10 +87,10 @@ class _Publishing:
             await self.checkpoint(done=False)
 
     async def _wait_for_room(self) -> None:
-        """Wait until a row of the request finishes, keeping the lease; re-count from the
-        aggregator's counters when nothing is heard for a while."""
+        """Wait until enough rows of the request finished for a refill, keeping the lease; re-count
+        from the aggregator's counters when nothing is heard for a while."""
         heard_at = self._clock()
-        while not self._scheduler.has_room(self._window):
+        while not self._scheduler.refill_due(self._window):
             await self._scheduler.room(self._window, PUBLISH_CHECKPOINT_INTERVAL_S)
             if self._checkpoints.due():
                 await self.checkpoint(done=False)
