@@ -5,15 +5,16 @@ single-`_id` reads per unfinished request, never a cost that grows with the data
 walk come each owner's usage, which the upload limits are checked against, the requests that
 other gateways are publishing, which the scheduler shares the topic with, and where each request
 stands and how fast it goes (gateway/work_progress.py), which status calls and scrapes read.
-Uploads this gateway accepted since the walk are added, so a burst into one gateway is counted at
-once; a burst spread over several gateways within one second may pass a limit by what they accept
-in that second.
+Uploads this gateway accepted are added until a walk sees them, so a burst into one gateway is
+counted at once; a burst spread over several gateways within one second may pass a limit by what
+they accept in that second.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,19 +22,27 @@ from dataclasses import dataclass
 from pymongo.asynchronous.database import AsyncDatabase
 
 from gateway.work_progress import RequestProgress, WorkProgress
-from imgpipe.database import Document
+from imgpipe.database import REQUESTS, UNFINISHED_REQUESTS, Document
 from imgpipe.retrying import UNAVAILABLE
 from imgpipe.unfinished_requests import InFlight, requests_in_flight
 
 logger = logging.getLogger(__name__)
 
 SCAN_INTERVAL_S = 1.0
+PENDING_FOR_AT_MOST_S = 60.0
 
 
 @dataclass(frozen=True)
 class OwnerUsage:
     unfinished_requests: int
     rows_unfinished: int
+
+
+@dataclass(frozen=True)
+class _Pending:
+    owner: str | None
+    rows: int
+    at: float  # time.monotonic() when accepted
 
 
 @dataclass(frozen=True)
@@ -45,25 +54,39 @@ class PublishingElsewhere:
     rows_unfinished: int
 
 
+async def finished_unseen(db: AsyncDatabase[Document], request_id: str) -> bool:
+    """Whether a request no walk saw has finished already: it exists, but not among the requests
+    in flight (a request is marked unfinished before it is inserted)."""
+    if await UNFINISHED_REQUESTS.of(db).find_one({"_id": request_id}) is not None:
+        return False
+    return await REQUESTS.of(db).find_one({"_id": request_id}, {"_id": 1}) is not None
+
+
 class UnfinishedWork:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._db = db
         self._requests: Counter[str | None] = Counter()
         self._rows: Counter[str | None] = Counter()
         self._publishing: list[PublishingElsewhere] = []
-        # Uploads accepted while a walk runs: it may not have seen them, so they are added again
-        # after it (for a second at most, one may count twice: a limit then errs on the safe side).
-        self._accepted_during_walk: list[tuple[str | None, int]] = []
+        # Uploads this gateway accepted that no walk has seen yet, by request id.
+        self._pending: dict[str, _Pending] = {}
         self._progress = WorkProgress()
 
     def usage_of(self, owner: str | None) -> OwnerUsage:
         return OwnerUsage(self._requests[owner], self._rows[owner])
 
-    def accepted(self, owner: str | None, rows: int) -> None:
-        """An upload this gateway just accepted: counted until the next walk sees it."""
+    def accepted(self, request_id: str, owner: str | None, rows: int) -> None:
+        """An upload this gateway just accepted: counted here until a walk sees it."""
+        self._pending[request_id] = _Pending(owner, rows, time.monotonic())
         self._requests[owner] += 1
         self._rows[owner] += rows
-        self._accepted_during_walk.append((owner, rows))
+
+    def withdrawn(self, request_id: str) -> None:
+        """An upload counted by `accepted` and then refused or failed: it is not coming."""
+        pending = self._pending.pop(request_id, None)
+        if pending is not None:
+            self._requests[pending.owner] -= 1
+            self._rows[pending.owner] -= pending.rows
 
     @property
     def publishing(self) -> list[PublishingElsewhere]:
@@ -86,13 +109,22 @@ class UnfinishedWork:
         ]
 
     async def refresh(self) -> None:
-        self._accepted_during_walk = []
         in_flight = await requests_in_flight(self._db)
         self._take(in_flight)
         self._progress.observe(RequestProgress.of(item) for item in in_flight)
-        for owner, rows in self._accepted_during_walk:
-            self._requests[owner] += 1
-            self._rows[owner] += rows
+        seen = {item.request["_id"] for item in in_flight}
+        # An upload that failed without saying so is forgotten after a while.
+        forgotten_before = time.monotonic() - PENDING_FOR_AT_MOST_S
+        self._pending = {
+            request_id: pending
+            for request_id, pending in self._pending.items()
+            if request_id not in seen
+            and pending.at >= forgotten_before
+            and not await finished_unseen(self._db, request_id)
+        }
+        for pending in self._pending.values():
+            self._requests[pending.owner] += 1
+            self._rows[pending.owner] += pending.rows
 
     async def refresh_forever(self, after_walk: Callable[[], None]) -> None:
         while True:

@@ -6,8 +6,7 @@ be full); once the CSV is validated and before anything is stored, what needs it
 slot last, so that an upload refused for anything else takes none. The upload is counted as
 unfinished work (`UnfinishedWork.accepted`) before its slot is taken, with nothing awaited between
 the check and the count: two uploads of one owner on one gateway never both pass a limit that
-only one fits under. One then refused for the rate stays counted until the next walk of the
-requests in flight (about a second), which errs on the safe side.
+only one fits under. One then refused for the rate, or failing later, is withdrawn.
 """
 
 from __future__ import annotations
@@ -94,7 +93,7 @@ def refuse_before_reading(state: GatewayState, owner: str | None) -> None:
         _refuse_rate(state, owner, policy)
 
 
-async def admit_upload(state: GatewayState, owner: str | None, rows: int) -> None:
+async def admit_upload(state: GatewayState, owner: str | None, request_id: str, rows: int) -> None:
     """Check a validated upload of `rows` rows against every limit and count it: once this returns,
     the upload is accepted as far as the limits go."""
     policy = state.api_keys.policy_of(owner)
@@ -122,6 +121,7 @@ async def admit_upload(state: GatewayState, owner: str | None, rows: int) -> Non
             f"{_holder(owner)} has {usage.rows_unfinished} rows unfinished and may have "
             f"{policy.max_unfinished_rows}: the CSV's {rows} more must wait until enough have finished",
         )
-    state.unfinished.accepted(owner, rows)
+    state.unfinished.accepted(request_id, owner, rows)
     if not await state.upload_rate.take_slot(owner, policy.max_uploads_per_minute):
+        state.unfinished.withdrawn(request_id)
         _refuse_rate(state, owner, policy)

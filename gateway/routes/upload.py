@@ -177,13 +177,18 @@ async def _accept_upload(
                 problems=[asdict(problem) for problem in rejected.problems],
             ) from None
         # The limits that need the rows, then the rate slot: the last check before anything is stored.
-        await admit_upload(state, owner, summary.rows)
-        await store_input_spool(state.storage, request_id, spool)
+        await admit_upload(state, owner, request_id, summary.rows)
+        try:
+            await store_input_spool(state.storage, request_id, spool)
+        except BaseException:
+            state.unfinished.withdrawn(request_id)
+            raise
     try:
         await insert_request(
             state.db, request_id, summary.rows, summary.images, webhook_url, owner, jpeg_quality
         )
     except UNAVAILABLE:
+        state.unfinished.withdrawn(request_id)
         await delete_input_spool(state.storage, request_id)
         raise
     state.publisher.start(request_id, summary.repeated_urls)

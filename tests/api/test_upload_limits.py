@@ -23,8 +23,8 @@ async def test_with_the_api_open_every_client_counts_against_one_set_of_limits(t
     refused_before = _refusals()
     async with in_process_gateway(tmp_path, max_unfinished_requests=2) as (api, state):
         # Two requests in flight, whoever sent them: the open API knows no one apart.
-        state.unfinished.accepted(None, 10)
-        state.unfinished.accepted(None, 10)
+        state.unfinished.accepted("earlier-1", None, 10)
+        state.unfinished.accepted("earlier-2", None, 10)
         response = await api.post("/upload", files={"file": ("p.csv", CSV, "text/csv")})
 
     # 429, not the 503 of the unreachable broker and storage: refused before asking them.
