@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +27,11 @@ import httpx
 
 from bench.batch import SMALL_IMAGES_PATH, batch_urls, ensure_small_images
 from bench.client import product_csv, time_to_completed, upload, wait_finished
-from bench.image_server import IMAGE_SERVER_PORT, fresh_urls, start_image_server
-from bench.image_set import CACHE, ensure_image_set
+from bench.image_server import IMAGE_SERVER_PORT, fresh_urls
 from bench.latency import one_image_latencies_ms, percentile
-from bench.report import benchmarks_markdown, million_row_section, table, write_outputs
-from bench.stack import BenchStack, delete_set_aside_states, running_bench_stack
+from bench.partial_run import measure_into_last_results
+from bench.stack import BenchStack, running_bench_stack
 from bench.throughput import IMAGES_PER_ROW, pipeline_images_per_s, warm_up
-from devstack.paths import ROOT
 
 # Rows of each batch: at least the issue's 20,000, about 40 s each at this machine's 500 rows/s.
 FAIRNESS_ROWS = 20_000
@@ -198,32 +194,18 @@ def main() -> None:
     """Measure fairness alone on a fresh bench stack and put it into the last `make bench`'s results."""
     parser = argparse.ArgumentParser(prog="python -m bench.fairness")
     parser.add_argument("--rows", type=int, default=FAIRNESS_ROWS, help="rows of each batch")
-    args = parser.parse_args()
-    results_path = ROOT / "bench" / "results.json"
-    results: dict[str, Any] = json.loads(results_path.read_text())
-    image_dir = CACHE / "images"
-    ensure_image_set(image_dir, results["sizes"]["images"])
-    ensure_small_images(image_dir)
-    server = start_image_server(image_dir)
-    base = f"http://127.0.0.1:{IMAGE_SERVER_PORT}"
-    images = sorted(image_dir.glob("*.jpg"))[: results["sizes"]["images"]]
-    photo_urls = [f"{base}/{path.name}" for path in images]
-    try:
+    rows = parser.parse_args().rows
+
+    def measure_alone(results: dict[str, Any], image_dir: Path) -> dict[str, Any]:
+        ensure_small_images(image_dir)
+        base = f"http://127.0.0.1:{IMAGE_SERVER_PORT}"
+        images = sorted(image_dir.glob("*.jpg"))[: results["sizes"]["images"]]
+        photo_urls = [f"{base}/{path.name}" for path in images]
         with running_bench_stack(IMAGE_SERVER_PORT, processors=2) as stack:
             warm_up(stack.base_url, photo_urls, IMAGES_PER_ROW)
-            fairness = measure_fairness(stack, f"{base}/{SMALL_IMAGES_PATH}", photo_urls, args.rows)
-        # Not the time of the rest of the results, which came from an earlier run.
-        fairness["measured_at"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
-        results["fairness"] = fairness
-    finally:
-        server.terminate()
-        server.wait()
-        delete_set_aside_states()
-    write_outputs(results, results_path.parent)
-    markdown = ROOT / "BENCHMARKS.md"
-    kept = million_row_section(markdown.read_text()) if markdown.exists() else ""
-    markdown.write_text(benchmarks_markdown(results, "make bench", kept))
-    print(table(results))
+            return measure_fairness(stack, f"{base}/{SMALL_IMAGES_PATH}", photo_urls, rows)
+
+    measure_into_last_results("fairness", measure_alone)
 
 
 if __name__ == "__main__":

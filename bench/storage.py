@@ -10,17 +10,13 @@ bench/results.json and BENCHMARKS.md with it.
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.image_server import IMAGE_SERVER_PORT, start_image_server
-from bench.image_set import CACHE, ensure_image_set
-from bench.report import benchmarks_markdown, million_row_section, write_outputs
-from bench.stack import S3_BUCKET, delete_set_aside_states, running_bench_stack
+from bench.image_server import IMAGE_SERVER_PORT
+from bench.partial_run import measure_into_last_results
+from bench.stack import S3_BUCKET, running_bench_stack
 from bench.throughput import pipeline_images_per_s, warm_up
-from devstack.paths import ROOT
 
 ROUNDS = 2
 
@@ -46,27 +42,14 @@ def measure_storage(image_dir: Path, images: int, images_per_row: int) -> dict[s
     return {"file_images_per_s": file_rate, "s3_images_per_s": s3_rate, "s3_ratio": s3_rate / file_rate}
 
 
+def _measure_alone(results: dict[str, Any], image_dir: Path) -> dict[str, Any]:
+    sizes = results["sizes"]
+    return {**measure_storage(image_dir, sizes["images"], sizes["images_per_row"])}
+
+
 def main() -> None:
     """Measure storage alone and put it into the results of the last `make bench`."""
-    results_path = ROOT / "bench" / "results.json"
-    results: dict[str, Any] = json.loads(results_path.read_text())
-    sizes = results["sizes"]
-    image_dir = CACHE / "images"
-    ensure_image_set(image_dir, sizes["images"])
-    server = start_image_server(image_dir)
-    try:
-        storage: dict[str, Any] = {**measure_storage(image_dir, sizes["images"], sizes["images_per_row"])}
-        # Not the time of the rest of the results, which came from an earlier run.
-        storage["measured_at"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
-        results["storage"] = storage
-    finally:
-        server.terminate()
-        server.wait()
-        delete_set_aside_states()
-    write_outputs(results, results_path.parent)
-    markdown = ROOT / "BENCHMARKS.md"
-    kept = million_row_section(markdown.read_text()) if markdown.exists() else ""
-    markdown.write_text(benchmarks_markdown(results, "make bench", kept))
+    measure_into_last_results("storage", _measure_alone)
 
 
 if __name__ == "__main__":
