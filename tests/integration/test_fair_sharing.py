@@ -16,7 +16,7 @@ import pytest
 
 from bench.photos import photo_like_image
 from tests.integration.conftest import API_KEYS
-from tests.support.helpers import product_csv, wait_finished
+from tests.support.helpers import product_csv, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
 from tests.support.stack import RunningStack
 
@@ -42,12 +42,7 @@ def _delayed_rows(image_server: LocalHttpServer, name: str, rows: int) -> str:
 
 
 def _upload(base_url: str, csv_text: str, headers: dict[str, str] | None) -> str:
-    response = httpx.post(
-        f"{base_url}/upload",
-        files={"file": ("products.csv", csv_text.encode(), "text/csv")},
-        headers=headers,
-        timeout=60,
-    )
+    response = upload(base_url, csv_text, headers)
     assert response.status_code == 202, response.text
     return str(response.json()["request_id"])
 

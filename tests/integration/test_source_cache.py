@@ -29,7 +29,7 @@ from processors.fetch import Validators
 from processors.source_cache import SourceCache, SourceEntry, entry_id
 from tests.integration.conftest import API_KEYS
 from tests.support.database_commands import log_positions, logged_commands
-from tests.support.helpers import product_csv, read_csv, wait_finished
+from tests.support.helpers import product_csv, read_csv, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
 from tests.support.stack import RunningStack, running_test_stack
 from tests.support.worker_metrics import processors_total
@@ -54,12 +54,7 @@ def _origins(stack: RunningStack, origin: str) -> float:
 def _run(base_url: str, rows: list[list[str]], headers: dict[str, str] | None = None) -> dict[str, Any]:
     """Upload one row per URL list, wait for the end; the status with every row's details."""
     csv_text = product_csv([(str(n + 1), f"Product {n}", urls) for n, urls in enumerate(rows)])
-    response = httpx.post(
-        f"{base_url}/upload",
-        files={"file": ("products.csv", csv_text.encode(), "text/csv")},
-        headers=headers,
-        timeout=60,
-    )
+    response = upload(base_url, csv_text, headers)
     assert response.status_code == 202, response.text
     request_id = response.json()["request_id"]
     wait_finished(base_url, request_id, headers=headers)

@@ -27,11 +27,14 @@ def product_csv(rows: list[tuple[str, str, list[str]]]) -> str:
     return output.getvalue()
 
 
-def upload(base_url: str, csv_text: str, **form: str) -> httpx.Response:
+def upload(
+    base_url: str, csv_text: str, headers: dict[str, str] | None = None, **form: str
+) -> httpx.Response:
     return httpx.post(
         f"{base_url}/upload",
         files={"file": ("products.csv", csv_text.encode(), "text/csv")},
         data=form,
+        headers=headers,
         timeout=60,
     )
 
