@@ -10,7 +10,6 @@ more may be waiting for their result's acknowledgement meanwhile (processors/pub
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator
@@ -37,6 +36,7 @@ from processors.metrics import count_outcome
 from processors.publishing import work_then_publish
 from processors.row_processing import ImagePipeline, image_pipeline, process_row
 from processors.source_cache import SourceCache
+from processors.working_slots import WorkingSlots
 
 logger = logging.getLogger(__name__)
 
@@ -121,10 +121,11 @@ async def _publish_result(clients: ProcessorClients, result: RowResult) -> None:
 
 
 async def _process_and_publish(
-    clients: ProcessorClients, working: asyncio.Semaphore, event: faust.EventT[bytes]
+    clients: ProcessorClients, working: WorkingSlots, event: faust.EventT[bytes]
 ) -> None:
+    key = RowKey.parse(event.message.key)
     await work_then_publish(
-        working,
+        working.slot(key.request_id if key is not None else None),
         functools.partial(_result_for, clients, event),
         functools.partial(_publish_result, clients),
     )
@@ -136,8 +137,8 @@ def create_processor_app(settings: Settings) -> faust.App:
 
     @app.agent(app.topic(ROWS_TOPIC.name), name="process_rows")
     async def process_rows(stream: faust.StreamT[bytes]) -> None:
-        # Rows start in offset order, and wait for a working slot in that order (the semaphore is fair).
-        working = asyncio.Semaphore(settings.processor_concurrency)
+        # Rows wait for a working slot in offset order, but for a request's only row here.
+        working = WorkingSlots(settings.processor_concurrency)
         await handle_in_offset_order(
             stream,
             functools.partial(_process_and_publish, clients.current, working),

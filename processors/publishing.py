@@ -9,20 +9,20 @@ is on the broker (imgpipe.ordered_acks), so no delivery guarantee changes.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
 Result = TypeVar("Result")
 
 
 async def work_then_publish(
-    working: asyncio.Semaphore,
+    slot: AbstractAsyncContextManager[None],
     work: Callable[[], Awaitable[Result | None]],
     publish: Callable[[Result], Awaitable[None]],
 ) -> None:
-    """`work` in a slot of `working`; then, the slot given back, `publish` its result (if any)."""
-    async with working:
+    """`work` holding a working `slot`; then, the slot given back, `publish` its result (if any)."""
+    async with slot:
         result = await work()
     if result is not None:
         await publish(result)
