@@ -128,6 +128,18 @@ def _assert_no_orphan_images(stack: RunningStack, request_id: str) -> None:
     assert {path.name for path in images.rglob("*.jpg")} == referenced
 
 
+def _assert_a_small_request_goes_first(
+    stack: RunningStack, server: LocalHttpServer, request_id: str, catalogue: Catalogue
+) -> None:
+    """Fair sharing holds again after the crash: a one-image request uploaded now finishes while
+    the batch still has rows to do, instead of waiting for all of them."""
+    small = serve_catalogue(server, f"small-{request_id}", rows=1, images_per_row=1, delay_s=0.0)
+    response = upload(stack.base_url, product_csv(small.rows))
+    assert response.status_code == 202, response.text
+    assert wait_finished(stack.base_url, response.json()["request_id"])["status"] == "completed"
+    assert finished_rows(stack, request_id) < len(catalogue.rows)
+
+
 def _assert_unavailable(stack: RunningStack, dependency: str) -> None:
     """While `dependency` is down: readiness names it, and an upload is refused with 503, not 500."""
     readiness = httpx.get(f"{stack.base_url}/readyz", timeout=30)
@@ -146,6 +158,7 @@ def test_kill_one_of_two_processors(
     request_id, catalogue = _start(stack, fault_server, run)
     _wait_midway(stack, request_id)
     kill_hard(stack.paths, "processor-2")
+    _assert_a_small_request_goes_first(stack, fault_server, request_id, catalogue)
     assert_exact_outcome(stack, request_id, catalogue)
 
 
@@ -200,6 +213,7 @@ def test_kill_the_broker_then_restart_it_on_its_data(
     kill_hard(two_processors.paths, "kafka")
     _assert_unavailable(two_processors, "kafka")
     start_kafka(two_processors.paths, two_processors.ports.kafka)
+    _assert_a_small_request_goes_first(two_processors, fault_server, request_id, catalogue)
     assert_exact_outcome(two_processors, request_id, catalogue)
 
 
