@@ -70,10 +70,6 @@ class FairScheduler:
         self._finished.untrack(window.request_id)
         self.share_out()
 
-    def batch_rows(self, rows: int) -> int:
-        """How many rows a publisher spreads over the partitions at a time: a window at most."""
-        return min(rows, self._scheduled_rows) if self.enabled else rows
-
     def unfinished_in_topic(self, window: Window) -> int:
         return window.published - self._finished.finished(window.request_id)
 

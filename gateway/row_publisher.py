@@ -111,7 +111,7 @@ async def publish_rows(
     """Publish the window's request from the row after its last checkpoint to its end."""
     request_id, start_row = window.request_id, window.published
     partitions = sorted(await producer.partitions_for(ROWS_TOPIC.name))
-    sender = RowBatchSender(producer, partitions, scheduler.batch_rows(window.rows_total - start_row))
+    sender = RowBatchSender(producer, partitions)
     publishing = _Publishing(db, sender, scheduler, window, clock)
     async for row_index, row in read_input_spool(storage, request_id, start_row):
         await publishing.send(row_message(request_id, row_index, row, context))
