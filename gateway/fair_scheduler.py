@@ -11,14 +11,11 @@ With `IMGPIPE_SCHEDULED_ROWS` at 0 nothing waits: rows are published as fast as 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from gateway.fair_windows import Demand, fair_windows
 from gateway.finished_rows import FinishedRows
 from gateway.unfinished_work import UnfinishedWork
-
-logger = logging.getLogger(__name__)
 
 # A window that has not moved for this long is re-counted from the aggregator's counters (the
 # results read while this gateway was cut off from the broker are not seen).
