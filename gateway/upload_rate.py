@@ -19,16 +19,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from gateway.api_keys import OPEN_OWNER
 from imgpipe.database import UPLOAD_SLOTS, Document
+from imgpipe.numbered_slots import take_slot
 
 MINUTE_S = 60
 
 
-def slot_id(owner: str | None, minute: int, n: int) -> str:
-    return f"{owner or OPEN_OWNER}/{minute}/{n}"
+def minute_prefix(owner: str | None, minute: int) -> str:
+    return f"{owner or OPEN_OWNER}/{minute}"
 
 
 class UploadRate:
@@ -57,19 +57,15 @@ class UploadRate:
     async def take_slot(self, owner: str | None, limit: int) -> bool:
         """Take the owner's next slot of the current minute; False when all `limit` are taken."""
         minute = self._minute()
-        n = self._first_unknown(owner, minute)
-        while n < limit:
-            try:
-                await UPLOAD_SLOTS.of(self._db).insert_one(
-                    {"_id": slot_id(owner, minute, n), "at": datetime.now(UTC)}
-                )
-            except DuplicateKeyError:
-                n += 1
-                continue
-            self._remember(owner, minute, n + 1)
-            return True
-        self._remember(owner, minute, n)
-        return False
+        taken = await take_slot(
+            UPLOAD_SLOTS.of(self._db),
+            minute_prefix(owner, minute),
+            self._first_unknown(owner, minute),
+            {"at": datetime.now(UTC)},
+            limit,
+        )
+        self._remember(owner, minute, limit if taken is None else taken + 1)
+        return taken is not None
 
     def _remember(self, owner: str | None, minute: int, next_slot: int) -> None:
         # Concurrent uploads of one owner finish in any order: keep the furthest slot seen. (A

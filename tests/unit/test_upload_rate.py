@@ -8,8 +8,9 @@ from typing import cast
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gateway.upload_rate import UploadRate, slot_id
+from gateway.upload_rate import UploadRate, minute_prefix
 from imgpipe.database import Document
+from imgpipe.numbered_slots import slot_id
 
 NO_DATABASE = cast(AsyncDatabase[Document], None)
 
@@ -20,8 +21,8 @@ def test_retry_after_is_the_whole_seconds_to_the_next_minute_and_never_zero(now:
 
 
 def test_a_slot_names_its_owner_minute_and_place_and_the_open_api_is_one_owner() -> None:
-    assert slot_id("0123456789abcdef", 29_000_000, 3) == "0123456789abcdef/29000000/3"
-    assert slot_id(None, 29_000_000, 0) == "open/29000000/0"
+    assert slot_id(minute_prefix("0123456789abcdef", 29_000_000), 3) == "0123456789abcdef/29000000/3"
+    assert slot_id(minute_prefix(None, 29_000_000), 0) == "open/29000000/0"
 
 
 def test_a_minute_no_upload_was_seen_in_is_not_known_to_be_full() -> None:
