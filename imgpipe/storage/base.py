@@ -64,6 +64,11 @@ class ObjectStorage(ABC):
         """Remove the object; a missing one is not an error."""
 
     @abstractmethod
+    async def delete_prefix(self, prefix: str) -> int:
+        """Remove every object whose key starts with `prefix/`; return how many there were. Costs
+        what it removes: one listing of the prefix and a delete per object (or per batch)."""
+
+    @abstractmethod
     async def check(self) -> None:
         """Raise StorageMisconfigured or StorageUnavailable unless the store can be used."""
 

@@ -6,6 +6,7 @@ rename it.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
 import shutil
@@ -72,6 +73,9 @@ class FileStorage(ObjectStorage):
     async def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    async def delete_prefix(self, prefix: str) -> int:
+        return await asyncio.to_thread(_remove_tree, self._path(prefix))
+
     async def check(self) -> None:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -120,3 +124,10 @@ async def _write_chunks(path: Path, chunks: AsyncIterable[bytes]) -> None:
     with path.open("wb") as file:
         async for chunk in chunks:
             file.write(chunk)
+
+
+def _remove_tree(directory: Path) -> int:
+    """Remove `directory` and all in it; the number of files it held (0 if it does not exist)."""
+    files = sum(len(names) for _, _, names in os.walk(directory))
+    shutil.rmtree(directory, ignore_errors=True)
+    return files

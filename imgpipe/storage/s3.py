@@ -33,6 +33,8 @@ from imgpipe.storage.base import (
 )
 
 READ_CHUNK_BYTES = 256 * 1024
+# S3 DeleteObjects takes at most 1,000 keys.
+DELETE_BATCH = 1000
 # Kept short so that an outage shows in the services' logs and readiness within seconds.
 _RETRIES: RetryConfig = {"max_retries": 2, "retry_timeout": timedelta(seconds=5)}
 # A listing refused reports its 403 as a generic error: these say it was the credentials.
@@ -117,6 +119,17 @@ class S3Storage(ObjectStorage):
             return
         except Exception as error:
             self._raise(error, key)
+
+    async def delete_prefix(self, prefix: str) -> int:
+        removed = 0
+        try:
+            # A listing page at a time, deleted in one DeleteObjects request per page.
+            async for page in obstore.list(self._store, f"{prefix}/", chunk_size=DELETE_BATCH):
+                await obstore.delete_async(self._store, [meta["path"] for meta in page])
+                removed += len(page)
+        except Exception as error:
+            self._raise(error, prefix)
+        return removed
 
     async def check(self) -> None:
         # A listing names a missing bucket (NoSuchBucket), where a read of a missing object
