@@ -1,10 +1,12 @@
-"""The aggregator: three pipelines on one Faust app, sharing its clients (aggregator/clients.py).
+"""The aggregator: four pipelines on one Faust app, sharing its clients (aggregator/clients.py).
 
 - results (aggregator/results_pipeline.py): imgpipe.results → MongoDB (idempotent) → output CSV
   → imgpipe.events;
 - webhooks (aggregator/webhook_pipeline.py): imgpipe.events → each request's webhook;
 - repair (aggregator/repair_pipeline.py): on the group's leader, every few seconds, finishes
-  requests whose completion was cut short and repairs requests that stalled.
+  requests whose completion was cut short and repairs requests that stalled;
+- expiry (aggregator/expiry_pipeline.py): on the group's leader, deletes finished requests at the
+  end of their retention.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import functools
 import faust
 
 from aggregator.clients import open_aggregator_clients
+from aggregator.expiry_pipeline import add_expiry_pipeline
 from aggregator.repair_pipeline import add_repair_pipeline
 from aggregator.results_pipeline import add_results_pipeline
 from aggregator.webhook_pipeline import add_webhook_pipeline
@@ -28,4 +31,5 @@ def create_aggregator_app(settings: Settings) -> faust.App:
     add_results_pipeline(app, clients)
     add_webhook_pipeline(app, clients)
     add_repair_pipeline(app, clients)
+    add_expiry_pipeline(app, clients)
     return app

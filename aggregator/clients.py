@@ -1,4 +1,4 @@
-"""What the aggregator's three pipelines share: its clients and the state it keeps per process.
+"""What the aggregator's four pipelines share: its clients and the state it keeps per process.
 
 Opened when the aggregator app starts and closed once its agents and timers have stopped
 (imgpipe/worker_clients.py): finishing in the background first, then the producer, then the
@@ -20,7 +20,9 @@ from aggregator.completion import finish_request
 from aggregator.finisher import Finisher
 from aggregator.known_requests import KnownRequests
 from aggregator.result_store import ChunkCompactor
+from aggregator.stuck_requests import StuckRequests
 from imgpipe.database import Document, RequestDocument, connect, database
+from imgpipe.expiry_queue import ExpiryQueue
 from imgpipe.kafka import SharedProducer
 from imgpipe.messages import RequestEvent
 from imgpipe.request_state import RequestState, latest_state
@@ -45,6 +47,8 @@ class AggregatorClients:
     known_requests: KnownRequests
     compactor: ChunkCompactor
     finisher: Finisher
+    expiry_queue: ExpiryQueue
+    stuck_requests: StuckRequests
 
 
 async def publish_event(producer: SharedProducer, event: RequestEvent) -> None:
@@ -59,13 +63,14 @@ async def _finish_latest(
     settings: Settings,
     producer: SharedProducer,
     known_requests: KnownRequests,
+    expiry_queue: ExpiryQueue,
     request: RequestDocument,
     state: RequestState,
 ) -> RequestState:
     # Re-read first: the request may have been finished since it was handed over.
     latest = await latest_state(db, request["_id"], state.version)
     final = await finish_request(
-        db, storage, settings, request, latest, functools.partial(publish_event, producer)
+        db, storage, settings, request, latest, functools.partial(publish_event, producer), expiry_queue
     )
     if final.finished:
         known_requests.forget(request["_id"])
@@ -80,8 +85,19 @@ async def open_aggregator_clients(settings: Settings) -> AsyncIterator[Aggregato
         producer = SharedProducer(settings)
         stack.push_async_callback(producer.stop)
         db, storage, known_requests = database(mongo, settings), open_storage(settings), KnownRequests()
+        expiry_queue = ExpiryQueue(db)
         finisher = Finisher(
-            functools.partial(_finish_latest, db, storage, settings, producer, known_requests)
+            functools.partial(_finish_latest, db, storage, settings, producer, known_requests, expiry_queue)
         )
         stack.push_async_callback(finisher.stop)
-        yield AggregatorClients(settings, db, storage, producer, known_requests, ChunkCompactor(), finisher)
+        yield AggregatorClients(
+            settings,
+            db,
+            storage,
+            producer,
+            known_requests,
+            ChunkCompactor(),
+            finisher,
+            expiry_queue,
+            StuckRequests(),
+        )

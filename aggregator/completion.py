@@ -21,10 +21,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from aggregator.output_csv import OutputRow, write_output_csv
 from imgpipe.database import Document, RequestDocument
+from imgpipe.expiry_queue import ExpiryQueue
 from imgpipe.input_spool import read_input_spool
 from imgpipe.messages import RequestCounts, RequestEvent, RequestStatus
 from imgpipe.request_paths import download_url
 from imgpipe.request_state import RequestState, advance_state
+from imgpipe.retention import expiry_of
 from imgpipe.row_outcomes import chunks_in_order
 from imgpipe.settings import Settings
 from imgpipe.storage.base import ObjectStorage
@@ -73,6 +75,7 @@ async def finish_request(
     request: RequestDocument,
     state: RequestState,
     publish: PublishEvent,
+    expiry_queue: ExpiryQueue,
 ) -> RequestState:
     """Finish the request if every row is counted; return its state as it then stands."""
     if not ready_to_finish(request, state):
@@ -87,6 +90,10 @@ async def finish_request(
         return state
     status = _final_status(state)
     completed_at = datetime.now(UTC)
+    expires_at = expiry_of(request, completed_at, settings)
+    # Queued before the final state is written: a crash in between finishes the request again,
+    # which queues it again (the expiry then finds the state's own expires_at: see aggregator/expiry.py).
+    await expiry_queue.add(request_id, expires_at)
     await publish(
         RequestEvent(
             type="request.completed",
@@ -104,13 +111,16 @@ async def finish_request(
             download_url=download_url(settings.base_url, request_id),
             created_at=request["created_at"],
             completed_at=completed_at,
+            expires_at=expires_at,
         )
     )
 
     def finished(head: RequestState) -> RequestState | None:
         if head.finished:
             return None
-        return replace(head, status=status, completed_at=completed_at, updated_at=completed_at)
+        return replace(
+            head, status=status, completed_at=completed_at, updated_at=completed_at, expires_at=expires_at
+        )
 
     final = await advance_state(db, request_id, state, finished)
     await unmark_unfinished(db, request_id)

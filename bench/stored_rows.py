@@ -31,6 +31,7 @@ from imgpipe.input_spool import InputSpoolWriter, ProductRow, store_input_spool
 from imgpipe.messages import ImageOutcome, RequestStatus, RowResult
 from imgpipe.request_paths import INPUT_SPOOL_NAME
 from imgpipe.request_state import RequestState, advance_state, request_state
+from imgpipe.retention import DEFAULT_RETENTION_S
 from imgpipe.row_outcomes import ROWS_PER_CHUNK
 from imgpipe.settings import Settings
 from imgpipe.storage.factory import open_storage
@@ -65,7 +66,9 @@ async def _record_spool(settings: Settings, request_id: str, rows: int) -> None:
 
 async def _stage_finished_request(db: AsyncDatabase[Document], rows: int) -> None:
     request_id = str(uuid.uuid4())
-    await insert_request(db, request_id, rows, rows, webhook_url=None, owner=None, quality=50)
+    await insert_request(
+        db, request_id, rows, rows, webhook_url=None, owner=None, quality=50, retention_s=DEFAULT_RETENTION_S
+    )
     await record_rows_published(db, request_id, rows, done=True)
     compactor = ChunkCompactor()
     for start in range(0, rows, ROWS_PER_CHUNK):
@@ -119,7 +122,16 @@ async def _aggregator_rate(settings: Settings, rows: int) -> float:
     await producer.start()
     try:
         db = database(client, settings)
-        await insert_request(db, request_id, rows, rows, webhook_url=None, owner=None, quality=50)
+        await insert_request(
+            db,
+            request_id,
+            rows,
+            rows,
+            webhook_url=None,
+            owner=None,
+            quality=50,
+            retention_s=DEFAULT_RETENTION_S,
+        )
         await record_rows_published(db, request_id, rows, done=True)
         started = time.perf_counter()
         for value, key in messages:

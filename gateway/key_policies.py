@@ -46,6 +46,8 @@ class KeyPolicy(BaseModel):
     max_unfinished_rows: int = Field(ge=1)
     max_rows_per_upload: int = Field(ge=1)
     max_uploads_per_minute: int = Field(ge=1)
+    # Not a limit: how long its finished requests are kept (aggregator/expiry.py).
+    retention_days: float = Field(gt=0, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _a_full_upload_can_be_accepted(self) -> KeyPolicy:
@@ -67,6 +69,7 @@ def default_policy(settings: Settings) -> KeyPolicy:
             max_unfinished_rows=settings.max_unfinished_rows,
             max_rows_per_upload=settings.max_rows,
             max_uploads_per_minute=settings.max_uploads_per_minute,
+            retention_days=settings.retention_days,
         )
     except ValidationError:
         # The settings are each at least 1: what fails is the rule between these two.

@@ -27,6 +27,7 @@ async def insert_request(
     webhook_url: str | None,
     owner: str | None,
     quality: int,
+    retention_s: float,
 ) -> None:
     """Record an accepted request. Everything it needs goes first: the request document is what
     makes a request exist, and it must never be without the checkpoint that gets its rows
@@ -43,6 +44,7 @@ async def insert_request(
             "webhook_url": webhook_url,
             "owner": owner,
             "quality": quality,
+            "retention_s": retention_s,
             "created_at": now,
             # The newest version of the request's state, or one before it (imgpipe/request_state.py).
             "state_version": 0,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.schemas import ErrorBody, InternalErrorBody, InvalidRequestBody
+from gateway.schemas import ErrorBody, ExpiredBody, InternalErrorBody, InvalidRequestBody
 
 Responses = dict[int | str, dict[str, Any]]
 
@@ -28,6 +28,8 @@ INVALID_PARAMETERS = error("a parameter has the wrong type or shape", InvalidReq
 DEPENDENCY_UNAVAILABLE = error(
     "the database, the message broker or the storage is unavailable; retry after `Retry-After` seconds"
 )
+# A request (or image) whose retention is over, until its tombstone is forgotten (then 404).
+EXPIRED = error("the retention is over: deleted, with everything only it used (`expired`)", ExpiredBody)
 # Any route, should a bug surface: the body names the logged stack trace.
 INTERNAL_ERROR = error("unexpected error", InternalErrorBody)
 

@@ -43,6 +43,12 @@ class InvalidParameter(BaseModel):
     message: str
 
 
+class ExpiredBody(ErrorBody):
+    """410: the request's retention is over; it and what only it stored are deleted."""
+
+    expired_at: datetime
+
+
 class InvalidRequestBody(ErrorBody):
     """422: a parameter does not have the type or shape the OpenAPI document states."""
 
@@ -149,6 +155,8 @@ class RequestStatusBody(BaseModel):
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None
+    # Once finished: when the request and what it stored are deleted (then its URLs answer 410).
+    expires_at: datetime | None = None
     download_url: str | None
     webhook: WebhookStatus | None
     # With ?rows=true: one page of rows, in input order, and where it sits.

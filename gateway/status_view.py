@@ -24,7 +24,8 @@ from imgpipe.database import RequestDocument
 from imgpipe.input_spool import ProductRow, read_input_spool
 from imgpipe.messages import FINISHED_STATUSES
 from imgpipe.request_paths import download_url, status_url
-from imgpipe.request_state import request_state
+from imgpipe.request_state import RequestState, request_state
+from imgpipe.retention import expiry_of
 from imgpipe.row_outcomes import RowOutcome, read_rows
 
 DEFAULT_PAGE_ROWS = 500
@@ -32,9 +33,19 @@ MAX_PAGE_ROWS = 5_000
 
 
 async def request_or_404(state: GatewayState, owner: str | None, request_id: uuid.UUID) -> RequestDocument:
+    """The request, unless it is unknown (404) or expired (410, aggregator/expiry.py)."""
     request = await find_request(state.db, str(request_id), owner)
     if request is None:
         raise ApiError(404, "not_found", f"no request {request_id}")
+    if "expired_at" in request:
+        expired_at = request["expired_at"]
+        raise ApiError(
+            410,
+            "expired",
+            f"request {request_id} expired at {expired_at.isoformat()}: its retention is over and "
+            "what it stored is deleted",
+            expired_at=expired_at.isoformat(),
+        )
     return request
 
 
@@ -100,6 +111,14 @@ def _queue_status(state: GatewayState, request_id: str) -> QueueStatus | None:
     return None if position is None else QueueStatus.model_validate(position, from_attributes=True)
 
 
+def _expires_at(state: GatewayState, request: RequestDocument, progress: RequestState) -> datetime | None:
+    if not progress.finished:
+        return None
+    # Requests finished before retention existed have none stored: the expiry computes the same.
+    completed_at = progress.completed_at or progress.updated_at
+    return progress.expires_at or expiry_of(request, completed_at, state.settings)
+
+
 async def status_body(state: GatewayState, request: RequestDocument) -> RequestStatusBody:
     progress = await request_state(state.db, request)
     publishing = await publishing_progress(state.db, request["_id"])
@@ -121,6 +140,7 @@ async def status_body(state: GatewayState, request: RequestDocument) -> RequestS
         created_at=request["created_at"],
         updated_at=updated_at,
         completed_at=progress.completed_at,
+        expires_at=_expires_at(state, request, progress),
         download_url=(
             download_url(state.settings.base_url, request["_id"])
             if progress.status in FINISHED_STATUSES

@@ -50,8 +50,13 @@ class RequestDocument(TypedDict):
     webhook_url: str | None
     owner: str | None  # the API key's owner id; None when the API is open
     quality: int
+    # How long the request is kept once finished; missing in requests accepted before retention
+    # existed (imgpipe/retention.py says what they are kept for).
+    retention_s: NotRequired[float]
     created_at: datetime
     state_version: int  # a hint to the newest version in request_states
+    # Set when the expiry starts deleting the request: from then on its URLs answer 410 Gone.
+    expired_at: NotRequired[datetime]
 
 
 class RequestStateDocument(TypedDict):
@@ -69,6 +74,7 @@ class RequestStateDocument(TypedDict):
     completed_at: datetime | None
     repairs: int
     repaired_at: datetime | None
+    expires_at: NotRequired[datetime | None]  # set with the final status
 
 
 class RowOutcomeDocument(TypedDict):
@@ -98,6 +104,17 @@ class PublishingDocument(TypedDict):
 class PublishingClaimDocument(TypedDict):
     _id: str
     at: datetime
+
+
+class ExpiryEntryDocument(TypedDict):
+    _id: str  # "<bucket>/<n>" (imgpipe/expiry_queue.py)
+    request_id: str
+    due: str  # expire, or forget (the tombstone)
+
+
+class ExpiryCursorDocument(TypedDict):
+    _id: str  # "cursor"
+    bucket: int  # the first bucket not yet handled
 
 
 class UploadSlotDocument(TypedDict):
@@ -162,6 +179,11 @@ PUBLISHING_CLAIMS = TypedCollection[PublishingClaimDocument]("publishing_claims"
 # "<owner>/<minute>/<n>": the n-th upload an owner had accepted in that minute of the clock,
 # insert-only: the gateways
 UPLOAD_SLOTS = TypedCollection[UploadSlotDocument]("upload_slots")
+# "<bucket>/<n>": a request due to expire (or be forgotten) in that bucket of time, insert-only:
+# the aggregators queue, the expiry deletes
+EXPIRY_QUEUE = TypedCollection[ExpiryEntryDocument]("expiry_queue")
+# how far the expiry has got: the expiry (on one aggregator at a time)
+EXPIRY_CURSOR = TypedCollection[ExpiryCursorDocument]("expiry_cursor")
 # a request's webhook deliveries: the aggregator's webhook agent
 WEBHOOKS = TypedCollection[WebhookDocument]("webhooks")
 # Per owner and source URL, "<sha256>": the validators and content hash the source last sent, or

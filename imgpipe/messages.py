@@ -151,6 +151,9 @@ class RequestEvent(_Message):
     download_url: str
     created_at: datetime
     completed_at: datetime
+    # When the request and its outputs are deleted (its URLs then answer 410). Optional: events
+    # published before retention existed have none.
+    expires_at: datetime | None = None
 
 
 DeadLetterReason = Literal["undecodable", "processing_error"]

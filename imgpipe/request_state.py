@@ -46,6 +46,7 @@ class RequestState:
     completed_at: datetime | None = None
     repairs: int = 0
     repaired_at: datetime | None = None
+    expires_at: datetime | None = None  # set with the final status (imgpipe/retention.py)
 
     @property
     def finished(self) -> bool:
@@ -90,6 +91,7 @@ def _state_document(request_id: str, state: RequestState) -> RequestStateDocumen
         completed_at=state.completed_at,
         repairs=state.repairs,
         repaired_at=state.repaired_at,
+        expires_at=state.expires_at,
     )
 
 
@@ -106,6 +108,7 @@ def _state_of(document: RequestStateDocument) -> RequestState:
         completed_at=document["completed_at"],
         repairs=document["repairs"],
         repaired_at=document["repaired_at"],
+        expires_at=document.get("expires_at"),
     )
 
 

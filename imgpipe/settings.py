@@ -106,6 +106,13 @@ class Settings(BaseSettings):
         description="most uploads one key may have accepted in one minute of the clock "
         "(429 `upload_rate_exceeded`)",
     )
+    retention_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="days a finished request is kept (fractions allowed: 0.01 is about 15 minutes); "
+        "after that it is deleted with everything only it uses, and its URLs answer 410 Gone. "
+        "A key of the keys file may have its own",
+    )
 
     # Storage and images.
     storage_url: str = Field(

@@ -19,6 +19,7 @@ from gateway.dependencies import GatewayState, State
 from gateway.request_store import find_request
 from gateway.route_responses import (
     DEPENDENCY_UNAVAILABLE,
+    EXPIRED,
     INVALID_PARAMETERS,
     UNAUTHORIZED,
     Responses,
@@ -65,6 +66,7 @@ _RESPONSES: Responses = {
     200: content("text/event-stream", "`status` events, each a whole status, until it is a finished one"),
     401: UNAUTHORIZED,
     404: error("no request with this id (for this API key)"),
+    410: EXPIRED,
     422: INVALID_PARAMETERS,
     503: DEPENDENCY_UNAVAILABLE,
 }

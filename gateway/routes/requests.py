@@ -13,6 +13,7 @@ from gateway.dependencies import State
 from gateway.errors import ApiError
 from gateway.route_responses import (
     DEPENDENCY_UNAVAILABLE,
+    EXPIRED,
     INVALID_PARAMETERS,
     UNAUTHORIZED,
     Responses,
@@ -38,6 +39,7 @@ router = APIRouter()
 _ONE_REQUEST: Responses = {
     401: UNAUTHORIZED,
     404: error("no request with this id (for this API key)"),
+    410: EXPIRED,
     422: INVALID_PARAMETERS,
     503: DEPENDENCY_UNAVAILABLE,
 }

@@ -27,6 +27,7 @@ from gateway.upload_quotas import admit_upload, refuse_before_reading
 from imgpipe.input_spool import delete_input_spool, store_input_spool
 from imgpipe.messages import MAX_JPEG_QUALITY, MIN_JPEG_QUALITY, RequestStatus
 from imgpipe.request_paths import INPUT_SPOOL_NAME, download_url, status_url
+from imgpipe.retention import DAY_S
 from imgpipe.retrying import UNAVAILABLE
 
 router = APIRouter()
@@ -184,8 +185,9 @@ async def _accept_upload(
             state.unfinished.withdrawn(request_id)
             raise
     try:
+        retention_s = state.api_keys.policy_of(owner).retention_days * DAY_S
         await insert_request(
-            state.db, request_id, summary.rows, summary.images, webhook_url, owner, jpeg_quality
+            state.db, request_id, summary.rows, summary.images, webhook_url, owner, jpeg_quality, retention_s
         )
     except UNAVAILABLE:
         state.unfinished.withdrawn(request_id)

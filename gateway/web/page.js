@@ -194,6 +194,7 @@ function showStatus(target, status) {
   showQueue(status.queue);
   const done = FINISHED.has(status.status);
   byId("finished-actions").hidden = !done;
+  showExpiry(status.expires_at);
   target.totalRows = status.rows.total;
   target.settledRows = settledRows;
   if (pageIsOutdated(target, done)) refreshRows(target);
@@ -210,6 +211,15 @@ function showQueue(queue) {
   if (queue.rows_waiting) parts.push(`${queue.rows_waiting.toLocaleString("en")} rows not started`);
   if (queue.estimated_finish_at) parts.push(`about ${timeLeft(queue.estimated_finish_at)} left`);
   text.textContent = parts.join(" · ");
+}
+
+// A finished request is kept for its retention (GET /status's `expires_at`), then deleted.
+function showExpiry(expiresAt) {
+  const when = expiresAt ? new Date(expiresAt) : null;
+  byId("expiry-text").textContent = when
+    ? `Kept until ${when.toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" })}: ` +
+      "download the CSV and its images before then."
+    : "";
 }
 
 // Rounded as a person would say it: the estimate follows the pace of the last few seconds.

@@ -27,6 +27,7 @@ from gateway.request_store import insert_request, webhook_record
 from imgpipe.database import PUBLISHING, REQUESTS, UNFINISHED_REQUESTS, WEBHOOKS, Document
 from imgpipe.messages import ImageOutcome, RowResult
 from imgpipe.request_state import RequestState, request_state
+from imgpipe.retention import DEFAULT_RETENTION_S
 from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration
@@ -74,7 +75,9 @@ async def _state(db: AsyncDatabase[Document], request_id: str) -> RequestState:
 async def test_publishing_checkpoints_do_not_undo_counting(
     db: AsyncDatabase[Document], request_id: str
 ) -> None:
-    await insert_request(db, request_id, ROWS, ROWS, webhook_url=None, owner=None, quality=50)
+    await insert_request(
+        db, request_id, ROWS, ROWS, webhook_url=None, owner=None, quality=50, retention_s=DEFAULT_RETENTION_S
+    )
 
     async def checkpoint_every_row() -> None:
         for published in range(1, ROWS + 1):
@@ -89,7 +92,16 @@ async def test_publishing_checkpoints_do_not_undo_counting(
 
 
 async def test_webhook_records_do_not_undo_counting(db: AsyncDatabase[Document], request_id: str) -> None:
-    await insert_request(db, request_id, ROWS, ROWS, webhook_url="http://hooks.test/", owner=None, quality=50)
+    await insert_request(
+        db,
+        request_id,
+        ROWS,
+        ROWS,
+        webhook_url="http://hooks.test/",
+        owner=None,
+        quality=50,
+        retention_s=DEFAULT_RETENTION_S,
+    )
     # No rows to publish here (there is no spooled CSV): the checkpoint says so.
     await record_rows_published(db, request_id, ROWS, done=True)
 

@@ -243,6 +243,8 @@ def test_a_request_larger_than_a_page_is_shown_one_page_at_a_time(
         "completed: 230 of 230 images", timeout=FINISH_TIMEOUT_MS
     )
     expect(page.locator("#queue-text")).to_be_hidden()
+    # Finished: how long it is kept (IMGPIPE_RETENTION_DAYS, 30 days here).
+    expect(page.locator("#expiry-text")).to_contain_text("Kept until")
     screenshot(page, "web-page-second-page")
 
     # Read down to the page's last row: the pager is still in view, and the next page starts at its top.

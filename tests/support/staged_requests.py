@@ -16,12 +16,18 @@ from gateway.request_store import insert_request
 from imgpipe.database import Document
 from imgpipe.input_spool import InputSpoolWriter, ProductRow, store_input_spool
 from imgpipe.request_paths import INPUT_SPOOL_NAME
+from imgpipe.retention import DEFAULT_RETENTION_S
 from imgpipe.storage.factory import open_storage
 from tests.support.stack import RunningStack
 from tests.support.stored_state import with_database
 
 
-def record_published_request(stack: RunningStack, request_id: str, products: Sequence[ProductRow]) -> None:
+def record_published_request(
+    stack: RunningStack,
+    request_id: str,
+    products: Sequence[ProductRow],
+    retention_s: float = DEFAULT_RETENTION_S,
+) -> None:
     """A request recorded as the gateway records it, with its spooled input, once every row is
     published (but none of them really is)."""
     storage = open_storage(stack.settings)
@@ -35,7 +41,9 @@ def record_published_request(stack: RunningStack, request_id: str, products: Seq
                 spool.write(product)
             spool.close()
             await store_input_spool(storage, request_id, path)
-        await insert_request(db, request_id, rows, images, webhook_url=None, owner=None, quality=50)
+        await insert_request(
+            db, request_id, rows, images, webhook_url=None, owner=None, quality=50, retention_s=retention_s
+        )
         await record_rows_published(db, request_id, rows, done=True)
 
     with_database(stack.settings, record)

@@ -41,6 +41,7 @@ max_unfinished_requests = 3
 max_unfinished_rows = 5000
 max_rows_per_upload = 1000
 max_uploads_per_minute = 7
+retention_days = 0.5
 
 [[keys]]
 name = "shop"
@@ -51,7 +52,14 @@ max_uploads_per_minute = 30
 
 def test_each_key_of_the_file_has_its_own_policy_and_the_settings_fill_in_the_rest(tmp_path: Path) -> None:
     keys = load_api_keys(
-        _settings(tmp_path, TWO_KEYS, max_unfinished_requests=50, max_rows=2000, max_unfinished_rows=9000)
+        _settings(
+            tmp_path,
+            TWO_KEYS,
+            max_unfinished_requests=50,
+            max_rows=2000,
+            max_unfinished_rows=9000,
+            retention_days=7,
+        )
     )
 
     catalogue, shop = keys.owner_of(CATALOGUE_KEY), keys.owner_of(SHOP_KEY)
@@ -63,6 +71,7 @@ def test_each_key_of_the_file_has_its_own_policy_and_the_settings_fill_in_the_re
         max_unfinished_rows=5000,
         max_rows_per_upload=1000,
         max_uploads_per_minute=7,
+        retention_days=0.5,
     )
     assert keys.policy_of(shop) == KeyPolicy(
         name="shop",
@@ -71,6 +80,7 @@ def test_each_key_of_the_file_has_its_own_policy_and_the_settings_fill_in_the_re
         max_unfinished_rows=9000,
         max_rows_per_upload=2000,
         max_uploads_per_minute=30,
+        retention_days=7,
     )
 
 
@@ -96,6 +106,7 @@ def test_keys_of_the_setting_the_open_api_and_unknown_owners_have_the_default_li
         max_unfinished_rows=settings.max_unfinished_rows,
         max_rows_per_upload=settings.max_rows,
         max_uploads_per_minute=settings.max_uploads_per_minute,
+        retention_days=settings.retention_days,
     )
 
     env_owner = keys.owner_of(ENV_KEY)

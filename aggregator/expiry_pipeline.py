@@ -1,0 +1,67 @@
+"""The expiry pipeline: on the group's leader, every `BUCKET_S` seconds, what is due is deleted.
+
+It walks the expiry queue's buckets (imgpipe/expiry_queue.py) from the cursor to the last settled
+one: each entry's request is expired, or its tombstone forgotten (aggregator/expiry.py); then the
+bucket's entries are deleted and the cursor moves past it. A pass cut short (a kill, an outage)
+leaves the cursor where the work is not known to be done, and the next pass does it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import faust
+from pymongo import DeleteOne
+
+from aggregator.clients import AggregatorClients
+from aggregator.expiry import expire_request, forget_request
+from imgpipe.database import EXPIRY_QUEUE
+from imgpipe.expiry_queue import BUCKET_S, cursor_bucket, last_settled_bucket, move_cursor, queued_in
+from imgpipe.logs import logging_request
+from imgpipe.retrying import UNAVAILABLE
+from imgpipe.worker_clients import WorkerClients
+
+logger = logging.getLogger(__name__)
+
+
+async def _handle_bucket(clients: AggregatorClients, bucket: int, now: datetime) -> bool:
+    """Everything due in `bucket`; whether it held anything."""
+    entries = await queued_in(clients.db, bucket)
+    for entry in entries:
+        with logging_request(entry.request_id):
+            if entry.due == "expire":
+                await expire_request(
+                    clients.db, clients.storage, clients.settings, clients.expiry_queue, entry.request_id, now
+                )
+            else:
+                await forget_request(clients.db, clients.settings, entry.request_id, now)
+    if entries:
+        await EXPIRY_QUEUE.of(clients.db).bulk_write(
+            [DeleteOne({"_id": entry.entry_id}) for entry in entries]
+        )
+    return bool(entries)
+
+
+async def expire_what_is_due(clients: AggregatorClients) -> None:
+    now = datetime.now(UTC)
+    try:
+        bucket, last = await cursor_bucket(clients.db), last_settled_bucket(now)
+        while bucket <= last:
+            held = await _handle_bucket(clients, bucket, now)
+            bucket += 1
+            # An empty bucket moves the cursor only at the end of the pass: one write, not one per
+            # ten seconds of an idle day.
+            if held or bucket > last:
+                await move_cursor(clients.db, bucket)
+    except UNAVAILABLE as error:
+        logger.warning("cannot expire requests now: %r", error)
+    except Exception:
+        # The next pass tries again from the cursor; a bug here must be visible.
+        logger.exception("expiring requests failed")
+
+
+def add_expiry_pipeline(app: faust.App, clients: WorkerClients[AggregatorClients]) -> None:
+    @app.timer(interval=BUCKET_S, on_leader=True, name="expire_what_is_due")  # type: ignore[untyped-decorator]
+    async def expire() -> None:
+        await expire_what_is_due(clients.current)

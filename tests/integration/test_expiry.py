@@ -1,0 +1,225 @@
+"""Retention on the real stack, on both storage backends: a finished request past its retention is
+deleted with everything only it stored and answers 410, outputs shared with a live request stay,
+and a request that is still being worked on is reported, never deleted.
+
+Two extra gateways share one API key (one owner): one whose keys file keeps that key's requests
+for seconds, one that keeps them for the default 30 days. So one owner has a request that expires
+beside one that does not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pymongo import MongoClient
+
+from bench.photos import photo_like_image
+from devstack import processes
+from devstack.waiting import wait_until
+from imgpipe.database import (
+    PUBLISHING,
+    REQUEST_STATES,
+    REQUESTS,
+    ROW_CHUNKS,
+    ROW_OUTCOMES,
+    UNFINISHED_REQUESTS,
+    Document,
+)
+from imgpipe.input_spool import ProductRow
+from imgpipe.storage.factory import open_storage
+from imgpipe.topics import EVENTS
+from tests.support.helpers import product_csv, read_topic, upload, wait_finished
+from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.stack import RunningStack, start_extra_gateway
+from tests.support.staged_requests import record_published_request
+from tests.support.worker_metrics import scrape, value, worker_urls
+
+KEY = "key-retention-test"
+HEADERS = {"X-API-Key": KEY}
+RETENTION_S = 12.0
+# Expiry runs every 10 s on buckets settled for 20 s: a request goes within about 40 s of its time.
+EXPIRY_TIMEOUT_S = RETENTION_S + 90
+
+
+def _keys_file(path: Path, retention_days: float | None) -> Path:
+    retention = "" if retention_days is None else f"retention_days = {retention_days!r}\n"
+    digest = hashlib.sha256(KEY.encode()).hexdigest()
+    path.write_text(f'[[keys]]\nname = "retention-test"\nsha256 = "{digest}"\n{retention}')
+    return path
+
+
+@pytest.fixture(scope="module", params=["stack", "s3_stack"])
+def backend(request: pytest.FixtureRequest) -> RunningStack:
+    stack: RunningStack = request.getfixturevalue(request.param)
+    return stack
+
+
+@pytest.fixture(scope="module")
+def gateways(backend: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """(brief, lasting): the URLs of a gateway keeping the key's requests RETENTION_S, and of one
+    keeping them the default 30 days."""
+    folder = tmp_path_factory.mktemp("retention")
+    brief = start_extra_gateway(
+        backend,
+        "gateway-brief",
+        {"IMGPIPE_API_KEYS_FILE": str(_keys_file(folder / "brief.toml", RETENTION_S / 86400))},
+    )
+    lasting = start_extra_gateway(
+        backend, "gateway-lasting", {"IMGPIPE_API_KEYS_FILE": str(_keys_file(folder / "lasting.toml", None))}
+    )
+    yield brief, lasting
+    for name in ("gateway-brief", "gateway-lasting"):
+        processes.stop(backend.paths, name)
+
+
+def _finished(base_url: str, csv_text: str) -> tuple[str, dict[str, Any]]:
+    response = upload(base_url, csv_text, headers=HEADERS)
+    assert response.status_code == 202, response.text
+    request_id = response.json()["request_id"]
+    return request_id, wait_finished(base_url, request_id, headers=HEADERS)
+
+
+def _output_urls(base_url: str, request_id: str) -> list[str]:
+    rows = httpx.get(
+        f"{base_url}/status/{request_id}", params={"rows": "true"}, headers=HEADERS, timeout=30
+    ).json()["row_details"]
+    return [image["output_url"] for row in rows for image in row["images"]]
+
+
+def _answer(base_url: str, path: str) -> httpx.Response:
+    return httpx.get(f"{base_url}{path}", headers=HEADERS, timeout=30)
+
+
+def _stored_documents(stack: RunningStack, request_id: str, rows: int) -> dict[str, int]:
+    """How many of the request's own documents each collection still holds, read by `_id`."""
+    client: MongoClient[Document] = MongoClient(stack.settings.mongodb_url, tz_aware=True)
+    try:
+        db = client[stack.settings.mongodb_database]
+        ids = {
+            REQUEST_STATES.name: [f"{request_id}#{version}" for version in range(5)],
+            ROW_OUTCOMES.name: [f"{request_id}:{row}" for row in range(rows)],
+            ROW_CHUNKS.name: [f"{request_id}/0"],
+            PUBLISHING.name: [request_id],
+            UNFINISHED_REQUESTS.name: [request_id],
+        }
+        return {
+            name: sum(db[name].find_one({"_id": each}) is not None for each in names)
+            for name, names in ids.items()
+        }
+    finally:
+        client.close()
+
+
+def _request_document(stack: RunningStack, request_id: str) -> Document | None:
+    client: MongoClient[Document] = MongoClient(stack.settings.mongodb_url, tz_aware=True)
+    try:
+        return client[stack.settings.mongodb_database][REQUESTS.name].find_one({"_id": request_id})
+    finally:
+        client.close()
+
+
+def _stored_objects(stack: RunningStack, request_id: str) -> int:
+    storage = open_storage(stack.settings)
+
+    async def count() -> int:
+        keys = ("input.csv", "input.csv.index", "output.csv")
+        return sum([await storage.exists(f"{request_id}/{key}") for key in keys])
+
+    return asyncio.run(count())
+
+
+def test_an_expired_request_is_deleted_answers_410_and_leaves_shared_outputs_to_a_live_one(
+    backend: RunningStack, gateways: tuple[str, str], image_server: LocalHttpServer
+) -> None:
+    brief, lasting = gateways
+    tag = uuid.uuid4().hex[:8]
+    shared = image_server.add(
+        f"/expiry/{tag}/shared.jpg", Resource(photo_like_image(64, 48, 11), "image/jpeg")
+    )
+    own = image_server.add(f"/expiry/{tag}/own.jpg", Resource(photo_like_image(48, 64, 12), "image/jpeg"))
+
+    expiring, status = _finished(brief, product_csv([("1", "Shared", [shared]), ("2", "Own", [own])]))
+    completed_at = datetime.fromisoformat(status["completed_at"])
+    assert datetime.fromisoformat(status["expires_at"]) - completed_at == timedelta(seconds=RETENTION_S)
+    expiring_outputs = _output_urls(brief, expiring)
+    shared_bytes = httpx.get(expiring_outputs[0], timeout=30).content
+    assert _stored_objects(backend, expiring) == 3
+
+    lasting_id, lasting_status = _finished(lasting, product_csv([("1", "Shared again", [shared])]))
+    assert _output_urls(lasting, lasting_id) == expiring_outputs[:1]  # the same content, one object
+    assert datetime.fromisoformat(lasting_status["expires_at"]) - datetime.fromisoformat(
+        lasting_status["completed_at"]
+    ) == timedelta(days=30)
+
+    # The completion event says when, for downstream consumers.
+    events = asyncio.run(
+        read_topic(backend.settings.kafka_bootstrap_servers, EVENTS, lambda e: e["request_id"] == expiring, 1)
+    )
+    assert datetime.fromisoformat(events[0]["expires_at"]) == datetime.fromisoformat(status["expires_at"])
+
+    wait_until(
+        lambda: _answer(lasting, f"/status/{expiring}").status_code == 410, EXPIRY_TIMEOUT_S, "the expiry"
+    )
+    gone = _answer(lasting, f"/status/{expiring}").json()
+    assert gone["error"] == "expired"
+    assert datetime.fromisoformat(gone["expired_at"]) >= datetime.fromisoformat(status["expires_at"])
+    assert _answer(lasting, f"/download/{expiring}").status_code == 410
+    assert _answer(lasting, f"/status/{expiring}/events").status_code == 410
+
+    # Everything only it stored is gone, read by `_id` and by key: states, rows, chunk, checkpoint,
+    # input CSV and its index, output CSV.
+    assert _stored_documents(backend, expiring, rows=2) == dict.fromkeys(
+        [REQUEST_STATES.name, ROW_OUTCOMES.name, ROW_CHUNKS.name, PUBLISHING.name, UNFINISHED_REQUESTS.name],
+        0,
+    )
+    assert _stored_objects(backend, expiring) == 0
+
+    # The live request of the same owner still has all of its own, and the output they share.
+    assert _answer(lasting, f"/status/{lasting_id}").json()["status"] == "completed"
+    assert _answer(lasting, f"/download/{lasting_id}").status_code == 200
+    assert httpx.get(_output_urls(lasting, lasting_id)[0], timeout=30).content == shared_bytes
+
+    # A retention after it expired, its tombstone goes too: the id is then unknown.
+    wait_until(
+        lambda: _request_document(backend, expiring) is None,
+        EXPIRY_TIMEOUT_S,
+        "the tombstone to be forgotten",
+    )
+    assert _answer(lasting, f"/status/{expiring}").status_code == 404
+
+
+def test_a_request_unfinished_past_its_retention_is_reported_and_kept_until_it_finishes(
+    backend: RunningStack, image_server: LocalHttpServer
+) -> None:
+    # Recorded as published while no row is: it stays unfinished until the repair publishes its
+    # rows (IMGPIPE_STALL_SECONDS, 30 s here), far past its one-second retention.
+    url = image_server.add(
+        f"/expiry/{uuid.uuid4().hex[:8]}/late.jpg", Resource(photo_like_image(40, 30, 13), "image/jpeg")
+    )
+    request_id = str(uuid.uuid4())
+    record_published_request(backend, request_id, [ProductRow("1", "Late", (url,))], retention_s=1.0)
+    metrics = worker_urls(backend)["aggregator"]
+
+    wait_until(
+        lambda: value(scrape(metrics), "imgpipe_requests_stuck") >= 1, 25, "the stuck request reported"
+    )
+    assert httpx.get(f"{backend.base_url}/status/{request_id}", timeout=30).json()["status"] != "completed"
+    log = (backend.paths.logs / "aggregator.log").read_text()
+    assert f"request {request_id} is unfinished" in log
+
+    # Once finished, it is kept its one second, then expires like any other.
+    assert wait_finished(backend.base_url, request_id, timeout_s=120)["status"] == "completed"
+    wait_until(
+        lambda: httpx.get(f"{backend.base_url}/status/{request_id}", timeout=30).status_code == 410,
+        EXPIRY_TIMEOUT_S,
+        "the expiry",
+    )
+    wait_until(lambda: value(scrape(metrics), "imgpipe_requests_stuck") == 0, 30, "the report to clear")
