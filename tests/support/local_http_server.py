@@ -60,9 +60,11 @@ class LocalHttpServer:
     posts: list[ReceivedPost] = field(default_factory=list)
     # Status codes to answer successive POSTs to a path with; 200 once the list is used up.
     post_statuses: dict[str, list[int]] = field(default_factory=dict)
+    # 0: any free port; a fixed one only where recorded URLs name it (tests/fixtures/layout_v1)
+    bind_port: int = 0
 
     def __post_init__(self) -> None:
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.bind_port), self._handler_class())
         self._httpd.daemon_threads = True
         self.port: int = self._httpd.server_address[1]
 
