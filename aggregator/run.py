@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from aggregator.app import create_aggregator_app
 from imgpipe.faust_worker import run_worker
+from imgpipe.logs import configure_logging
+from imgpipe.migration_runner import migrate
+from imgpipe.migrations import MIGRATIONS
 from imgpipe.service_settings import settings_for_service
 
 
 def run_aggregator() -> None:
     settings = settings_for_service("aggregator")
+    configure_logging(settings)
+    # The one service that migrates the stored layout at start (one run at a time, under a lease),
+    # before it counts anything; the gateways and processors read both layouts meanwhile.
+    migrate(settings, MIGRATIONS, "aggregator")
     run_worker(create_aggregator_app(settings), settings)

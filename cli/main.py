@@ -179,6 +179,12 @@ def _parser() -> argparse.ArgumentParser:
     download_command.add_argument("--out", type=Path)
     for name in SERVICES:
         commands.add_parser(name, help=f"run the {name} service in this process")
+    migrate_command = commands.add_parser(
+        "migrate", help="apply the stored layout's pending migrations (the aggregator does at start)"
+    )
+    migrate_command.add_argument(
+        "--dry-run", action="store_true", help="print what would be migrated and change nothing"
+    )
     return parser
 
 
@@ -187,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in SERVICES:
         run_service(args.command)
         return EXIT_COMPLETED
+    if args.command == "migrate":
+        from cli.migrate import run_migrate  # loads the database driver: only when asked for
+
+        return run_migrate(args.dry_run)
     client = GatewayClient(args.url.rstrip("/"), args.api_key)
     try:
         if args.command == "submit":

@@ -190,6 +190,9 @@ WEBHOOKS = TypedCollection[WebhookDocument]("webhooks")
 # the claim of its first fetch. The processors replace an entry whole; two writing at once write
 # the same answer, the last one stays.
 SOURCE_CACHE = TypedCollection[SourceEntryDocument | SourceClaimDocument]("source_cache")
+# The stored layout's migrations (imgpipe/migration_runner.py): "run/<n>" a run's lease, inserted
+# then moved by its holder; "progress/<name>" and "migration/<name>" (applied), by the lease holder
+LAYOUT = TypedCollection[Document]("layout")
 
 
 _DUPLICATE_KEY = 11000

@@ -1,0 +1,62 @@
+"""A migration for the tests of the migration runner, run in a process of its own so a test can kill
+it (-9) midway: each item takes a moment and records, in `migration_test_effects`, every time it is
+migrated, so the test counts what a resumed run redid.
+
+    python -m tests.support.migration_runs NAME run|plan    (with a stack's IMGPIPE_* environment)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+
+from imgpipe.logs import configure_logging
+from imgpipe.migration_runner import (
+    Migration,
+    MigrationContext,
+    describe_plan,
+    run_holder,
+    run_migrations,
+    with_migration_context,
+)
+from imgpipe.settings import Settings
+
+ITEMS = tuple(f"item-{n:03d}" for n in range(20))
+EFFECTS = "migration_test_effects"
+ITEM_S = 0.2
+# Short, so that the test's second run takes over from the killed one soon.
+LEASE_S = 2.0
+
+
+def test_migration(name: str) -> Migration:
+    async def items(context: MigrationContext, after: str | None) -> AsyncIterator[str]:
+        for item in ITEMS:
+            if after is None or item > after:
+                yield item
+
+    async def migrate_item(context: MigrationContext, item: str) -> None:
+        await asyncio.sleep(ITEM_S)
+        await context.db[EFFECTS].insert_one({"migration": name, "item": item})
+
+    return Migration(name, 1, "a test's slow migration", migrate_item, items=items)
+
+
+async def _main(name: str, mode: str) -> None:
+    settings = Settings()
+    configure_logging(settings)
+    migrations = [test_migration(name)]
+    if mode == "plan":
+        for line in await with_migration_context(
+            settings, lambda context: describe_plan(context, migrations)
+        ):
+            print(line)
+        return
+    holder = run_holder("test")
+    await with_migration_context(
+        settings, lambda context: run_migrations(context, migrations, holder, LEASE_S)
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(_main(sys.argv[1], sys.argv[2]))
