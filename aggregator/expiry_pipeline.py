@@ -2,7 +2,8 @@
 
 It walks the expiry queue's buckets (imgpipe/expiry_queue.py) from the cursor to the last settled
 one: each entry's request is expired, or its tombstone forgotten (aggregator/expiry.py); then the
-bucket's entries are deleted and the cursor moves past it. A pass cut short (a kill, an outage)
+bucket's entries are deleted and the cursor moves past it. Then the output periods no request
+can use any more are deleted (aggregator/output_expiry.py). A pass cut short (a kill, an outage)
 leaves the cursor where the work is not known to be done, and the next pass does it again.
 """
 
@@ -16,10 +17,12 @@ from pymongo import DeleteOne
 
 from aggregator.clients import AggregatorClients
 from aggregator.expiry import expire_request, forget_request
+from aggregator.output_expiry import expire_output_periods, oldest_unfinished
 from imgpipe.database import EXPIRY_QUEUE
 from imgpipe.expiry_queue import BUCKET_S, cursor_bucket, last_settled_bucket, move_cursor, queued_in
 from imgpipe.logs import logging_request
 from imgpipe.retrying import UNAVAILABLE
+from imgpipe.unfinished_requests import unfinished_requests
 from imgpipe.worker_clients import WorkerClients
 
 logger = logging.getLogger(__name__)
@@ -43,17 +46,23 @@ async def _handle_bucket(clients: AggregatorClients, bucket: int, now: datetime)
     return bool(entries)
 
 
+async def _expire_queued(clients: AggregatorClients, now: datetime) -> None:
+    bucket, last = await cursor_bucket(clients.db), last_settled_bucket(now)
+    while bucket <= last:
+        held = await _handle_bucket(clients, bucket, now)
+        bucket += 1
+        # An empty bucket moves the cursor only at the end of the pass: one write, not one per
+        # ten seconds of an idle day.
+        if held or bucket > last:
+            await move_cursor(clients.db, bucket)
+
+
 async def expire_what_is_due(clients: AggregatorClients) -> None:
     now = datetime.now(UTC)
     try:
-        bucket, last = await cursor_bucket(clients.db), last_settled_bucket(now)
-        while bucket <= last:
-            held = await _handle_bucket(clients, bucket, now)
-            bucket += 1
-            # An empty bucket moves the cursor only at the end of the pass: one write, not one per
-            # ten seconds of an idle day.
-            if held or bucket > last:
-                await move_cursor(clients.db, bucket)
+        await _expire_queued(clients, now)
+        oldest = oldest_unfinished(await unfinished_requests(clients.db), clients.settings)
+        await expire_output_periods(clients.db, clients.storage, oldest, now)
     except UNAVAILABLE as error:
         logger.warning("cannot expire requests now: %r", error)
     except Exception:

@@ -117,6 +117,11 @@ class ExpiryCursorDocument(TypedDict):
     bucket: int  # the first bucket not yet handled
 
 
+class OutputPeriodDocument(TypedDict):
+    _id: str  # the period's prefix, "outputs/<retention_s>/<index>" (imgpipe/output_periods.py)
+    drained_at: datetime  # when no request in flight could use it any more
+
+
 class UploadSlotDocument(TypedDict):
     _id: str  # "<owner>/<minute>/<n>" (gateway/upload_rate.py)
     at: datetime
@@ -184,6 +189,9 @@ UPLOAD_SLOTS = TypedCollection[UploadSlotDocument]("upload_slots")
 EXPIRY_QUEUE = TypedCollection[ExpiryEntryDocument]("expiry_queue")
 # how far the expiry has got: the expiry (on one aggregator at a time)
 EXPIRY_CURSOR = TypedCollection[ExpiryCursorDocument]("expiry_cursor")
+# an output period no request in flight can use, waiting out a retention before its outputs are
+# deleted: the expiry
+OUTPUT_PERIODS = TypedCollection[OutputPeriodDocument]("output_periods")
 # a request's webhook deliveries: the aggregator's webhook agent
 WEBHOOKS = TypedCollection[WebhookDocument]("webhooks")
 # Per owner and source URL, "<sha256>": the validators and content hash the source last sent, or

@@ -138,16 +138,20 @@ async def read_input_spool(
 @dataclass(frozen=True)
 class RowContext:
     """What every row message of one request carries besides its row: the JPEG quality its
-    outputs are encoded at, its owner (outputs and the source cache are scoped per owner), and,
+    outputs are encoded at, its owner (outputs and the source cache are scoped per owner), its
+    retention (its outputs are stored by period of that length), and,
     when the publisher read the upload itself, which URLs appear in more than one row."""
 
     quality: int
     owner: str | None
     repeated_urls: RepeatedUrls | None = None
+    retention_s: float | None = None
 
     @classmethod
     def of_request(cls, request: Mapping[str, Any]) -> RowContext:
-        return cls(quality=int(request["quality"]), owner=request.get("owner"))
+        quality, owner = int(request["quality"]), request.get("owner")
+        retention_s = request.get("retention_s")
+        return cls(quality=quality, owner=owner, retention_s=retention_s)
 
 
 def row_message(request_id: str, index: int, row: ProductRow, context: RowContext) -> RowMessage:
@@ -160,6 +164,7 @@ def row_message(request_id: str, index: int, row: ProductRow, context: RowContex
         input_urls=list(row.input_urls),
         quality=context.quality,
         owner=context.owner,
+        retention_s=context.retention_s,
         urls_in_other_rows=(
             None if context.repeated_urls is None else context.repeated_urls.positions_in(row.input_urls)
         ),

@@ -78,6 +78,10 @@ class RowMessage(_Message):
     # processors coordinate only those across workers (imgpipe/repeated_urls.py). None: not
     # known (a row published again after a restart), so every new URL is coordinated.
     urls_in_other_rows: list[int] | None = None
+    # How long the request is kept once finished, in seconds: its outputs are stored by period of
+    # that length (imgpipe/output_periods.py). None in rows published before retention existed:
+    # IMGPIPE_RETENTION_DAYS then.
+    retention_s: float | None = None
 
     def may_be_in_other_rows(self, url: str) -> bool:
         if self.urls_in_other_rows is None:

@@ -36,6 +36,15 @@ async def unfinished_request_ids(db: AsyncDatabase[Document]) -> list[str]:
     return [entry["_id"] async for entry in UNFINISHED_REQUESTS.of(db).find({})]
 
 
+async def unfinished_requests(db: AsyncDatabase[Document]) -> list[RequestDocument]:
+    """The documents of the requests in flight (an entry whose request is being accepted right
+    now has none yet, and no row published)."""
+    found = [
+        await REQUESTS.of(db).find_one({"_id": request_id}) for request_id in await unfinished_request_ids(db)
+    ]
+    return [request for request in found if request is not None]
+
+
 @dataclass(frozen=True)
 class InFlight:
     """An unfinished request as the scans see it: its document, its state and its publishing."""

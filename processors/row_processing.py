@@ -31,7 +31,8 @@ import aiohttp
 
 from imgpipe.destination_guard import DestinationGuard
 from imgpipe.messages import ImageError, ImageOrigin, ImageOutcome, RowMessage, RowResult
-from imgpipe.request_paths import content_image_key
+from imgpipe.output_periods import OutputPeriod
+from imgpipe.retention import DAY_S
 from imgpipe.settings import Settings
 from imgpipe.storage.base import ObjectStorage
 from processors.compress import CompressedImage, ImageRejected, compress_jpeg
@@ -41,7 +42,7 @@ from processors.in_flight import SharedWork
 from processors.metrics import COMPRESS_SECONDS, COMPRESSIONS, FETCH_SECONDS
 from processors.retry import RetryPolicy, with_retries
 from processors.source_cache import Fetching, SourceCache, SourceEntry
-from processors.storage import store_image, stored_dimensions, stored_size
+from processors.storage import copy_stored, store_image, stored_dimensions, stored_size
 
 # URLs whose outcome a worker keeps for the rest of their request: a request's repeated URLs
 # are usually near each other, and the source cache catches the ones forgotten.
@@ -137,6 +138,9 @@ class _RowWork:
         self.pipeline = pipeline
         self.message = message
         self._new_entries: list[tuple[str, SourceEntry]] = []
+        # Where the row's outputs are stored: the period of the request's retention it is done in.
+        retention_s = message.retention_s or pipeline.settings.retention_days * DAY_S
+        self._period = OutputPeriod.at(retention_s, datetime.now(UTC))
 
     async def image(self, url: str) -> ImageOutcome:
         outcome, produced = await self.pipeline.shared.run(
@@ -178,12 +182,20 @@ class _RowWork:
             raise
         return outcome, not (fetched.no_store or fetched.no_cache)
 
-    def _output_key(self, source_sha256: str) -> str:
-        message = self.message
-        name = content_name(
-            message.owner, source_sha256, message.quality, self.pipeline.settings.jpeg_progressive
-        )
-        return content_image_key(name)
+    def _content_name(self, source_sha256: str) -> str:
+        message, progressive = self.message, self.pipeline.settings.jpeg_progressive
+        return content_name(message.owner, source_sha256, message.quality, progressive)
+
+    async def _stored_output(self, source_sha256: str) -> tuple[str, int | None]:
+        """The key of the source's output in this row's period, and its size when it is stored
+        there: copied from the period before if it was stored there, so that a request reusing an
+        output holds it in its own period (imgpipe/output_periods.py)."""
+        storage, name = self.pipeline.storage, self._content_name(source_sha256)
+        key = self._period.image_key(name)
+        bytes_out = await stored_size(storage, key)
+        if bytes_out is None and await copy_stored(storage, self._period.previous.image_key(name), key):
+            bytes_out = await stored_size(storage, key)
+        return key, bytes_out
 
     def _outcome(
         self, url: str, key: str, entry: SourceEntry, bytes_out: int, origin: ImageOrigin
@@ -207,8 +219,7 @@ class _RowWork:
         )
         if not isinstance(found, SourceEntry):
             return found
-        key = self._output_key(found.source_sha256)
-        bytes_out = await stored_size(self.pipeline.storage, key)
+        key, bytes_out = await self._stored_output(found.source_sha256)
         # None: never encoded with these settings, or gone from storage; the bytes are needed again.
         return None if bytes_out is None else _KnownOutput(found, key, bytes_out)
 
@@ -260,7 +271,7 @@ class _RowWork:
         """Fetched bytes: compressed and stored under their content name, unless already there."""
         pipeline = self.pipeline
         digest = source_digest(data)
-        key = self._output_key(digest)
+        key = self._period.image_key(self._content_name(digest))
         bytes_out = await stored_size(pipeline.storage, key)
         if bytes_out is None:
             with COMPRESS_SECONDS.time():

@@ -30,6 +30,11 @@ async def store_image(storage: ObjectStorage, key: str, data: bytes) -> None:
     await until_available(lambda: storage.put(key, data, "image/jpeg"), "storing an image")
 
 
+async def copy_stored(storage: ObjectStorage, source: str, target: str) -> bool:
+    """Store the output under `source` under `target` too; False when there is none under `source`."""
+    return await until_available(lambda: storage.copy(source, target), "copying a stored image")
+
+
 async def stored_dimensions(storage: ObjectStorage, key: str) -> tuple[int, int]:
     """Width and height of a stored output, from its JPEG header: for an output found under its
     content name, whose pixels are never decoded here."""

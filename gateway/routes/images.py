@@ -1,9 +1,12 @@
-"""GET /processed_images/images/{fan_out}/{name}.jpg: stream one compressed image from storage.
+"""GET /processed_images/outputs/{retention}/{period}/{fan_out}/{name}.jpg: stream one compressed image.
 
-Outputs are stored under their content name (processors/content_address.py), in the directory
-named by its first two digits (imgpipe/request_paths.py). Earlier layouts are served still at
-the URLs they were given: /processed_images/images/{name}.jpg (content names before the fan-out)
-and /processed_images/{request_id}/{file_name} (images of requests processed before content
+Outputs are stored under their content name (processors/content_address.py), in their period's
+prefix (imgpipe/output_periods.py), in the directory named by the name's first two digits. A
+period's outputs are deleted together once every request that used them has expired: a missing
+output of such a period answers 410 Gone. Earlier layouts are served still at the URLs they were
+given: /processed_images/images/{fan_out}/{name}.jpg (before periods),
+/processed_images/images/{name}.jpg (content names before the fan-out) and
+/processed_images/{request_id}/{file_name} (images of requests processed before content
 addressing). Only names of the shapes the processors write are served, so no key can leave its
 prefix and the requests' CSV files are not exposed.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
@@ -20,12 +24,14 @@ from gateway.dependencies import State
 from gateway.errors import ApiError
 from gateway.route_responses import (
     DEPENDENCY_UNAVAILABLE,
+    EXPIRED,
     INVALID_PARAMETERS,
     Responses,
     error,
     stored_file,
 )
 from gateway.stored_objects import stream_object
+from imgpipe.output_periods import OUTPUTS_PREFIX, OutputPeriod
 from imgpipe.request_paths import CONTENT_IMAGES_PREFIX, content_image_key, flat_content_image_key, image_key
 
 router = APIRouter()
@@ -55,6 +61,32 @@ async def _stream_image(state: State, key: str, request: Request) -> Response:
     return await stream_object(
         state.storage, key, request.headers, "image/jpeg", "no such image", _CACHE_FOREVER
     )
+
+
+@router.get(
+    f"/processed_images/{OUTPUTS_PREFIX}/{{retention_s}}/{{period}}/{{fan_out}}/{{file_name}}",
+    response_class=StreamingResponse,
+    responses={**_IMAGE_RESPONSES, 410: EXPIRED},
+)
+async def period_image(
+    state: State, retention_s: int, period: int, fan_out: str, file_name: str, request: Request
+) -> Response:
+    name = _content_name(file_name)
+    if fan_out != name[:2] or retention_s < 1 or period < 0:
+        raise ApiError(404, "not_found", "no such image")
+    output_period = OutputPeriod(retention_s, period)
+    try:
+        return await _stream_image(state, output_period.image_key(name), request)
+    except ApiError as missing:
+        if missing.status_code != 404 or not output_period.expired_by(datetime.now(UTC)):
+            raise
+        # Gone with its period: every request that used it had expired (imgpipe/output_periods.py).
+        raise ApiError(
+            410,
+            "expired",
+            "this image expired with the requests that used it",
+            expired_at=output_period.expires_at.isoformat(),
+        ) from None
 
 
 @router.get(

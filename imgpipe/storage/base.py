@@ -64,6 +64,16 @@ class ObjectStorage(ABC):
         """Remove the object; a missing one is not an error."""
 
     @abstractmethod
+    async def copy(self, source: str, target: str) -> bool:
+        """Store the object under `source` under `target` too, without reading it through this
+        process; False when there is no object under `source`."""
+
+    @abstractmethod
+    async def child_prefixes(self, prefix: str) -> list[str]:
+        """The keys one level below `prefix/` that have objects under them (`prefix/child`), as a
+        directory listing: what is in them is not listed."""
+
+    @abstractmethod
     async def delete_prefix(self, prefix: str) -> int:
         """Remove every object whose key starts with `prefix/`; return how many there were. Costs
         what it removes: one listing of the prefix and a delete per object (or per batch)."""

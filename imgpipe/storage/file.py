@@ -7,6 +7,7 @@ rename it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import shutil
@@ -73,6 +74,25 @@ class FileStorage(ObjectStorage):
     async def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    async def copy(self, source: str, target: str) -> bool:
+        # A hard link: no bytes copied, and each name outlives the other's deletion.
+        target_path = self._path(target)
+        try:
+            _link(self._path(source), target_path)
+        except FileNotFoundError:
+            if not self._path(source).exists():
+                return False
+            target_path.parent.mkdir(parents=True, exist_ok=True)
+            _link(self._path(source), target_path)
+        return True
+
+    async def child_prefixes(self, prefix: str) -> list[str]:
+        try:
+            children = [entry.name for entry in os.scandir(self._path(prefix)) if entry.is_dir()]
+        except FileNotFoundError:
+            return []
+        return sorted(f"{prefix}/{child}" for child in children)
+
     async def delete_prefix(self, prefix: str) -> int:
         return await asyncio.to_thread(_remove_tree, self._path(prefix))
 
@@ -124,6 +144,12 @@ async def _write_chunks(path: Path, chunks: AsyncIterable[bytes]) -> None:
     with path.open("wb") as file:
         async for chunk in chunks:
             file.write(chunk)
+
+
+def _link(source: Path, target: Path) -> None:
+    # An existing target holds the same content, stored by another worker.
+    with contextlib.suppress(FileExistsError):
+        os.link(source, target)
 
 
 def _remove_tree(directory: Path) -> int:

@@ -120,6 +120,22 @@ class S3Storage(ObjectStorage):
         except Exception as error:
             self._raise(error, key)
 
+    async def copy(self, source: str, target: str) -> bool:
+        try:
+            await obstore.copy_async(self._store, source, target)
+        except FileNotFoundError:
+            return False
+        except Exception as error:
+            self._raise(error, source)
+        return True
+
+    async def child_prefixes(self, prefix: str) -> list[str]:
+        try:
+            listing = await obstore.list_with_delimiter_async(self._store, f"{prefix}/")
+        except Exception as error:
+            self._raise(error, prefix)
+        return sorted(child.rstrip("/") for child in listing["common_prefixes"])
+
     async def delete_prefix(self, prefix: str) -> int:
         removed = 0
         try:

@@ -54,7 +54,7 @@ def test_submit_wait_saves_the_output_and_exits_0(
     header, *rows = read_csv(out.read_text())
     assert header == ["S. No.", "Product Name", "Input Image Urls", "Output Image Urls"]
     assert [row[0] for row in rows] == ["1", "2", "3"]
-    assert all(row[3].startswith(f"{stack.base_url}/processed_images/images/") for row in rows)
+    assert all(row[3].startswith(f"{stack.base_url}/processed_images/outputs/") for row in rows)
     assert out.read_bytes() == httpx.get(f"{stack.base_url}/download/{request_id}").content
 
     status = imgpipe("status", request_id, "--url", stack.base_url)

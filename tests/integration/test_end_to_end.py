@@ -90,7 +90,7 @@ def test_output_csv_has_every_cell(stack: RunningStack, finished_request: tuple)
     table = read_csv(response.text)
     assert table[0] == ["S. No.", "Product Name", "Input Image Urls", "Output Image Urls"]
     assert len(table) == ROWS + 1
-    image_prefix = f"{stack.base_url}/processed_images/images/"
+    image_prefix = f"{stack.base_url}/processed_images/outputs/"
     for (serial, name, urls), cells in zip(rows, table[1:], strict=True):
         assert cells[:3] == [serial, name, ",".join(urls)]
         outputs = cells[3].split(",")

@@ -1,10 +1,9 @@
 """Retention on the real stack, on both storage backends: a finished request past its retention is
-deleted with everything only it stored and answers 410, outputs shared with a live request stay,
-and a request that is still being worked on is reported, never deleted.
+deleted with everything only it stored and answers 410, outputs shared with a live request stay
+until it expires too, and a request that is still being worked on is reported, never deleted.
 
-Two extra gateways share one API key (one owner): one whose keys file keeps that key's requests
-for seconds, one that keeps them for the default 30 days. So one owner has a request that expires
-beside one that does not.
+Two extra gateways share one API key: one whose keys file keeps that key's requests for seconds,
+one that keeps them for the default 30 days.
 """
 
 from __future__ import annotations
@@ -33,13 +32,14 @@ from imgpipe.database import (
     UNFINISHED_REQUESTS,
     Document,
 )
-from imgpipe.input_spool import ProductRow
+from imgpipe.input_spool import ProductRow, RowContext, row_message
+from imgpipe.output_periods import OUTPUTS_PREFIX
 from imgpipe.storage.factory import open_storage
-from imgpipe.topics import EVENTS
-from tests.support.helpers import product_csv, read_topic, upload, wait_finished
+from imgpipe.topics import EVENTS, ROWS, ROWS_TOPIC
+from tests.support.helpers import product_csv, read_csv, read_topic, stored_key, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
 from tests.support.stack import RunningStack, start_extra_gateway
-from tests.support.staged_requests import record_published_request
+from tests.support.staged_requests import record_published_request, send_one
 from tests.support.worker_metrics import scrape, value, worker_urls
 
 KEY = "key-retention-test"
@@ -94,6 +94,28 @@ def _output_urls(base_url: str, request_id: str) -> list[str]:
     return [image["output_url"] for row in rows for image in row["images"]]
 
 
+def _row_images(base_url: str, request_id: str, row: int) -> list[dict[str, Any]]:
+    rows = httpx.get(
+        f"{base_url}/status/{request_id}", params={"rows": "true"}, headers=HEADERS, timeout=30
+    ).json()["row_details"]
+    images: list[dict[str, Any]] = rows[row]["images"]
+    return images
+
+
+def _stored_periods(stack: RunningStack) -> list[str]:
+    """Every output period's prefix the storage holds, of every retention."""
+    storage = open_storage(stack.settings)
+
+    async def listing() -> list[str]:
+        return [
+            prefix
+            for retention in await storage.child_prefixes(OUTPUTS_PREFIX)
+            for prefix in await storage.child_prefixes(retention)
+        ]
+
+    return asyncio.run(listing())
+
+
 def _answer(base_url: str, path: str) -> httpx.Response:
     return httpx.get(f"{base_url}{path}", headers=HEADERS, timeout=30)
 
@@ -136,28 +158,56 @@ def _stored_objects(stack: RunningStack, request_id: str) -> int:
     return asyncio.run(count())
 
 
+def _status(base_url: str, request_id: str) -> dict[str, Any]:
+    response = _answer(base_url, f"/status/{request_id}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_each_key_keeps_its_requests_for_its_own_retention(
+    gateways: tuple[str, str], image_server: LocalHttpServer
+) -> None:
+    brief, lasting = gateways
+    url = image_server.add(
+        f"/expiry/{uuid.uuid4().hex[:8]}/kept.jpg", Resource(photo_like_image(32, 24, 10), "image/jpeg")
+    )
+    for base_url, retention in ((brief, timedelta(seconds=RETENTION_S)), (lasting, timedelta(days=30))):
+        _, status = _finished(base_url, product_csv([("1", "Kept", [url])]))
+        assert (
+            datetime.fromisoformat(status["expires_at"]) - datetime.fromisoformat(status["completed_at"])
+            == retention
+        )
+
+
 def test_an_expired_request_is_deleted_answers_410_and_leaves_shared_outputs_to_a_live_one(
     backend: RunningStack, gateways: tuple[str, str], image_server: LocalHttpServer
 ) -> None:
-    brief, lasting = gateways
+    brief, _ = gateways
     tag = uuid.uuid4().hex[:8]
     shared = image_server.add(
         f"/expiry/{tag}/shared.jpg", Resource(photo_like_image(64, 48, 11), "image/jpeg")
     )
     own = image_server.add(f"/expiry/{tag}/own.jpg", Resource(photo_like_image(48, 64, 12), "image/jpeg"))
+    late = image_server.add(f"/expiry/{tag}/late.jpg", Resource(photo_like_image(40, 40, 14), "image/jpeg"))
 
     expiring, status = _finished(brief, product_csv([("1", "Shared", [shared]), ("2", "Own", [own])]))
-    completed_at = datetime.fromisoformat(status["completed_at"])
-    assert datetime.fromisoformat(status["expires_at"]) - completed_at == timedelta(seconds=RETENTION_S)
-    expiring_outputs = _output_urls(brief, expiring)
-    shared_bytes = httpx.get(expiring_outputs[0], timeout=30).content
+    shared_output, own_output = _output_urls(brief, expiring)
+    shared_bytes = httpx.get(shared_output, timeout=30).content
     assert _stored_objects(backend, expiring) == 3
 
-    lasting_id, lasting_status = _finished(lasting, product_csv([("1", "Shared again", [shared])]))
-    assert _output_urls(lasting, lasting_id) == expiring_outputs[:1]  # the same content, one object
-    assert datetime.fromisoformat(lasting_status["expires_at"]) - datetime.fromisoformat(
-        lasting_status["completed_at"]
-    ) == timedelta(days=30)
+    # A second request of the same owner and retention uses the shared image, and stays
+    # unfinished meanwhile: its second row is not published until the repair does it
+    # (IMGPIPE_STALL_SECONDS, 30 s here).
+    live = str(uuid.uuid4())
+    products = [ProductRow("1", "Shared again", (shared,)), ProductRow("2", "Late", (late,))]
+    owner = hashlib.sha256(KEY.encode()).hexdigest()[:16]
+    record_published_request(backend, live, products, retention_s=RETENTION_S, owner=owner)
+    first_row = row_message(live, 0, products[0], RowContext(50, owner, retention_s=RETENTION_S))
+    value, key = ROWS_TOPIC.encode(first_row)
+    assert key is not None
+    asyncio.run(send_one(backend, ROWS, value, key))
+    wait_until(lambda: _status(brief, live)["rows"]["done"] == 1, 60, "the live request's first row")
 
     # The completion event says when, for downstream consumers.
     events = asyncio.run(
@@ -166,13 +216,13 @@ def test_an_expired_request_is_deleted_answers_410_and_leaves_shared_outputs_to_
     assert datetime.fromisoformat(events[0]["expires_at"]) == datetime.fromisoformat(status["expires_at"])
 
     wait_until(
-        lambda: _answer(lasting, f"/status/{expiring}").status_code == 410, EXPIRY_TIMEOUT_S, "the expiry"
+        lambda: _answer(brief, f"/status/{expiring}").status_code == 410, EXPIRY_TIMEOUT_S, "the expiry"
     )
-    gone = _answer(lasting, f"/status/{expiring}").json()
+    gone = _answer(brief, f"/status/{expiring}").json()
     assert gone["error"] == "expired"
     assert datetime.fromisoformat(gone["expired_at"]) >= datetime.fromisoformat(status["expires_at"])
-    assert _answer(lasting, f"/download/{expiring}").status_code == 410
-    assert _answer(lasting, f"/status/{expiring}/events").status_code == 410
+    assert _answer(brief, f"/download/{expiring}").status_code == 410
+    assert _answer(brief, f"/status/{expiring}/events").status_code == 410
 
     # Everything only it stored is gone, read by `_id` and by key: states, rows, chunk, checkpoint,
     # input CSV and its index, output CSV.
@@ -182,10 +232,25 @@ def test_an_expired_request_is_deleted_answers_410_and_leaves_shared_outputs_to_
     )
     assert _stored_objects(backend, expiring) == 0
 
-    # The live request of the same owner still has all of its own, and the output they share.
-    assert _answer(lasting, f"/status/{lasting_id}").json()["status"] == "completed"
-    assert _answer(lasting, f"/download/{lasting_id}").status_code == 200
-    assert httpx.get(_output_urls(lasting, lasting_id)[0], timeout=30).content == shared_bytes
+    # The live request, still unfinished, keeps the output it shares.
+    [live_shared] = [image["output_url"] for image in _row_images(brief, live, 0)]
+    assert httpx.get(live_shared, timeout=30).content == shared_bytes
+
+    # Once it finishes, every image it has downloads, the shared one byte for byte.
+    assert wait_finished(brief, live, timeout_s=120, headers=HEADERS)["status"] == "completed"
+    table = read_csv(_answer(brief, f"/download/{live}").text)
+    assert httpx.get(table[1][3], timeout=30).content == shared_bytes
+    assert httpx.get(table[2][3], timeout=30).content[:2] == b"\xff\xd8"
+
+    # Once no request can use the expiring one's outputs, their period goes too: its URLs answer
+    # 410, and nothing of it is left in storage.
+    wait_until(
+        lambda: httpx.get(own_output, timeout=30).status_code == 410,
+        EXPIRY_TIMEOUT_S + 60,
+        "the outputs' expiry",
+    )
+    assert httpx.get(own_output, timeout=30).json()["error"] == "expired"
+    assert stored_key(own_output).rsplit("/", 2)[0] not in _stored_periods(backend)
 
     # A retention after it expired, its tombstone goes too: the id is then unknown.
     wait_until(
@@ -193,7 +258,7 @@ def test_an_expired_request_is_deleted_answers_410_and_leaves_shared_outputs_to_
         EXPIRY_TIMEOUT_S,
         "the tombstone to be forgotten",
     )
-    assert _answer(lasting, f"/status/{expiring}").status_code == 404
+    assert _answer(brief, f"/status/{expiring}").status_code == 404
 
 
 def test_a_request_unfinished_past_its_retention_is_reported_and_kept_until_it_finishes(

@@ -1,29 +1,35 @@
-"""Where the file backend keeps outputs, and the URLs they are served at, old layout included.
+"""Where the file backend keeps outputs, and the URLs they are served at, old layouts included.
 
-Outputs are fanned out over 256 directories by their content name's first two digits, so that no
-directory of the file backend nears a filesystem's limit on names; outputs stored flat, before
-the fan-out, are served at the URLs their CSVs were given.
+Outputs are stored by period of their request's retention (imgpipe/output_periods.py), fanned
+out over 256 directories by their content name's first two digits, so that no directory of the
+file backend nears a filesystem's limit on names. Outputs stored before periods (fanned out) and
+before the fan-out (flat) are served at the URLs their CSVs were given. A missing output of a
+period old enough to have expired answers 410; of a younger one, 404.
 """
 
 from __future__ import annotations
 
+import math
 import shutil
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from bench.photos import photo_like_image
+from imgpipe.output_periods import OUTPUTS_PREFIX
 from imgpipe.request_paths import CONTENT_IMAGES_PREFIX
-from tests.support.helpers import product_csv, read_csv, upload, wait_finished
+from imgpipe.retention import DEFAULT_RETENTION_S
+from tests.support.helpers import product_csv, read_csv, stored_key, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
 from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration
 
 
-def _storage_images(stack: RunningStack) -> Path:
-    return Path(stack.settings.storage_url.removeprefix("file://")) / CONTENT_IMAGES_PREFIX
+def _storage(stack: RunningStack) -> Path:
+    return Path(stack.settings.storage_url.removeprefix("file://"))
 
 
 @pytest.fixture(scope="module")
@@ -50,30 +56,48 @@ def output_urls(stack: RunningStack, image_server: LocalHttpServer) -> list[str]
     return [cells[3] for cells in table[1:]]
 
 
-def test_an_output_is_stored_and_served_under_its_fan_out_directory(
+def test_an_output_is_stored_and_served_under_its_period_and_fan_out_directory(
     stack: RunningStack, output_urls: list[str]
 ) -> None:
+    now_period = math.floor(time.time() / DEFAULT_RETENTION_S)
     for url in output_urls:
-        fan_out, file_name = url.split("/")[-2:]
-        assert url == f"{stack.base_url}/processed_images/images/{file_name[:2]}/{file_name}"
-        stored = _storage_images(stack) / fan_out / file_name
+        retention, period, fan_out, file_name = url.split("/")[-4:]
+        assert fan_out == file_name[:2]
+        # The stack's default retention, 30 days; the period the row was done in (this one, or
+        # the one before if it just turned).
+        assert retention == str(round(DEFAULT_RETENTION_S)) and int(period) in (now_period, now_period - 1)
+        assert url.startswith(f"{stack.base_url}/processed_images/{OUTPUTS_PREFIX}/")
+        stored = _storage(stack) / stored_key(url)
         assert httpx.get(url, timeout=30).content == stored.read_bytes()
-        assert not (_storage_images(stack) / file_name).exists()
 
 
-def test_an_output_stored_flat_before_the_fan_out_is_served_at_its_old_url(
+def test_outputs_stored_before_periods_are_served_at_their_old_urls(
     stack: RunningStack, output_urls: list[str]
 ) -> None:
-    fan_out, file_name = output_urls[0].split("/")[-2:]
-    # An output of the old layout, under a name of its own (the same bytes stand in for it).
-    old_name = f"{'f' * 64}.jpg" if file_name[:2] != "ff" else f"{'e' * 64}.jpg"
-    shutil.copyfile(_storage_images(stack) / fan_out / file_name, _storage_images(stack) / old_name)
-    old_url = f"{stack.base_url}/processed_images/images/{old_name}"
-    assert httpx.get(old_url, timeout=30).content == (_storage_images(stack) / old_name).read_bytes()
-    # The new layout has no object by that name, and a name is served only from its own directory.
-    assert httpx.get(f"{stack.base_url}/processed_images/images/{old_name[:2]}/{old_name}").status_code == 404
-    wrong_directory = "00" if fan_out != "00" else "01"
-    assert (
-        httpx.get(f"{stack.base_url}/processed_images/images/{wrong_directory}/{file_name}").status_code
-        == 404
+    stored = _storage(stack) / stored_key(output_urls[0])
+    file_name = stored.name
+    legacy = _storage(stack) / CONTENT_IMAGES_PREFIX
+    # Outputs of the two earlier layouts, under names of their own (the same bytes stand in for them).
+    fanned_name, flat_name = f"{'e' * 64}.jpg", f"{'f' * 64}.jpg"
+    (legacy / "ee").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(stored, legacy / "ee" / fanned_name)
+    shutil.copyfile(stored, legacy / flat_name)
+    base = f"{stack.base_url}/processed_images/{CONTENT_IMAGES_PREFIX}"
+    assert httpx.get(f"{base}/ee/{fanned_name}", timeout=30).content == stored.read_bytes()
+    assert httpx.get(f"{base}/{flat_name}", timeout=30).content == stored.read_bytes()
+    # A name is served only from its own directory, in every layout.
+    assert httpx.get(f"{base}/ff/{flat_name}").status_code == 404
+    wrong_directory = "00" if file_name[:2] != "00" else "01"
+    assert httpx.get(f"{base}/{wrong_directory}/{file_name}").status_code == 404
+
+
+def test_a_missing_output_of_an_expired_period_is_gone_and_of_a_live_one_unknown(stack: RunningStack) -> None:
+    name = f"{'a' * 64}.jpg"
+    retention = round(DEFAULT_RETENTION_S)
+    now_period = math.floor(time.time() / retention)
+    old = httpx.get(
+        f"{stack.base_url}/processed_images/{OUTPUTS_PREFIX}/{retention}/{now_period - 2}/aa/{name}"
     )
+    assert old.status_code == 410 and old.json()["error"] == "expired"
+    live = httpx.get(f"{stack.base_url}/processed_images/{OUTPUTS_PREFIX}/{retention}/{now_period}/aa/{name}")
+    assert live.status_code == 404 and live.json()["error"] == "not_found"

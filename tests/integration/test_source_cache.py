@@ -21,7 +21,8 @@ from bench.photos import photo_like_image
 from devstack.paths import ROOT
 from devstack.sync_run import run_sync
 from imgpipe.database import SOURCE_CACHE, Document, connect, database
-from imgpipe.request_paths import content_image_key
+from imgpipe.output_periods import OutputPeriod
+from imgpipe.retention import DEFAULT_RETENTION_S
 from imgpipe.storage.factory import open_storage
 from processors.compress import compress_jpeg
 from processors.content_address import content_name, source_digest
@@ -29,7 +30,7 @@ from processors.fetch import Validators
 from processors.source_cache import SourceCache, SourceEntry, entry_id
 from tests.integration.conftest import API_KEYS
 from tests.support.database_commands import log_positions, logged_commands
-from tests.support.helpers import product_csv, read_csv, upload, wait_finished
+from tests.support.helpers import product_csv, read_csv, stored_key, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
 from tests.support.stack import RunningStack, running_test_stack
 from tests.support.worker_metrics import processors_total
@@ -346,8 +347,7 @@ def test_a_stored_output_gone_missing_is_fetched_and_stored_again(
     path = "/cache/deleted-output.jpg"
     url = image_server.add(path, Resource(_photo(500), "image/jpeg", etag='"kept"'))
     [before] = _images(_run(stack.base_url, [[url]]))
-    name = before["output_url"].rsplit("/", 1)[1].removesuffix(".jpg")
-    run_sync(open_storage(stack.settings).delete(content_image_key(name)))
+    run_sync(open_storage(stack.settings).delete(stored_key(before["output_url"])))
     assert httpx.get(before["output_url"], timeout=30).status_code == 404
 
     [after] = _images(_run(stack.base_url, [[url]]))
@@ -405,7 +405,8 @@ def test_an_expired_entry_is_fetched_in_full(
     digest = source_digest(image)
     name = content_name(None, digest, settings.jpeg_quality, settings.jpeg_progressive)
     output = compress_jpeg(image, settings.jpeg_quality, settings.max_image_pixels, settings.jpeg_progressive)
-    run_sync(open_storage(settings).put(content_image_key(name), output.data, "image/jpeg"))
+    period = OutputPeriod.at(DEFAULT_RETENTION_S, datetime.now(UTC))
+    run_sync(open_storage(settings).put(period.image_key(name), output.data, "image/jpeg"))
     entries = mongo[settings.mongodb_database][SOURCE_CACHE.name]
     entries.insert_one(
         {

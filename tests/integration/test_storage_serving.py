@@ -15,10 +15,10 @@ from PIL import Image
 from bench.photos import photo_like_image
 from devstack.paths import IMGPIPE_COMMAND
 from devstack.sync_run import run_sync
-from imgpipe.request_paths import content_image_key, output_csv_key
+from imgpipe.request_paths import output_csv_key
 from imgpipe.storage.base import read_all
 from imgpipe.storage.factory import open_storage
-from tests.support.helpers import product_csv, read_csv, upload, wait_finished
+from tests.support.helpers import product_csv, read_csv, stored_key, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
 from tests.support.stack import TEST_BUCKET, RunningStack
 
@@ -61,8 +61,7 @@ def test_the_storage_is_the_s3_bucket(s3_stack: RunningStack, finished: tuple[st
     assert s3_stack.settings.storage_url == f"s3://{TEST_BUCKET}"
     storage = open_storage(s3_stack.settings)
     for cells in table[1:]:
-        name = cells[3].rsplit("/", 1)[1]
-        stored = run_sync(read_all(storage, content_image_key(name.removesuffix(".jpg"))))
+        stored = run_sync(read_all(storage, stored_key(cells[3])))
         assert httpx.get(cells[3], timeout=30).content == stored
     csv_bytes = run_sync(read_all(storage, output_csv_key(request_id)))
     assert httpx.get(f"{s3_stack.base_url}/download/{request_id}", timeout=30).content == csv_bytes

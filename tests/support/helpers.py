@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from aiokafka import AIOKafkaConsumer
@@ -58,6 +59,11 @@ def wait_finished(
             pending = pending_rows_report(base_url, request_id, headers)
             raise AssertionError(f"request {request_id} not finished: {status}; {pending}")
         time.sleep(0.2)
+
+
+def stored_key(output_url: str) -> str:
+    """The storage key of an output the gateway serves at `output_url`."""
+    return urlsplit(output_url).path.removeprefix("/processed_images/")
 
 
 def read_csv(text: str) -> list[list[str]]:

@@ -27,6 +27,7 @@ def record_published_request(
     request_id: str,
     products: Sequence[ProductRow],
     retention_s: float = DEFAULT_RETENTION_S,
+    owner: str | None = None,
 ) -> None:
     """A request recorded as the gateway records it, with its spooled input, once every row is
     published (but none of them really is)."""
@@ -42,7 +43,7 @@ def record_published_request(
             spool.close()
             await store_input_spool(storage, request_id, path)
         await insert_request(
-            db, request_id, rows, images, webhook_url=None, owner=None, quality=50, retention_s=retention_s
+            db, request_id, rows, images, webhook_url=None, owner=owner, quality=50, retention_s=retention_s
         )
         await record_rows_published(db, request_id, rows, done=True)
 
