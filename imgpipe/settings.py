@@ -234,6 +234,28 @@ class Settings(BaseSettings):
     topic_replication_factor: int = Field(
         default=1, description="replication factor of the topics imgpipe creates"
     )
+    # How long each topic keeps messages: set when imgpipe creates a topic, and applied to existing
+    # ones when a gateway starts (imgpipe/topics.py; the reasons in docs/architecture.md).
+    kafka_rows_retention_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="how long `imgpipe.rows` keeps a row: longer than processors may all be down; a row "
+        "deleted unprocessed is published again from the stored CSV by the repair, after `STALL_SECONDS`",
+    )
+    kafka_results_retention_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="how long `imgpipe.results` keeps a result, for the aggregator and downstream consumers",
+    )
+    kafka_events_retention_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="how long `imgpipe.events` keeps a completion event; a consumer down longer "
+        "reconciles through `GET /status`",
+    )
+    kafka_dlq_retention_days: float = Field(
+        default=30.0, gt=0, description="how long `imgpipe.rows.dlq` keeps a dead letter, for operators"
+    )
     consumer_session_timeout_s: float = Field(
         default=10.0,
         ge=6.0,

@@ -1,4 +1,4 @@
-"""Each topic bound once to its message model and its key, and the topics' creation.
+"""Each topic bound once to its message model and its key, and the topics' creation and retention.
 
 Every service and every downstream consumer uses these names. Producers encode and consumers
 decode through a topic's `TopicSpec`, so no message is serialised or keyed by hand.
@@ -7,11 +7,13 @@ decode through a topic's `TopicSpec`, so no message is serialised or keyed by ha
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 from pydantic import BaseModel
 
@@ -20,6 +22,8 @@ from imgpipe.row_key import RowKey
 from imgpipe.settings import Settings
 
 Message = TypeVar("Message", bound=BaseModel)
+
+logger = logging.getLogger(__name__)
 
 ROWS = "imgpipe.rows"
 RESULTS = "imgpipe.results"
@@ -75,17 +79,71 @@ def topic_partitions(settings: Settings) -> dict[str, int]:
     }
 
 
+_DAY_MS = 24 * 3600 * 1000
+
+
+def _retention(days: float) -> dict[str, str]:
+    retention_ms = round(days * _DAY_MS)
+    # Kafka deletes whole segments, once their newest message is past the retention, and rolls a
+    # segment after segment.ms (7 days by default): without a shorter one a message would stay up
+    # to retention + 7 days.
+    return {"retention.ms": str(retention_ms), "segment.ms": str(min(retention_ms, _DAY_MS))}
+
+
+def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
+    """The configs imgpipe sets on each topic: how long it keeps messages."""
+    return {
+        ROWS: _retention(settings.kafka_rows_retention_days),
+        RESULTS: _retention(settings.kafka_results_retention_days),
+        EVENTS: _retention(settings.kafka_events_retention_days),
+        ROWS_DLQ: _retention(settings.kafka_dlq_retention_days),
+    }
+
+
+# DescribeConfigs says where each value comes from (version 1 and later, which every broker since
+# Kafka 1.1 answers); this source is the topic's own config.
+_TOPIC_OVERRIDE = 1
+
+
+async def topic_overrides(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, dict[str, str]]:
+    """The configs set on each topic itself (not the broker's defaults)."""
+    resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
+    overrides: dict[str, dict[str, str]] = {}
+    for response in await admin.describe_configs(resources):
+        for _error_code, _error_message, _type, name, entries in response.resources:
+            overrides[name] = {entry[0]: entry[1] for entry in entries if entry[3] == _TOPIC_OVERRIDE}
+    return overrides
+
+
+async def _apply_configs(admin: AIOKafkaAdminClient, wanted: dict[str, dict[str, str]]) -> None:
+    """Set `wanted` on existing topics where they differ. AlterConfigs replaces a topic's whole set of
+    overrides, so the ones an operator set are sent again with ours."""
+    current = await topic_overrides(admin, list(wanted))
+    changes = [
+        ConfigResource(ConfigResourceType.TOPIC, name, {**current.get(name, {}), **configs})
+        for name, configs in wanted.items()
+        if any(current.get(name, {}).get(key) != value for key, value in configs.items())
+    ]
+    if changes:
+        await admin.alter_configs(changes)
+        for change in changes:
+            logger.info("topic %s: set %s", change.name, wanted[change.name])
+
+
 async def ensure_topics(settings: Settings) -> None:
-    """Create any missing imgpipe topic; existing topics are left as they are."""
+    """Create any missing imgpipe topic with its configs, and set those configs on existing ones
+    (partitions and replication of an existing topic are left as they are)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
+        configs = topic_configs(settings)
         missing = [
             NewTopic(
                 name,
                 num_partitions=partitions,
                 replication_factor=settings.topic_replication_factor,
+                topic_configs=configs[name],
             )
             for name, partitions in topic_partitions(settings).items()
             if name not in existing
@@ -94,5 +152,6 @@ async def ensure_topics(settings: Settings) -> None:
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
+        await _apply_configs(admin, {name: configs[name] for name in configs if name in existing})
     finally:
         await admin.close()

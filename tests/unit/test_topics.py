@@ -9,7 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from imgpipe.messages import RowMessage, RowResult
-from imgpipe.topics import DEAD_LETTERS_TOPIC, RESULTS_TOPIC, ROWS_TOPIC, TOPICS
+from imgpipe.settings import Settings
+from imgpipe.topics import DEAD_LETTERS_TOPIC, RESULTS_TOPIC, ROWS_TOPIC, TOPICS, topic_configs
 from processors.dead_letters import dead_letter
 
 
@@ -52,3 +53,12 @@ def test_every_topic_has_one_spec() -> None:
         == sorted(set(names))
         == ["imgpipe.events", "imgpipe.results", "imgpipe.rows", "imgpipe.rows.dlq"]
     )
+
+
+def test_each_topic_keeps_messages_as_long_as_its_setting_with_segments_that_let_it() -> None:
+    configs = topic_configs(Settings(kafka_rows_retention_days=0.5, kafka_dlq_retention_days=30))
+    day_ms = 24 * 3600 * 1000
+    assert set(configs) == {topic.name for topic in TOPICS}
+    assert configs[ROWS_TOPIC.name] == {"retention.ms": str(day_ms // 2), "segment.ms": str(day_ms // 2)}
+    # A segment is deleted whole: a day's segments keep a dead letter at most a day past its 30.
+    assert configs[DEAD_LETTERS_TOPIC.name] == {"retention.ms": str(30 * day_ms), "segment.ms": str(day_ms)}
