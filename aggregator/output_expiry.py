@@ -23,7 +23,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from imgpipe.database import OUTPUT_PERIODS, Document, RequestDocument
-from imgpipe.output_periods import OUTPUTS_PREFIX, WRITES_SETTLE, OutputPeriod, period_length
+from imgpipe.output_periods import OUTPUTS_PREFIX, WRITES_SETTLE, OutputPeriod
+from imgpipe.periods import period_length
 from imgpipe.retention import retention_of
 from imgpipe.settings import Settings
 from imgpipe.storage.base import ObjectStorage
@@ -47,7 +48,7 @@ def drained(period: OutputPeriod, oldest: dict[int, datetime], now: datetime) ->
     """Whether no request in flight can use the period any more: it ended (give or take the
     clocks' disagreement) before the oldest request in flight of its retention was accepted. A
     request in flight uses only periods from its acceptance on, whenever its rows are stored."""
-    in_use_from = min(oldest.get(period.retention_s, now), now)
+    in_use_from = min(oldest.get(period.length_s, now), now)
     return period.ends_at + WRITES_SETTLE <= in_use_from
 
 
@@ -72,7 +73,7 @@ async def expire_output_periods(
             with contextlib.suppress(DuplicateKeyError):
                 await OUTPUT_PERIODS.of(db).insert_one({"_id": period.prefix, "drained_at": now})
             continue
-        if record["drained_at"] + timedelta(seconds=period.retention_s) > now:
+        if record["drained_at"] + timedelta(seconds=period.length_s) > now:
             continue
         # The record goes first: a kill before the objects are gone only starts the wait again.
         await OUTPUT_PERIODS.of(db).delete_one({"_id": period.prefix})

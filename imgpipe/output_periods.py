@@ -15,10 +15,11 @@ and an output reused every day is stored at most twice (this period's and the la
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+
+from imgpipe.periods import Period
 
 OUTPUTS_PREFIX = "outputs"
 # How far the clocks of the gateways (which time a request's acceptance) and of the processors
@@ -28,38 +29,19 @@ WRITES_SETTLE = timedelta(seconds=30)
 _PERIOD_PREFIX = re.compile(rf"{OUTPUTS_PREFIX}/([1-9][0-9]{{0,9}})/([0-9]{{1,12}})")
 
 
-def period_length(retention_s: float) -> int:
-    """The periods of a retention are that long, in whole seconds."""
-    return max(1, round(retention_s))
-
-
 @dataclass(frozen=True, order=True)
-class OutputPeriod:
-    retention_s: int
-    index: int
-
-    @classmethod
-    def at(cls, retention_s: float, moment: datetime) -> OutputPeriod:
-        length = period_length(retention_s)
-        return cls(length, math.floor(moment.timestamp() / length))
+class OutputPeriod(Period):
+    """A period as long as the retention of the requests whose outputs it holds."""
 
     @classmethod
     def parse(cls, prefix: str) -> OutputPeriod | None:
-        """The period of a prefix `outputs/<r>/<index>`, or None for any other string."""
+        """The period of a prefix `outputs/<retention>/<index>`, or None for any other string."""
         match = _PERIOD_PREFIX.fullmatch(prefix.strip("/"))
         return None if match is None else cls(int(match.group(1)), int(match.group(2)))
 
     @property
     def prefix(self) -> str:
-        return f"{OUTPUTS_PREFIX}/{self.retention_s}/{self.index}"
-
-    @property
-    def previous(self) -> OutputPeriod:
-        return OutputPeriod(self.retention_s, self.index - 1)
-
-    @property
-    def ends_at(self) -> datetime:
-        return datetime.fromtimestamp((self.index + 1) * self.retention_s, UTC)
+        return f"{OUTPUTS_PREFIX}/{self.length_s}/{self.index}"
 
     def image_key(self, content_name: str) -> str:
         # Fanned out by the name's first two hex digits: ext4 without `large_dir` stops a directory
@@ -69,7 +51,7 @@ class OutputPeriod:
     @property
     def expires_at(self) -> datetime:
         """The earliest its outputs are deleted: a retention after the period ends."""
-        return self.ends_at + timedelta(seconds=self.retention_s)
+        return self.ends_at + timedelta(seconds=self.length_s)
 
     def expired_by(self, moment: datetime) -> bool:
         """Whether its outputs may have been deleted by `moment`: a missing output of such a

@@ -39,12 +39,12 @@ def test_an_entry_is_read_only_once_its_bucket_has_settled() -> None:
 
 def test_an_output_period_is_its_retention_long_and_named_by_its_prefix() -> None:
     period = OutputPeriod.at(30 * DAY_S, T0)
-    assert period.retention_s == 2_592_000 and period.index == int(T0.timestamp()) // 2_592_000
+    assert period.length_s == 2_592_000 and period.index == int(T0.timestamp()) // 2_592_000
     assert period.prefix == f"outputs/2592000/{period.index}"
     assert period.image_key("ab" + "0" * 62) == f"{period.prefix}/ab/ab{'0' * 62}.jpg"
     assert OutputPeriod.parse(period.prefix + "/") == period
     assert period.previous.ends_at == datetime.fromtimestamp(period.index * 2_592_000, UTC)
-    assert OutputPeriod.at(0.2, T0).retention_s == 1  # never a period of no length
+    assert OutputPeriod.at(0.2, T0).length_s == 1  # never a period of no length
     for foreign in ("outputs/0/5", "outputs/12", "images/ab", "outputs/12/x", "outputs/12/3/ab"):
         assert OutputPeriod.parse(foreign) is None
 
