@@ -194,10 +194,10 @@ EXPIRY_CURSOR = TypedCollection[ExpiryCursorDocument]("expiry_cursor")
 OUTPUT_PERIODS = TypedCollection[OutputPeriodDocument]("output_periods")
 # a request's webhook deliveries: the aggregator's webhook agent
 WEBHOOKS = TypedCollection[WebhookDocument]("webhooks")
-# Per owner and source URL, "<sha256>": the validators and content hash the source last sent, or
-# the claim of its first fetch. The processors replace an entry whole; two writing at once write
-# the same answer, the last one stays.
-SOURCE_CACHE = TypedCollection[SourceEntryDocument | SourceClaimDocument]("source_cache")
+# The source cache, "source_cache_<ttl>_<period>" (imgpipe/source_cache_periods.py): per owner and
+# source URL, "<sha256>", the validators and content hash the source last sent, or the claim of its
+# first fetch. The processors replace an entry whole; two writing at once write the same answer,
+# the last one stays. The expiry drops a period's collection whole.
 # The stored layout's migrations (imgpipe/migration_runner.py): "run/<n>" a run's lease, inserted
 # then moved by its holder; "progress/<name>" and "migration/<name>" (applied), by the lease holder
 LAYOUT = TypedCollection[Document]("layout")

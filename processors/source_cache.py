@@ -1,10 +1,12 @@
 """The revalidating source cache: what each source URL last sent, per owner, in MongoDB.
 
-One document per owner and URL in `source_cache`, `_id` the SHA-256 of both (a fixed-size string
-whatever the URL holds): the source's validators (`ETag`, `Last-Modified`), the SHA-256 of the
-bytes it sent, their size and the output's pixel size, when the source last sent the bytes, and
-the request during which it last confirmed them. A lookup is one read by `_id`, the one filter
-FerretDB answers from its primary key; a write inserts the document, or replaces it by `_id`.
+One document per owner and URL, `_id` the SHA-256 of both (a fixed-size string whatever the URL
+holds), in the collection of the period its bytes were fetched in (imgpipe/source_cache_periods.py):
+the source's validators (`ETag`, `Last-Modified`), the SHA-256 of the bytes it sent, their size
+and the output's pixel size, when the source last sent the bytes, and the request during which it
+last confirmed them. A lookup is one read by `_id`, the one filter
+FerretDB answers from its primary key (two when the entry is in the previous period's collection);
+a write inserts the document, or replaces it by `_id`.
 
 An entry is used for `ttl_s` after the source last sent the bytes; after that the image is fetched
 in full, as if never seen. The cache only ever saves work: when the database cannot be reached,
@@ -33,11 +35,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from imgpipe.database import SOURCE_CACHE, Document, SourceEntryDocument, taken_positions
+from imgpipe.database import Document, SourceClaimDocument, SourceEntryDocument, taken_positions
 from imgpipe.retrying import UNAVAILABLE
+from imgpipe.source_cache_periods import SourceCachePeriod
 from processors.fetch import Validators
 
 logger = logging.getLogger(__name__)
@@ -77,10 +81,25 @@ class SourceCache:
     def __init__(
         self, db: AsyncDatabase[Document], ttl_s: float, recent_entries: int = RECENT_ENTRIES
     ) -> None:
-        self._collection = SOURCE_CACHE.of(db)
+        self._db = db
+        self._ttl_s = ttl_s
         self._ttl = timedelta(seconds=ttl_s)
         self._recent: OrderedDict[str, SourceEntry] = OrderedDict()
         self._recent_entries = recent_entries
+
+    def _collection(self, moment: datetime) -> AsyncCollection[SourceEntryDocument | SourceClaimDocument]:
+        """The collection of the period `moment` falls in (imgpipe/source_cache_periods.py)."""
+        return SourceCachePeriod.at(self._ttl_s, moment).collection.of(self._db)
+
+    async def _find(self, key: str) -> SourceEntryDocument | SourceClaimDocument | None:
+        """The document of `key` in this period's collection, else in the one before (whose entries
+        may still be within the time to live)."""
+        now = datetime.now(UTC)
+        current = SourceCachePeriod.at(self._ttl_s, now)
+        document = await current.collection.of(self._db).find_one({"_id": key})
+        if document is None:
+            document = await current.previous.collection.of(self._db).find_one({"_id": key})
+        return document
 
     async def lookup(
         self, owner: str | None, url: str, recent_will_do: bool = False
@@ -99,7 +118,7 @@ class SourceCache:
                 self._recent.move_to_end(key)
                 return recent
         try:
-            document = await self._collection.find_one({"_id": key})
+            document = await self._find(key)
         except UNAVAILABLE as error:
             logger.warning("source cache lookup skipped, the database is unavailable: %r", error)
             return None
@@ -133,9 +152,8 @@ class SourceCache:
         """True when this worker is the one to fetch `url` first: no document existed, and now its
         claim does. False when any document exists (a claim, or an entry too old or unusable)."""
         try:
-            await self._collection.insert_one(
-                {"_id": entry_id(owner, url), "fetching_since": datetime.now(UTC)}
-            )
+            now = datetime.now(UTC)
+            await self._collection(now).insert_one({"_id": entry_id(owner, url), "fetching_since": now})
         except DuplicateKeyError:
             return False
         except UNAVAILABLE as error:
@@ -146,13 +164,14 @@ class SourceCache:
         key = entry_id(owner, url)
         self._keep_recent(key, entry)
         document = _entry_document(key, url, entry)
+        collection = self._collection(entry.fetched_at)
         try:
             try:
-                await self._collection.replace_one({"_id": key}, document, upsert=True)
+                await collection.replace_one({"_id": key}, document, upsert=True)
             except DuplicateKeyError:
                 # Another worker inserted the entry since this one looked (FerretDB does not retry
                 # an upsert that lost the race): it exists now, so this write replaces it.
-                await self._collection.replace_one({"_id": key}, document, upsert=True)
+                await collection.replace_one({"_id": key}, document, upsert=True)
         except UNAVAILABLE as error:
             logger.warning("source cache entry not written, the database is unavailable: %r", error)
 
@@ -166,7 +185,9 @@ class SourceCache:
             self._keep_recent(key, entry)
             documents.append(_entry_document(key, url, entry))
         try:
-            await self._collection.insert_many(documents, ordered=False)
+            # A row's first entries are fetched together, in this period (a period that turned
+            # meanwhile only shortens their stay by what is left of it).
+            await self._collection(datetime.now(UTC)).insert_many(documents, ordered=False)
         except BulkWriteError as error:
             for position in taken_positions(error):
                 await self.remember(owner, *entries[position])
@@ -177,8 +198,10 @@ class SourceCache:
         """Nothing of the source's answers may be kept (`no-store`), or a claim ends unfetched."""
         key = entry_id(owner, url)
         self._recent.pop(key, None)
+        current = SourceCachePeriod.at(self._ttl_s, datetime.now(UTC))
         try:
-            await self._collection.delete_one({"_id": key})
+            for period in (current, current.previous):
+                await period.collection.of(self._db).delete_one({"_id": key})
         except UNAVAILABLE as error:
             logger.warning("source cache entry not deleted, the database is unavailable: %r", error)
 

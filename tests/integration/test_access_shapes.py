@@ -19,6 +19,7 @@ from pymongo import MongoClient
 
 from bench.photos import photo_like_image
 from imgpipe.database import Document
+from imgpipe.source_cache_periods import SourceCachePeriod
 from tests.support.database_commands import logged_commands
 from tests.support.helpers import product_csv, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
@@ -34,6 +35,11 @@ SCAN_INTERVAL_S = 5.0
 
 
 BY_ID = ({"_id": "str"}, {"_id": "ObjectId"})
+
+
+def _kind(collection: str) -> str:
+    """The collection, or for one of the source cache's periods, `source_cache`."""
+    return "source_cache" if SourceCachePeriod.parse(collection) is not None else collection
 
 
 def _pushed_down(command: dict[str, object]) -> bool:
@@ -72,7 +78,7 @@ def test_every_access_from_upload_to_completion_is_by_id(
     time.sleep(2 * SCAN_INTERVAL_S)
 
     commands = logged_commands(stack.paths)
-    seen = Counter((c["service"].split("-")[0], c["command"], c["collection"]) for c in commands)
+    seen = Counter((str(c["service"]).split("-")[0], c["command"], _kind(str(c["collection"]))) for c in commands)
     # The log really covers the request's path: the gateway's writes and reads, the aggregator's,
     # the processors' source cache lookups and entries.
     for expected in [
@@ -86,6 +92,7 @@ def test_every_access_from_upload_to_completion_is_by_id(
         ("aggregator", "find", "unfinished_requests"),
         ("aggregator", "delete", "unfinished_requests"),
         ("aggregator", "update", "webhooks"),
+        ("aggregator", "insert", "expiry_queue"),
         ("processor", "find", "source_cache"),
         ("processor", "insert", "source_cache"),
     ]:

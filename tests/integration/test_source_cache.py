@@ -20,9 +20,11 @@ from pymongo import MongoClient
 from bench.photos import photo_like_image
 from devstack.paths import ROOT
 from devstack.sync_run import run_sync
-from imgpipe.database import SOURCE_CACHE, Document, connect, database
+from imgpipe.database import Document, connect, database
 from imgpipe.output_periods import OutputPeriod
 from imgpipe.retention import DEFAULT_RETENTION_S
+from imgpipe.settings import Settings
+from imgpipe.source_cache_periods import SourceCachePeriod
 from imgpipe.storage.factory import open_storage
 from processors.compress import compress_jpeg
 from processors.content_address import content_name, source_digest
@@ -38,6 +40,11 @@ from tests.support.worker_metrics import processors_total
 pytestmark = pytest.mark.integration
 
 LAST_MODIFIED = "Tue, 03 Nov 2026 10:00:00 GMT"
+
+
+def _cache_collection(settings: Settings) -> str:
+    """The source cache's collection of this period: where entries fetched now are."""
+    return SourceCachePeriod.at(settings.source_cache_ttl, datetime.now(UTC)).collection.name
 
 
 def _photo(seed: int) -> bytes:
@@ -119,14 +126,14 @@ def test_a_new_url_in_one_row_only_costs_a_lookup_and_its_rows_one_insert(
     commands = Counter(
         command["command"]
         for command in logged_commands(stack.paths, since)
-        if command["collection"] == SOURCE_CACHE.name and command["request_id"] == status["request_id"]
+        if command["collection"].startswith("source_cache") and command["request_id"] == status["request_id"]
     )
     # 8 rows' inserts, and the repeated URL's claim (two, when both workers reached it at once).
     # The gateway's filter also marks a URL in one row as repeated in about one such upload in
     # 3,000 (imgpipe/repeated_urls.py), which claims it: two more writes.
     assert 9 <= commands["insert"] <= 10
     assert commands["update"] == 1  # the claimed URL's entry replacing its claim, and nothing else
-    entries = mongo[stack.settings.mongodb_database][SOURCE_CACHE.name]
+    entries = mongo[stack.settings.mongodb_database][_cache_collection(stack.settings)]
     for url in [url for urls in unique for url in urls] + [repeated]:
         entry = entries.find_one({"_id": entry_id(None, url)})
         assert entry is not None and entry["url"] == url and "fetching_since" not in entry
@@ -151,7 +158,7 @@ def test_a_failing_url_repeated_in_a_request_gives_every_row_its_error(
     assert [image["error"]["code"] for image in failed] == ["http_error"] * 4
     # Each worker asks the source at most once: an error is not shared through the cache.
     assert 1 <= image_server.requests.count("/cache/missing.jpg") <= 2
-    entries = mongo[stack.settings.mongodb_database][SOURCE_CACHE.name]
+    entries = mongo[stack.settings.mongodb_database][_cache_collection(stack.settings)]
     assert entries.find_one({"_id": entry_id(None, missing)}) is None  # no claim left behind
 
 
@@ -161,7 +168,7 @@ def test_a_claim_whose_worker_died_does_not_hold_the_url_up(
     path = "/cache/abandoned-claim.jpg"
     url = image_server.add(path, Resource(_photo(50), "image/jpeg"))
     # As a worker killed mid-fetch leaves it, long ago (longer than any fetch with its retries).
-    mongo[stack.settings.mongodb_database][SOURCE_CACHE.name].insert_one(
+    mongo[stack.settings.mongodb_database][_cache_collection(stack.settings)].insert_one(
         {"_id": entry_id(None, url), "fetching_since": datetime.now(UTC) - timedelta(hours=1)}
     )
 
@@ -241,7 +248,7 @@ def test_a_revalidated_url_in_other_rows_is_recorded_for_the_other_workers(
     second = _run(stack.base_url, rows)
 
     assert {image["origin"] for image in _images(second)} <= {"revalidated", "reused"}
-    entries = mongo[stack.settings.mongodb_database][SOURCE_CACHE.name]
+    entries = mongo[stack.settings.mongodb_database][_cache_collection(stack.settings)]
     validated_by = {
         url: entries.find_one({"_id": entry_id(None, url)})["validated_by"] for url in (repeated, single)
     }
@@ -274,7 +281,7 @@ def test_a_second_upload_of_urls_in_one_row_each_asks_the_source_not_the_databas
     reads = [
         command
         for command in logged_commands(stack.paths, since)
-        if command["collection"] == SOURCE_CACHE.name
+        if command["collection"].startswith("source_cache")
         and command["command"] == "find"
         and command["request_id"] == second_status["request_id"]
     ]
@@ -407,7 +414,7 @@ def test_an_expired_entry_is_fetched_in_full(
     output = compress_jpeg(image, settings.jpeg_quality, settings.max_image_pixels, settings.jpeg_progressive)
     period = OutputPeriod.at(DEFAULT_RETENTION_S, datetime.now(UTC))
     run_sync(open_storage(settings).put(period.image_key(name), output.data, "image/jpeg"))
-    entries = mongo[settings.mongodb_database][SOURCE_CACHE.name]
+    entries = mongo[settings.mongodb_database][_cache_collection(settings)]
     entries.insert_one(
         {
             "_id": entry_id(None, url),
@@ -480,4 +487,5 @@ def test_with_the_source_cache_off_every_upload_fetches_in_full_yet_compresses_o
     assert second["output_url"] == first["output_url"]
     assert _compressions(uncached_stack) == 1
     with MongoClient(uncached_stack.settings.mongodb_url, tz_aware=True) as client:
-        assert client[uncached_stack.settings.mongodb_database][SOURCE_CACHE.name].count_documents({}) == 0
+        db = client[uncached_stack.settings.mongodb_database]
+        assert not [name for name in db.list_collection_names() if name.startswith("source_cache")]
