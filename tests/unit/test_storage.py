@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -107,6 +108,31 @@ async def test_replacing_an_object_changes_its_etag(storage: ObjectStorage) -> N
     second = await storage.stat("r8/output.csv")
     assert first is not None and second is not None and first.etag != second.etag
     assert await read_all(storage, "r8/output.csv") == b"second version"
+
+
+async def test_a_copy_holds_the_same_bytes_and_outlives_its_source(storage: ObjectStorage) -> None:
+    prefix = f"copy-{uuid.uuid4().hex}"
+    await storage.put(f"{prefix}/a/one.jpg", b"jpeg bytes", "image/jpeg")
+    assert await storage.copy(f"{prefix}/a/one.jpg", f"{prefix}/b/one.jpg")
+    assert await storage.copy(f"{prefix}/a/one.jpg", f"{prefix}/b/one.jpg")  # already there: the same
+    await storage.delete(f"{prefix}/a/one.jpg")
+    assert await read_all(storage, f"{prefix}/b/one.jpg") == b"jpeg bytes"
+    assert not await storage.copy(f"{prefix}/a/missing.jpg", f"{prefix}/b/missing.jpg")
+    assert not await storage.exists(f"{prefix}/b/missing.jpg")
+
+
+async def test_a_prefix_is_listed_one_level_down_and_deleted_whole(storage: ObjectStorage) -> None:
+    prefix = f"periods-{uuid.uuid4().hex}"
+    for key in ("7/1/aa/x.jpg", "7/1/bb/y.jpg", "7/2/aa/z.jpg", "9/5/cc/w.jpg"):
+        await storage.put(f"{prefix}/{key}", b"bytes", "image/jpeg")
+    assert await storage.child_prefixes(prefix) == [f"{prefix}/7", f"{prefix}/9"]
+    assert await storage.child_prefixes(f"{prefix}/7") == [f"{prefix}/7/1", f"{prefix}/7/2"]
+
+    assert await storage.delete_prefix(f"{prefix}/7/1") == 2
+    assert await storage.child_prefixes(f"{prefix}/7") == [f"{prefix}/7/2"]  # an emptied one is not listed
+    assert await storage.exists(f"{prefix}/7/2/aa/z.jpg")
+    assert await storage.delete_prefix(f"{prefix}/7/1") == 0
+    assert await storage.child_prefixes(f"{prefix}/missing") == []
 
 
 async def test_a_usable_store_passes_the_check(storage: ObjectStorage) -> None:
