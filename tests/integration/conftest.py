@@ -9,7 +9,6 @@ from pymongo import MongoClient
 from devstack import processes
 from imgpipe.database import Document
 from tests.support.diagnostics import notable_log_lines
-from tests.support.layout_fixtures import LAYOUT_V1_FIXTURES
 from tests.support.local_http_server import LocalHttpServer
 from tests.support.stack import ON_S3, S3_STATE, RunningStack, running_test_stack, start_extra_gateway
 
@@ -43,16 +42,13 @@ def closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _fetch_allowlist(*ports: int) -> str:
-    """The test servers' loopback ports, and the address the old-layout fixtures' sources had."""
-    return ",".join([*(f"127.0.0.1:{port}" for port in ports), LAYOUT_V1_FIXTURES.source_address])
-
-
 @pytest.fixture(scope="session")
 def stack(
     image_server: LocalHttpServer, webhook_receiver: LocalHttpServer, closed_port: int
 ) -> Iterator[RunningStack]:
-    allowlist = _fetch_allowlist(image_server.port, webhook_receiver.port, closed_port)
+    allowlist = ",".join(
+        f"127.0.0.1:{port}" for port in (image_server.port, webhook_receiver.port, closed_port)
+    )
     # Two processor workers: the horizontal-scaling test needs both to share the work.
     with running_test_stack(processor_count=2, fetch_allowlist=allowlist) as test_stack:
         yield test_stack
@@ -64,7 +60,9 @@ def s3_stack(
 ) -> Iterator[RunningStack]:
     """A second stack whose storage is S3: SeaweedFS provisioned by devstack, each service in a
     working directory of its own."""
-    allowlist = _fetch_allowlist(image_server.port, webhook_receiver.port, closed_port)
+    allowlist = ",".join(
+        f"127.0.0.1:{port}" for port in (image_server.port, webhook_receiver.port, closed_port)
+    )
     with running_test_stack(
         processor_count=2, fetch_allowlist=allowlist, state_dir=S3_STATE, overrides=ON_S3
     ) as s3:

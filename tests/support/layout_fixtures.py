@@ -1,11 +1,13 @@
 """The old-layout fixtures (tests/fixtures/layout_v1, recorded by
-tests/fixtures/generate_layout_fixtures.py from release 8261b3e): read them, and load them into a
-running stack's database and storage exactly as that release left them."""
+tests/fixtures/generate_layout_fixtures.py from release 8261b3e): read them, and stage an upgrade
+with them: a stack of this release started on the data exactly as that release left it."""
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -14,11 +16,16 @@ from typing import Any
 from bson import json_util
 from pymongo import MongoClient
 
+from devstack import processes
+from devstack.paths import ROOT
+from devstack.stack import start_services
 from devstack.sync_run import run_sync
-from imgpipe.database import UNFINISHED_REQUESTS, Document
+from devstack.throwaway import wait_for_processors
+from imgpipe.database import LAYOUT, Document
+from imgpipe.layout import STORAGE_MARKER_KEY
 from imgpipe.storage.factory import open_storage
 from imgpipe.topics import TOPICS, TopicSpec
-from tests.support.stack import RunningStack
+from tests.support.stack import RunningStack, running_test_stack
 
 LAYOUT_V1 = Path(__file__).resolve().parent.parent / "fixtures" / "layout_v1"
 
@@ -91,12 +98,16 @@ LAYOUT_V1_FIXTURES = LayoutFixtures(LAYOUT_V1)
 TOPIC_SPECS: dict[str, TopicSpec[Any]] = {spec.name: spec for spec in TOPICS}
 
 
-def load_into(stack: RunningStack, fixtures: LayoutFixtures) -> None:
-    """The recorded objects, then the documents, into the stack, as the old release left them;
-    the requests in flight last, so that no service sees one before everything it refers to."""
+_SERVICES = ("gateway", "aggregator")
+
+
+def _load(stack: RunningStack, fixtures: LayoutFixtures) -> None:
+    """The recorded objects, then the documents, as the old release left them: without the layout
+    records and storage marker this release's first start wrote, which the old release never had."""
     storage = open_storage(stack.settings)
 
     async def put_objects() -> None:
+        await storage.delete(STORAGE_MARKER_KEY)
         for key, body in fixtures.objects().items():
             await storage.put(key, body, _CONTENT_TYPES.get(Path(key).suffix, "application/octet-stream"))
 
@@ -104,11 +115,25 @@ def load_into(stack: RunningStack, fixtures: LayoutFixtures) -> None:
     client: MongoClient[Document] = MongoClient(stack.settings.mongodb_url, tz_aware=True)
     try:
         db = client[stack.settings.mongodb_database]
-        collections = fixtures.collections()
-        in_flight = collections.pop(UNFINISHED_REQUESTS.name, [])
-        for name, documents in collections.items():
+        db.drop_collection(LAYOUT.name)
+        for name, documents in fixtures.collections().items():
             db[name].insert_many(documents)
-        if in_flight:
-            db[UNFINISHED_REQUESTS.name].insert_many(in_flight)
     finally:
         client.close()
+
+
+@contextmanager
+def upgraded_stack(
+    fixtures: LayoutFixtures, backend: str, overrides: dict[str, str], processor_count: int
+) -> Iterator[RunningStack]:
+    """An upgrade staged on a fresh stack: its services stopped, the old release's data loaded, and
+    this release's services started on it (the aggregator migrates it first, as in production)."""
+    state_dir = ROOT / ".local" / f"upgrade-stack-{backend}"
+    with running_test_stack(processor_count, fixtures.source_address, state_dir, overrides) as stack:
+        processors = [f"processor-{number}" for number in range(1, processor_count + 1)]
+        for name in (*_SERVICES, *processors):
+            processes.stop(stack.paths, name)
+        _load(stack, fixtures)
+        start_services(stack.settings, stack.paths, processor_count)
+        wait_for_processors(stack.settings, processor_count)
+        yield stack
