@@ -19,7 +19,7 @@ from imgpipe.database import LAYOUT, Document
 from imgpipe.layout import LAYOUT_VERSION, stored_marker
 from imgpipe.migration_runner import applied_id, progress_id
 from imgpipe.storage.factory import open_storage
-from tests.support.migration_runs import EFFECTS, ITEMS
+from tests.support.migration_runs import EFFECTS, ITEMS, items_collection
 from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration
@@ -48,8 +48,10 @@ def _what_a_migration_touches(mongo: MongoClient[Document], stack: RunningStack,
 def test_a_killed_migration_resumes_without_redoing_what_it_recorded(
     stack: RunningStack, mongo: MongoClient[Document]
 ) -> None:
-    name = f"test-{uuid.uuid4().hex[:8]}"
+    name = f"test_{uuid.uuid4().hex[:8]}"
     db = mongo[stack.settings.mongodb_database]
+    # In another order than their `_id`s: the migration goes by `_id`.
+    db[items_collection(name).name].insert_many([{"_id": item} for item in reversed(ITEMS)])
 
     before = _what_a_migration_touches(mongo, stack, name)
     plan = _run(stack, _runner(name, "plan"))

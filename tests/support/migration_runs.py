@@ -1,6 +1,7 @@
 """A migration for the tests of the migration runner, run in a process of its own so a test can kill
-it (-9) midway: each item takes a moment and records, in `migration_test_effects`, every time it is
-migrated, so the test counts what a resumed run redid.
+it (-9) midway: it migrates every document of a collection the test fills, each item takes a moment
+and records, in `migration_test_effects`, every time it is migrated, so the test counts what a
+resumed run redid.
 
     python -m tests.support.migration_runs NAME run|plan    (with a stack's IMGPIPE_* environment)
 """
@@ -9,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
 
+from imgpipe.database import Document, TypedCollection
 from imgpipe.logs import configure_logging
 from imgpipe.migration_runner import (
     Migration,
@@ -29,17 +30,17 @@ ITEM_S = 0.2
 LEASE_S = 2.0
 
 
-def test_migration(name: str) -> Migration:
-    async def items(context: MigrationContext, after: str | None) -> AsyncIterator[str]:
-        for item in ITEMS:
-            if after is None or item > after:
-                yield item
+def items_collection(name: str) -> TypedCollection[Document]:
+    """What the test migration migrates: one document per item, which the test inserts."""
+    return TypedCollection[Document](f"migration_test_items_{name}")
 
+
+def test_migration(name: str) -> Migration:
     async def migrate_item(context: MigrationContext, item: str) -> None:
         await asyncio.sleep(ITEM_S)
         await context.db[EFFECTS].insert_one({"migration": name, "item": item})
 
-    return Migration(name, 1, "a test's slow migration", migrate_item, items=items)
+    return Migration(name, 1, "a test's slow migration", migrate_item, collection=items_collection(name))
 
 
 async def _main(name: str, mode: str) -> None:
