@@ -78,7 +78,9 @@ def test_every_access_from_upload_to_completion_is_by_id(
     time.sleep(2 * SCAN_INTERVAL_S)
 
     commands = logged_commands(stack.paths)
-    seen = Counter((str(c["service"]).split("-")[0], c["command"], _kind(str(c["collection"]))) for c in commands)
+    seen = Counter(
+        (str(c["service"]).split("-")[0], c["command"], _kind(str(c["collection"]))) for c in commands
+    )
     # The log really covers the request's path: the gateway's writes and reads, the aggregator's,
     # the processors' source cache lookups and entries.
     for expected in [

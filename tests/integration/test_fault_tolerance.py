@@ -13,6 +13,7 @@ import asyncio
 import os
 import signal
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,9 +30,10 @@ from devstack.settings import LocalS3
 from devstack.stack import start_services
 from devstack.sync_run import run_sync
 from devstack.waiting import wait_until
-from imgpipe.database import Document
-from imgpipe.request_paths import CONTENT_IMAGES_PREFIX
-from imgpipe.topics import RESULTS, ROWS
+from imgpipe.database import REQUESTS, Document
+from imgpipe.input_spool import ProductRow, RowContext, row_message
+from imgpipe.output_periods import OUTPUTS_PREFIX
+from imgpipe.topics import RESULTS, ROWS, ROWS_TOPIC
 from tests.support.backends import needs_local_infrastructure
 from tests.support.fault_injection import (
     Catalogue,
@@ -50,6 +52,8 @@ from tests.support.stack import (
     running_test_stack,
     start_extra_gateway,
 )
+from tests.support.staged_requests import record_published_request, send_one
+from tests.support.stored_state import stored_row_count
 
 pytestmark = pytest.mark.integration
 
@@ -124,7 +128,7 @@ def _assert_no_orphan_images(stack: RunningStack, request_id: str) -> None:
     by the kill can leave only a hidden temporary file, never a `.jpg`.)"""
     table = read_csv(httpx.get(f"{stack.base_url}/download/{request_id}", timeout=60).text)
     referenced = {url.rsplit("/", 1)[1] for cells in table[1:] for url in cells[3].split(",") if url}
-    images = Path(stack.settings.storage_url.removeprefix("file://")) / CONTENT_IMAGES_PREFIX
+    images = Path(stack.settings.storage_url.removeprefix("file://")) / OUTPUTS_PREFIX
     assert {path.name for path in images.rglob("*.jpg")} == referenced
 
 
@@ -356,3 +360,78 @@ def test_a_20000_row_request_completes_exactly(
     response = upload(two_processors.base_url, product_csv(catalogue.rows))
     assert response.status_code == 202, response.text
     assert_exact_outcome(two_processors, response.json()["request_id"], catalogue)
+
+
+# The expiry's kill: a whole stack keeping requests for seconds.
+BRIEF_RETENTION_S = 15.0
+
+
+@pytest.fixture
+def brief_retention(fault_server: LocalHttpServer) -> Iterator[RunningStack]:
+    yield from _stack(fault_server, 2, {"IMGPIPE_RETENTION_DAYS": str(BRIEF_RETENTION_S / 86400)})
+
+
+def _expired_at_stored(mongo: MongoClient[Document], stack: RunningStack, request_id: str) -> bool:
+    request = mongo[stack.settings.mongodb_database][REQUESTS.name].find_one({"_id": request_id})
+    return request is not None and "expired_at" in request
+
+
+def test_kill_the_aggregator_while_it_expires_a_request(
+    brief_retention: RunningStack, fault_server: LocalHttpServer
+) -> None:
+    """Killed as it starts deleting a 3,000-row request: the next run finishes the deletion, and the
+    output a request in flight shares with it stays."""
+    stack = brief_retention
+    catalogue = serve_catalogue(fault_server, "expiring", rows=3000, images_per_row=1, delay_s=0.0)
+    response = upload(stack.base_url, product_csv(catalogue.rows))
+    assert response.status_code == 202, response.text
+    expiring = response.json()["request_id"]
+    assert wait_finished(stack.base_url, expiring, timeout_s=300)["status"] == "completed"
+    shared_url = catalogue.rows[0][2][0]
+    shared_bytes = httpx.get(_row_outputs(stack, expiring, 0)[0], timeout=30).content
+
+    # In flight while the other expires: its first row uses the shared image, its second waits
+    # for the repair (IMGPIPE_STALL_SECONDS, 60 s here).
+    live = str(uuid.uuid4())
+    products = [ProductRow("1", "Shared", (shared_url,)), ProductRow("2", "Late", (catalogue.rows[1][2][0],))]
+    record_published_request(stack, live, products, retention_s=BRIEF_RETENTION_S)
+    value, key = ROWS_TOPIC.encode(
+        row_message(live, 0, products[0], RowContext(50, None, retention_s=BRIEF_RETENTION_S))
+    )
+    assert key is not None
+    asyncio.run(send_one(stack, ROWS, value, key))
+    wait_until(lambda: finished_rows(stack, live) == 1, 60, "the request in flight's first row")
+
+    mongo: MongoClient[Document] = MongoClient(stack.settings.mongodb_url, tz_aware=True)
+    try:
+        wait_until(
+            lambda: _expired_at_stored(mongo, stack, expiring), 120, "the expiry to start", interval_s=0.02
+        )
+        kill_hard(stack.paths, "aggregator")
+        start_services(stack.settings, stack.paths, processor_count=2)
+        wait_until(
+            lambda: httpx.get(f"{stack.base_url}/status/{expiring}", timeout=30).status_code == 410,
+            120,
+            "the expiry",
+        )
+        # The next run finishes the deletion: not one of its rows or objects is left.
+        rows = len(catalogue.rows)
+        wait_until(lambda: stored_row_count(stack.settings, expiring, rows) == 0, 120, "its rows to go")
+        wait_until(lambda: not (_storage_root(stack) / expiring).exists(), 60, "its objects to go")
+        # The request in flight still has the output it shares, byte for byte.
+        assert httpx.get(_row_outputs(stack, live, 0)[0], timeout=30).content == shared_bytes
+    finally:
+        mongo.close()
+
+
+def _storage_root(stack: RunningStack) -> Path:
+    return Path(stack.settings.storage_url.removeprefix("file://"))
+
+
+def _row_outputs(stack: RunningStack, request_id: str, row: int) -> list[str]:
+    page = httpx.get(
+        f"{stack.base_url}/status/{request_id}",
+        params={"rows": "true", "offset": row, "limit": 1},
+        timeout=30,
+    ).json()
+    return [image["output_url"] for image in page["row_details"][0]["images"]]
