@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PROCESSORS ?= 2
 INSTALLED := $(VENV)/.installed-stamp
 
-.PHONY: install up down logs check test lint bench bench-storage bench-fairness bench-batch demo clean-state
+.PHONY: install up down logs check test lint bench bench-storage bench-fairness bench-retention bench-batch demo clean-state
 
 # System prerequisites (Java 17, Maven, Go, python3-venv) are checked, and installed with apt
 # where missing, by infra/install-prerequisites.sh; the Python environment is built here.
@@ -53,6 +53,10 @@ bench-storage: install
 # Only the fairness figures (small requests beside a batch, keys' shares), into the last run's results.
 bench-fairness: install
 	$(PY) -m bench.fairness
+
+# Only the retention figures (deleting expired requests beside none and a million stored rows).
+bench-retention: install
+	$(PY) -m bench.retention
 
 # A 1,000,000-row CSV of small images end to end on the bench stack (long: neither in `make test`
 # nor in `make bench`); adds its time and each service's peak memory to BENCHMARKS.md.

@@ -48,9 +48,10 @@ from bench.latency import one_image_latencies_ms, percentile
 from bench.memory import peak_rss_mb
 from bench.raw_batch import raw_rows_per_s
 from bench.report import benchmarks_markdown, machine, million_row_section, table, write_outputs
+from bench.retention import EXPIRING_ROWS, measure_retention
 from bench.stack import BenchStack, delete_set_aside_states, running_bench_stack
 from bench.storage import measure_storage
-from bench.stored_rows import aggregator_rows_per_s, stage_finished_rows
+from bench.stored_rows import aggregator_rows_per_s
 from bench.throughput import IMAGES_PER_ROW, pipeline_images_per_s, raw_images_per_s, warm_up
 from bench.work_saved import dedup_fetch_ratio, second_run_speedup
 from devstack.paths import ROOT
@@ -70,6 +71,7 @@ class Sizes:
     colour_images: int
     dedup_urls: int
     fairness_rows: int
+    expiring_rows: int
 
 
 FULL = Sizes(
@@ -84,6 +86,7 @@ FULL = Sizes(
     colour_images=20,
     dedup_urls=400,
     fairness_rows=FAIRNESS_ROWS,
+    expiring_rows=EXPIRING_ROWS,
 )
 SMOKE = Sizes(
     images=20,
@@ -97,6 +100,7 @@ SMOKE = Sizes(
     colour_images=2,
     dedup_urls=4,
     fairness_rows=300,
+    expiring_rows=1_000,
 )
 
 
@@ -152,8 +156,8 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
     print("aggregator …", flush=True)
     aggregator_rate = aggregator_rows_per_s(stack.settings, sizes.aggregator_rows)
     print(f"  {aggregator_rate:.0f} rows/s stored and counted", flush=True)
-    print(f"latency with {sizes.stored_rows:,} more finished rows stored …", flush=True)
-    stage_finished_rows(stack.settings, sizes.stored_rows)
+    print(f"retention, then latency with {sizes.stored_rows:,} more finished rows stored …", flush=True)
+    retention = measure_retention(stack, sizes.stored_rows, sizes.expiring_rows)
     unused = urls[sizes.latency_requests : 2 * sizes.latency_requests] or urls[: sizes.latency_requests]
     latencies_stored = one_image_latencies_ms(stack.base_url, fresh_urls(unused))
     batch["latency_ratio"] = percentile(latencies_stored, 0.50) / percentile(latencies, 0.50)
@@ -202,6 +206,7 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
         "cache": cache,
         "dedup": dedup,
         "fairness": fairness,
+        "retention": retention,
     }
 
 

@@ -93,6 +93,13 @@ TARGETS = (
     ),
     Target("fairness.batch_ratio", "batch rows/s: scheduled / first come first served", "", at_least=0.95),
     Target("fairness.throughput_ratio", "photo throughput: scheduled / first come first served", ""),
+    Target("retention.delete_rows_per_s", "expired rows deleted, beside 1,000,000 stored rows", "rows/s"),
+    Target(
+        "retention.delete_ratio",
+        "rows deleted per second: beside 1,000,000 stored rows / beside none",
+        "",
+        at_least=0.8,
+    ),
 )
 
 
@@ -247,6 +254,20 @@ def fairness_text(results: dict[str, Any]) -> str:
     )
 
 
+def retention_text(results: dict[str, Any]) -> str:
+    """The paragraph on deleting expired requests (bench/retention.py)."""
+    if "retention" not in results:  # results of a `make bench` from before retention
+        return "Retention: not measured in this run."
+    kept = results["retention"]
+    when = kept.get("measured_at", results["measured_at"])
+    return (
+        f"Retention ({when}): {kept['rows_deleted']:,} rows of finished requests past their retention "
+        f"deleted with everything of theirs (documents by `_id`, CSVs by prefix) at "
+        f"{kept['delete_rows_per_s_alone']:,.0f} rows/s on the bench database, then at "
+        f"{kept['delete_rows_per_s']:,.0f} rows/s once {kept['stored_rows']:,} more rows were stored."
+    )
+
+
 def work_saved_text(results: dict[str, Any]) -> str:
     """The paragraph on the source cache and de-duplication."""
     if "cache" not in results:  # results of a `make bench` from before, updated by bench.storage
@@ -313,6 +334,8 @@ Sizes: {sizes["images"]} photo-like 1024x768 JPEGs ({sizes["images_per_row"]} pe
 {work_saved_text(results)}
 
 {fairness_text(results)}
+
+{retention_text(results)}
 
 How each figure is measured: [docs/development.md](docs/development.md#benchmarks); what they
 mean for sizing, and what limits them: [docs/SCALING.md](docs/SCALING.md).

@@ -53,7 +53,7 @@ def _result(request_id: str, row: int) -> RowResult:
     return RowResult(request_id=request_id, row=row, images=[image], worker_id="bench", duration_ms=3.0)
 
 
-async def _record_spool(settings: Settings, request_id: str, rows: int) -> None:
+async def record_spool(settings: Settings, request_id: str, rows: int) -> None:
     storage = open_storage(settings)
     with tempfile.TemporaryDirectory(dir=storage.staging_dir) as staging:
         path = Path(staging) / INPUT_SPOOL_NAME
@@ -64,10 +64,13 @@ async def _record_spool(settings: Settings, request_id: str, rows: int) -> None:
         await store_input_spool(storage, request_id, path)
 
 
-async def _stage_finished_request(db: AsyncDatabase[Document], rows: int) -> None:
+async def stage_finished_request(
+    db: AsyncDatabase[Document], rows: int, retention_s: float = DEFAULT_RETENTION_S
+) -> str:
+    """A finished request of `rows` rows of one image, stored as the aggregator stores it; its id."""
     request_id = str(uuid.uuid4())
     await insert_request(
-        db, request_id, rows, rows, webhook_url=None, owner=None, quality=50, retention_s=DEFAULT_RETENTION_S
+        db, request_id, rows, rows, webhook_url=None, owner=None, quality=50, retention_s=retention_s
     )
     await record_rows_published(db, request_id, rows, done=True)
     compactor = ChunkCompactor()
@@ -89,6 +92,7 @@ async def _stage_finished_request(db: AsyncDatabase[Document], rows: int) -> Non
 
     await advance_state(db, request_id, await request_state(db, request), finished)
     await unmark_unfinished(db, request_id)
+    return request_id
 
 
 async def _stage(settings: Settings, rows: int) -> None:
@@ -96,7 +100,7 @@ async def _stage(settings: Settings, rows: int) -> None:
     try:
         db = database(client, settings)
         for start in range(0, rows, ROWS_PER_STAGED_REQUEST):
-            await _stage_finished_request(db, min(ROWS_PER_STAGED_REQUEST, rows - start))
+            await stage_finished_request(db, min(ROWS_PER_STAGED_REQUEST, rows - start))
     finally:
         await client.close()
 
@@ -113,7 +117,7 @@ async def _counted_rows(db: AsyncDatabase[Document], request_id: str) -> Request
 
 async def _aggregator_rate(settings: Settings, rows: int) -> float:
     request_id = str(uuid.uuid4())
-    await _record_spool(settings, request_id, rows)
+    await record_spool(settings, request_id, rows)
     messages = [RESULTS_TOPIC.encode(_result(request_id, row)) for row in range(rows)]
     client = connect(settings)
     producer = AIOKafkaProducer(
