@@ -26,7 +26,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from imgpipe.database import EXPIRY_CURSOR, EXPIRY_QUEUE, Document
-from imgpipe.numbered_slots import slot_id, take_slot, taken_slots
+from imgpipe.numbered_slots import first_free_slot, slot_id, take_slot, taken_slots
 
 BUCKET_S = 10
 SETTLED_BUCKETS = 2
@@ -54,7 +54,8 @@ def last_settled_bucket(now: datetime) -> int:
 
 class ExpiryQueue:
     """The writing side, as one process uses it: it remembers per bucket the first slot it does
-    not know to be taken, so queueing costs one insert, plus one per entry others queued since."""
+    not know to be taken, so queueing costs one insert, plus one per entry others queued since
+    (and a search of the bucket's end, the first time it writes to a bucket)."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._db = db
@@ -68,12 +69,13 @@ class ExpiryQueue:
             await _start_cursor(self._db, now)
             self._cursor_started = True
         bucket = max(bucket_of(at), bucket_of(now))
-        n = await take_slot(
-            EXPIRY_QUEUE.of(self._db),
-            str(bucket),
-            self._first_unknown.get(bucket, 0),
-            {"request_id": request_id, "due": due},
-        )
+        queue = EXPIRY_QUEUE.of(self._db)
+        first_unknown = self._first_unknown.get(bucket)
+        if first_unknown is None:
+            # A bucket new to this writer may hold many entries already (another aggregator's,
+            # or a migration queueing past-due requests all into the current bucket).
+            first_unknown = await first_free_slot(queue, str(bucket))
+        n = await take_slot(queue, str(bucket), first_unknown, {"request_id": request_id, "due": due})
         assert n is not None  # no limit
         if len(self._first_unknown) > REMEMBERED_BUCKETS:
             self._first_unknown.clear()

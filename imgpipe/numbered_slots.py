@@ -40,6 +40,26 @@ async def take_slot(
     return None
 
 
+async def first_free_slot(collection: AsyncCollection[Any], prefix: str, known_taken: int = 0) -> int:
+    """The first slot not taken yet, every slot below `known_taken` being taken: found in a number
+    of `_id` reads that grows with the logarithm of the slots taken since (they are a prefix of
+    the numbers, so a doubling search, then a halving one, finds the end)."""
+
+    async def taken(n: int) -> bool:
+        return await collection.find_one({"_id": slot_id(prefix, n)}, {"_id": 1}) is not None
+
+    if not await taken(known_taken):
+        return known_taken
+    below, step = known_taken, 1  # `below` is taken
+    while await taken(below + step):
+        below, step = below + step, 2 * step
+    above = below + step  # free
+    while above - below > 1:
+        middle = (below + above) // 2
+        below, above = (middle, above) if await taken(middle) else (below, middle)
+    return above
+
+
 async def taken_slots(collection: AsyncCollection[Any], prefix: str) -> AsyncIterator[tuple[int, Any]]:
     """Each taken slot of `prefix`, in order: one `_id` read per slot, and one for the end."""
     n = 0

@@ -24,6 +24,7 @@ from bench.photos import photo_like_image
 from devstack import processes
 from devstack.waiting import wait_until
 from imgpipe.database import (
+    EXPIRY_QUEUE,
     PUBLISHING,
     REQUEST_STATES,
     REQUESTS,
@@ -31,8 +32,11 @@ from imgpipe.database import (
     ROW_OUTCOMES,
     UNFINISHED_REQUESTS,
     Document,
+    connect,
+    database,
 )
 from imgpipe.input_spool import ProductRow, RowContext, row_message
+from imgpipe.numbered_slots import first_free_slot, slot_id, take_slot, taken_slots
 from imgpipe.output_periods import OUTPUTS_PREFIX
 from imgpipe.storage.factory import open_storage
 from imgpipe.topics import EVENTS, ROWS, ROWS_TOPIC
@@ -288,3 +292,22 @@ def test_a_request_unfinished_past_its_retention_is_reported_and_kept_until_it_f
         "the expiry",
     )
     wait_until(lambda: value(scrape(metrics), "imgpipe_requests_stuck") == 0, 30, "the report to clear")
+
+
+async def test_the_first_free_slot_is_found_in_a_few_reads_however_many_are_taken(
+    stack: RunningStack,
+) -> None:
+    client = connect(stack.settings)
+    try:
+        queue = EXPIRY_QUEUE.of(database(client, stack.settings))
+        prefix = f"test-slots-{uuid.uuid4().hex}"
+        await queue.insert_many(
+            [{"_id": slot_id(prefix, n), "request_id": "r", "due": "expire"} for n in range(37)]
+        )
+        assert await first_free_slot(queue, prefix) == 37
+        assert await first_free_slot(queue, prefix, known_taken=20) == 37
+        assert await first_free_slot(queue, f"{prefix}-empty") == 0
+        assert await take_slot(queue, prefix, 37, {"request_id": "s", "due": "expire"}) == 37
+        assert [n async for n, _ in taken_slots(queue, prefix)] == list(range(38))
+    finally:
+        await client.close()
