@@ -45,7 +45,9 @@ async def _claim(db: AsyncDatabase[Document], holder: str, lease_s: float) -> st
             except DuplicateKeyError:
                 continue  # another starter claimed this number first: look at its run
             return run_id(number)
-        if run["finished_at"] is not None or run["heartbeat"] < now - timedelta(seconds=lease_s):
+        stale = run["heartbeat"] < now - timedelta(seconds=lease_s)
+        # Our own run, live, is an attempt that failed (the database went away) and is retried.
+        if run["finished_at"] is not None or stale or run["by"] == holder:
             number += 1
         else:
             logger.info("waiting for migration run %s of %s to finish", run["_id"], run["by"])

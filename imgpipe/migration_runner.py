@@ -25,7 +25,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -33,11 +33,13 @@ from pymongo.errors import DuplicateKeyError
 from imgpipe.database import LAYOUT, Document, TypedCollection, connect, database
 from imgpipe.layout import FIRST_LAYOUT, LAYOUT_VERSION, StorageMarker, stored_marker, write_marker
 from imgpipe.migration_lease import migration_lease
+from imgpipe.retrying import until_available
 from imgpipe.settings import Settings
 from imgpipe.storage.base import ObjectStorage
 from imgpipe.storage.factory import open_storage
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CHECKPOINT_INTERVAL_S = 1.0
 # A run whose heartbeat is older than this is dead; the next starter takes over.
@@ -240,9 +242,7 @@ def run_holder(service: str) -> str:
     return f"{service}@{socket.gethostname()}:{os.getpid()}"
 
 
-async def with_migration_context(
-    settings: Settings, use: Callable[[MigrationContext], Awaitable[Any]]
-) -> Any:
+async def with_migration_context(settings: Settings, use: Callable[[MigrationContext], Awaitable[T]]) -> T:
     client = connect(settings)
     try:
         return await use(MigrationContext(database(client, settings), open_storage(settings), settings))
@@ -254,14 +254,15 @@ def migrate(settings: Settings, migrations: Sequence[Migration], service: str) -
     """Apply the pending migrations from synchronous code (a service's start, the CLI); the names
     applied."""
     holder = run_holder(service)
-    applied: list[str] = asyncio.run(
-        with_migration_context(settings, lambda context: run_migrations(context, migrations, holder))
-    )
-    return applied
+
+    async def run() -> list[str]:
+        return await with_migration_context(
+            settings, lambda context: run_migrations(context, migrations, holder)
+        )
+
+    # A database or store down at start is waited out, as everywhere else; the migrations resume.
+    return asyncio.run(until_available(run, "migrating the stored layout"))
 
 
 def migration_plan(settings: Settings, migrations: Sequence[Migration]) -> list[str]:
-    plan: list[str] = asyncio.run(
-        with_migration_context(settings, lambda context: describe_plan(context, migrations))
-    )
-    return plan
+    return asyncio.run(with_migration_context(settings, lambda context: describe_plan(context, migrations)))
