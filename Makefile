@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PROCESSORS ?= 2
 INSTALLED := $(VENV)/.installed-stamp
 
-.PHONY: install up down logs check test lint bench bench-storage bench-fairness bench-retention bench-batch demo clean-state
+.PHONY: install up down logs check test lint bench bench-storage bench-fairness bench-retention bench-soak bench-batch demo clean-state
 
 # System prerequisites (Java 17, Maven, Go, python3-venv) are checked, and installed with apt
 # where missing, by infra/install-prerequisites.sh; the Python environment is built here.
@@ -57,6 +57,10 @@ bench-fairness: install
 # Only the retention figures (deleting expired requests beside none and a million stored rows).
 bench-retention: install
 	$(PY) -m bench.retention
+
+# The retention soak: 21 minutes of steady uploads kept 2 minutes; what is stored must level off.
+bench-soak: install
+	$(PY) -m bench.soak
 
 # A 1,000,000-row CSV of small images end to end on the bench stack (long: neither in `make test`
 # nor in `make bench`); adds its time and each service's peak memory to BENCHMARKS.md.

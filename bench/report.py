@@ -25,6 +25,8 @@ class Target:
     unit: str
     at_least: float | None = None
     at_most: float | None = None
+    # The command that measures it: `make bench`, or one of its own (too long for every run).
+    measured_by: str = "make bench"
 
     def met(self, value: float) -> bool:
         return (self.at_least is None or value >= self.at_least) and (
@@ -100,6 +102,19 @@ TARGETS = (
         "",
         at_least=0.8,
     ),
+    Target(
+        "retention.growth",
+        "soak: database, stored bytes or objects at the end / after the first third (the largest)",
+        "",
+        at_most=1.1,
+        measured_by="make bench-soak",
+    ),
+    Target(
+        "retention.soak_latency_ratio",
+        "soak: one-image p50, last third / first third",
+        "",
+        measured_by="make bench-soak",
+    ),
 )
 
 
@@ -134,8 +149,9 @@ def table(results: dict[str, Any]) -> str:
     for target in TARGETS:
         try:
             value = value_at(results, target.key)
-        except KeyError:  # a figure added since the results' `make bench` ran
-            lines.append(f"| {target.label} | not measured | {target.describe_if_any()} | |")
+        except KeyError:  # a figure added since the results' `make bench` ran, or measured apart
+            hint = f"not measured (`{target.measured_by}`)"
+            lines.append(f"| {target.label} | {hint} | {target.describe_if_any()} | |")
             continue
         shown = f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
         if target.at_least is None and target.at_most is None:
@@ -265,6 +281,31 @@ def retention_text(results: dict[str, Any]) -> str:
         f"deleted with everything of theirs (documents by `_id`, CSVs by prefix) at "
         f"{kept['delete_rows_per_s_alone']:,.0f} rows/s on the bench database, then at "
         f"{kept['delete_rows_per_s']:,.0f} rows/s once {kept['stored_rows']:,} more rows were stored."
+        + (_soak_text(kept) if "growth" in kept else " The soak (`make bench-soak`) did not run since.")
+    )
+
+
+def _soak_text(kept: dict[str, Any]) -> str:
+    first, last = kept["soak_samples"][0], kept["soak_samples"][-1]
+    growth = kept["growth_by_size"]
+    load = (
+        f"requests kept {kept['soak_retention_s']:.0f} s, a {kept['soak_rows_per_upload']}-row upload every "
+        f"{kept['soak_upload_every_s']:.0f} s (half its rows the same catalogue each time, half new images) "
+        f"for {kept['soak_s'] / 60:.0f} minutes"
+    )
+    sizes = (
+        f"database {growth['database_bytes']:.2f} ({last['database_bytes'] / 1e6:.1f} MB), "
+        f"stored bytes {growth['stored_bytes']:.2f} ({last['stored_bytes'] / 1e6:.1f} MB), "
+        f"objects {growth['stored_objects']:.2f} ({last['stored_objects']:,})"
+    )
+    latency = (
+        f"{kept['soak_latency_first_third_p50_ms']:.0f} ms in the first third, "
+        f"{kept['soak_latency_last_third_p50_ms']:.0f} ms in the last"
+    )
+    return (
+        f" The soak: {load}; at the end / after the first third: {sizes}; the database held "
+        f"{first['database_bytes'] / 1e6:.1f} MB at the start. {kept['soak_requests_exact']:,} requests "
+        f"exact, {len(kept['soak_requests_inexact'])} not; one-image p50 {latency}."
     )
 
 

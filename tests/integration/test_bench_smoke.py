@@ -44,7 +44,7 @@ def test_smoke_benchmark_reports_every_figure(tmp_path: Path) -> None:
     results = json.loads((tmp_path / "results.json").read_text())
     # 0 when the pixels are the same, as they are; 0 when nothing is compressed twice, as it is not.
     zero = {"bytes.psnr_difference_db", "cache.second_run_compressions"}
-    for target in TARGETS:
+    for target in [target for target in TARGETS if target.measured_by == "make bench"]:
         if target.key not in zero:
             assert value_at(results, target.key) > 0, target.key
         assert target.label in run.stdout  # the printed table has a line per figure
