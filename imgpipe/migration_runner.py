@@ -104,7 +104,8 @@ class PendingMigration:
 
 @dataclass(frozen=True)
 class LayoutRecords:
-    """What the `layout` collection says: applied migrations (in order) and unfinished progress."""
+    """What the `layout` collection says of the listed migrations: which are applied (in the list's
+    order, the order they apply in) and how far an interrupted one got."""
 
     applied: dict[str, Document]
     progress: dict[str, Document]
@@ -124,23 +125,34 @@ class LayoutRecords:
             if migration.name not in self.applied
         ]
 
-    def unknown(self, migrations: Sequence[Migration]) -> list[str]:
-        """Applied migrations this release does not list: a newer release's."""
-        return sorted(set(self.applied) - {migration.name for migration in migrations})
 
-
-async def layout_records(db: AsyncDatabase[Document]) -> LayoutRecords:
-    # The whole `layout` collection: a handful of documents, read at start only.
+async def layout_records(db: AsyncDatabase[Document], migrations: Sequence[Migration]) -> LayoutRecords:
+    """The records of the listed migrations, each read by `_id`: every service start reads them, and
+    FerretDB answers only that from its primary key (two reads per migration, never a scan)."""
+    layout = LAYOUT.of(db)
     applied: dict[str, Document] = {}
     progress: dict[str, Document] = {}
-    async for record in LAYOUT.of(db).find().sort("_id", 1):
-        kind, _, name = str(record["_id"]).partition("/")
-        if kind == "migration":
-            applied[name] = record
-        elif kind == "progress":
-            progress[name] = record
-    ordered = dict(sorted(applied.items(), key=lambda item: item[1]["applied_at"]))
-    return LayoutRecords(ordered, progress)
+    for migration in migrations:
+        record = await layout.find_one({"_id": applied_id(migration.name)})
+        if record is not None:
+            applied[migration.name] = record
+            continue
+        step = await layout.find_one({"_id": progress_id(migration.name)})
+        if step is not None:
+            progress[migration.name] = step
+    return LayoutRecords(applied, progress)
+
+
+async def newer_migrations(db: AsyncDatabase[Document], migrations: Sequence[Migration]) -> list[str]:
+    """Migrations applied that this release does not list: a newer release's. Reads the whole (small)
+    `layout` collection, so only `imgpipe migrate --dry-run` asks."""
+    known = {applied_id(migration.name) for migration in migrations}
+    records = [str(record["_id"]) async for record in LAYOUT.of(db).find({}, {"_id": 1})]
+    return sorted(
+        record.removeprefix(applied_id(""))
+        for record in records
+        if record.startswith(applied_id("")) and record not in known
+    )
 
 
 async def _record_progress(db: AsyncDatabase[Document], name: str, after: str, done: int) -> None:
@@ -184,19 +196,15 @@ async def run_migrations(
     context: MigrationContext, migrations: Sequence[Migration], holder: str, lease_s: float = LEASE_S
 ) -> list[str]:
     """Apply every pending migration, in order, under the lease; the names this run applied."""
-    records = await layout_records(context.db)
-    for name in records.unknown(migrations):
-        logger.warning(
-            "the database has migration %s, which this release does not know: a newer release's", name
-        )
+    records = await layout_records(context.db, migrations)
     applied: list[str] = []
     if records.pending(migrations):
         async with migration_lease(context.db, holder, lease_s):
             # Read again under the lease: the run we may have waited for applied some.
-            for pending in (await layout_records(context.db)).pending(migrations):
+            for pending in (await layout_records(context.db, migrations)).pending(migrations):
                 await _run_one(context, pending, holder)
                 applied.append(pending.migration.name)
-        records = await layout_records(context.db)
+        records = await layout_records(context.db, migrations)
     else:
         logger.info("stored layout %d: no migration pending", records.layout)
     await write_marker(context.storage, StorageMarker(records.layout, tuple(records.applied)))
@@ -209,7 +217,7 @@ async def count_items(context: MigrationContext, pending: PendingMigration) -> i
 
 async def describe_plan(context: MigrationContext, migrations: Sequence[Migration]) -> list[str]:
     """What `run_migrations` would do, as lines for a person; reads only."""
-    records = await layout_records(context.db)
+    records = await layout_records(context.db, migrations)
     marker = await stored_marker(context.storage)
     lines = [
         f"this release writes layout {LAYOUT_VERSION}; the database is at layout {records.layout}",
@@ -221,7 +229,8 @@ async def describe_plan(context: MigrationContext, migrations: Sequence[Migratio
         ),
     ]
     lines += [
-        f"applied by a newer release, unknown to this one: {name}" for name in records.unknown(migrations)
+        f"applied by a newer release, unknown to this one: {name}"
+        for name in await newer_migrations(context.db, migrations)
     ]
     pending = records.pending(migrations)
     for step in pending:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import uuid
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -105,9 +106,18 @@ def test_a_killed_migration_resumes_without_redoing_what_it_recorded(
 def test_imgpipe_migrate_dry_run_reports_and_changes_nothing(
     stack: RunningStack, mongo: MongoClient[Document]
 ) -> None:
-    before = _what_a_migration_touches(mongo, stack, "none")
-    report = _run(stack, [str(IMGPIPE_COMMAND), "migrate", "--dry-run"])
-    assert f"this release writes layout {LAYOUT_VERSION}" in report
-    assert "no migration pending" in report
-    assert _what_a_migration_touches(mongo, stack, "none") == before
-    assert "no migration pending" in _run(stack, [str(IMGPIPE_COMMAND), "migrate"])
+    layout = mongo[stack.settings.mongodb_database][LAYOUT.name]
+    newer = applied_id("9999-of-a-newer-release")
+    layout.insert_one(
+        {"_id": newer, "layout": LAYOUT_VERSION + 1, "items": 0, "applied_at": datetime.now(UTC)}
+    )
+    try:
+        before = _what_a_migration_touches(mongo, stack, "none")
+        report = _run(stack, [str(IMGPIPE_COMMAND), "migrate", "--dry-run"])
+        assert f"this release writes layout {LAYOUT_VERSION}" in report
+        assert "applied by a newer release, unknown to this one: 9999-of-a-newer-release" in report
+        assert "no migration pending" in report
+        assert _what_a_migration_touches(mongo, stack, "none") == before
+        assert "no migration pending" in _run(stack, [str(IMGPIPE_COMMAND), "migrate"])
+    finally:
+        layout.delete_one({"_id": newer})

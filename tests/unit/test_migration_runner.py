@@ -1,5 +1,5 @@
 """What the `layout` collection's records say: which migrations are pending and where each resumes,
-the database's layout, and migrations only a newer release knows."""
+and the database's layout."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def test_a_database_no_migration_touched_is_layout_1_with_everything_pending() -
 def test_applied_migrations_set_the_layout_and_an_interrupted_one_resumes_after_its_last_item() -> None:
     at = datetime(2026, 12, 6, tzinfo=UTC)
     records = LayoutRecords(
-        applied={"0001-a": {"layout": 2, "applied_at": at}, "0000-newer": {"layout": 2, "applied_at": at}},
+        applied={"0001-a": {"layout": 2, "applied_at": at}},
         progress={"0002-b": {"after": "req-41", "done": 42}},
     )
     assert records.layout == 2
@@ -41,4 +41,3 @@ def test_applied_migrations_set_the_layout_and_an_interrupted_one_resumes_after_
         ("0002-b", "req-41", 42),
         ("0003-c", None, 0),
     ]
-    assert records.unknown(MIGRATIONS) == ["0000-newer"]
