@@ -3,8 +3,8 @@
 It walks the expiry queue's buckets (imgpipe/expiry_queue.py) from the cursor to the last settled
 one: each entry's request is expired, or its tombstone forgotten (aggregator/expiry.py); then the
 bucket's entries are deleted and the cursor moves past it. Then the output periods no request
-can use any more are deleted (aggregator/output_expiry.py), and the source cache's periods whose
-entries are all too old are dropped (aggregator/source_cache_expiry.py). A pass cut short (a kill, an outage)
+can use any more are deleted (aggregator/output_expiry.py), and the collections kept by period
+that are out of use are dropped (aggregator/period_collection_expiry.py). A pass cut short (a kill, an outage)
 leaves the cursor where the work is not known to be done, and the next pass does it again.
 """
 
@@ -19,7 +19,7 @@ from pymongo import DeleteOne
 from aggregator.clients import AggregatorClients
 from aggregator.expiry import expire_request, forget_request
 from aggregator.output_expiry import expire_output_periods, oldest_unfinished
-from aggregator.source_cache_expiry import drop_expired_source_cache
+from aggregator.period_collection_expiry import drop_out_of_use_collections
 from imgpipe.database import EXPIRY_QUEUE
 from imgpipe.expiry_queue import BUCKET_S, cursor_bucket, last_settled_bucket, move_cursor, queued_in
 from imgpipe.logs import logging_request
@@ -65,7 +65,7 @@ async def expire_what_is_due(clients: AggregatorClients) -> None:
         await _expire_queued(clients, now)
         oldest = oldest_unfinished(await unfinished_requests(clients.db), clients.settings)
         await expire_output_periods(clients.db, clients.storage, oldest, now)
-        await drop_expired_source_cache(clients.db, now)
+        await drop_out_of_use_collections(clients.db, now)
     except UNAVAILABLE as error:
         logger.warning("cannot expire requests now: %r", error)
     except Exception:

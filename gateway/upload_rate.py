@@ -23,6 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from gateway.api_keys import OPEN_OWNER
 from imgpipe.database import UPLOAD_SLOTS, Document
 from imgpipe.numbered_slots import take_slot
+from imgpipe.retention import DAY_S
 
 MINUTE_S = 60
 
@@ -57,8 +58,10 @@ class UploadRate:
     async def take_slot(self, owner: str | None, limit: int) -> bool:
         """Take the owner's next slot of the current minute; False when all `limit` are taken."""
         minute = self._minute()
+        # The slots of a day in a collection of their own, dropped once the day after is over.
+        slots = UPLOAD_SLOTS.at(DAY_S, datetime.fromtimestamp(minute * MINUTE_S, UTC)).of(self._db)
         taken = await take_slot(
-            UPLOAD_SLOTS.of(self._db),
+            slots,
             minute_prefix(owner, minute),
             self._first_unknown(owner, minute),
             {"at": datetime.now(UTC)},

@@ -13,6 +13,7 @@ the same accesses, so no other index is needed. The only other read is the listi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from imgpipe.command_shapes import CommandShapeLogger
+from imgpipe.periods import Period
 from imgpipe.settings import Settings
 
 # A document as the driver hands it over; the collections below say what each one holds.
@@ -41,6 +43,27 @@ class TypedCollection(Generic[DocumentT]):
         # Only the static type changes: the driver decodes every document as a plain dict. A
         # projection returns fewer fields than the type lists: read only the ones it asked for.
         return cast("AsyncCollection[DocumentT]", db[self.name])
+
+
+@dataclass(frozen=True)
+class PeriodCollections(Generic[DocumentT]):
+    """Documents useful for a fixed time after they are written, kept in a collection per period of
+    that length, `<base>_<length>_<index>` (imgpipe/periods.py). Once the period after a document's
+    has ended it is out of use, so a period's collection is dropped whole then
+    (aggregator/period_collection_expiry.py): nothing is read, whatever it holds."""
+
+    base: str
+
+    def at(self, length_s: float, moment: datetime) -> TypedCollection[DocumentT]:
+        return self.of_period(Period.at(length_s, moment))
+
+    def of_period(self, period: Period) -> TypedCollection[DocumentT]:
+        return TypedCollection[DocumentT](f"{self.base}_{period.length_s}_{period.index}")
+
+    def period_of(self, name: str) -> Period | None:
+        """The period of a collection of these, by its name; None for any other collection."""
+        match = re.fullmatch(rf"{re.escape(self.base)}_([1-9][0-9]{{0,9}})_([0-9]{{1,12}})", name)
+        return None if match is None else Period(int(match.group(1)), int(match.group(2)))
 
 
 class RequestDocument(TypedDict):
@@ -182,8 +205,8 @@ PUBLISHING = TypedCollection[PublishingDocument]("publishing")
 # "<id>/<n>": the n-th takeover of a publishing, insert-only
 PUBLISHING_CLAIMS = TypedCollection[PublishingClaimDocument]("publishing_claims")
 # "<owner>/<minute>/<n>": the n-th upload an owner had accepted in that minute of the clock,
-# insert-only: the gateways
-UPLOAD_SLOTS = TypedCollection[UploadSlotDocument]("upload_slots")
+# insert-only: the gateways; a collection per day
+UPLOAD_SLOTS = PeriodCollections[UploadSlotDocument]("upload_slots")
 # "<bucket>/<n>": a request due to expire (or be forgotten) in that bucket of time, insert-only:
 # the aggregators queue, the expiry deletes
 EXPIRY_QUEUE = TypedCollection[ExpiryEntryDocument]("expiry_queue")
@@ -194,10 +217,11 @@ EXPIRY_CURSOR = TypedCollection[ExpiryCursorDocument]("expiry_cursor")
 OUTPUT_PERIODS = TypedCollection[OutputPeriodDocument]("output_periods")
 # a request's webhook deliveries: the aggregator's webhook agent
 WEBHOOKS = TypedCollection[WebhookDocument]("webhooks")
-# The source cache, "source_cache_<ttl>_<period>" (imgpipe/source_cache_periods.py): per owner and
-# source URL, "<sha256>", the validators and content hash the source last sent, or the claim of its
-# first fetch. The processors replace an entry whole; two writing at once write the same answer,
-# the last one stays. The expiry drops a period's collection whole.
+# The source cache, a collection per period of its time to live: per owner and source URL,
+# "<sha256>", the validators and content hash the source last sent, or the claim of its first
+# fetch. The processors replace an entry whole; two writing at once write the same answer, the last
+# one stays.
+SOURCE_CACHE = PeriodCollections[SourceEntryDocument | SourceClaimDocument]("source_cache")
 # The stored layout's migrations (imgpipe/migration_runner.py): "run/<n>" a run's lease, inserted
 # then moved by its holder; "progress/<name>" and "migration/<name>" (applied), by the lease holder
 LAYOUT = TypedCollection[Document]("layout")

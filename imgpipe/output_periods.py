@@ -51,7 +51,7 @@ class OutputPeriod(Period):
     @property
     def expires_at(self) -> datetime:
         """The earliest its outputs are deleted: a retention after the period ends."""
-        return self.ends_at + timedelta(seconds=self.length_s)
+        return self.next_ends_at
 
     def expired_by(self, moment: datetime) -> bool:
         """Whether its outputs may have been deleted by `moment`: a missing output of such a

@@ -2,8 +2,9 @@
 
 Period `index` of length L covers [index * L, (index + 1) * L) seconds since the Unix epoch, so any
 process on any host names the same period for the same moment (give or take its clock). Outputs
-are stored by period of their requests' retention (imgpipe/output_periods.py), and source-cache
-entries by period of the cache's time to live (processors/source_cache.py).
+are stored by period of their requests' retention (imgpipe/output_periods.py); the source cache's
+entries and the upload rate's slots are kept in a collection per period (imgpipe/database.py's
+`PeriodCollections`).
 """
 
 from __future__ import annotations
@@ -36,3 +37,9 @@ class Period:
     @property
     def ends_at(self) -> datetime:
         return datetime.fromtimestamp((self.index + 1) * self.length_s, UTC)
+
+    @property
+    def next_ends_at(self) -> datetime:
+        """When the period after this one ends: what is kept for a period's length from a moment
+        in this one is out of use by then."""
+        return datetime.fromtimestamp((self.index + 2) * self.length_s, UTC)

@@ -1,7 +1,8 @@
 """The revalidating source cache: what each source URL last sent, per owner, in MongoDB.
 
 One document per owner and URL, `_id` the SHA-256 of both (a fixed-size string whatever the URL
-holds), in the collection of the period its bytes were fetched in (imgpipe/source_cache_periods.py):
+holds), in the collection of the period of the time to live its bytes were fetched in (a
+collection per period, dropped whole once every entry in it is too old: `PeriodCollections`):
 the source's validators (`ETag`, `Last-Modified`), the SHA-256 of the bytes it sent, their size
 and the output's pixel size, when the source last sent the bytes, and the request during which it
 last confirmed them. A lookup is one read by `_id`, the one filter
@@ -39,12 +40,14 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from imgpipe.database import Document, SourceClaimDocument, SourceEntryDocument, taken_positions
+from imgpipe.database import SOURCE_CACHE, Document, SourceClaimDocument, SourceEntryDocument, taken_positions
+from imgpipe.periods import Period
 from imgpipe.retrying import UNAVAILABLE
-from imgpipe.source_cache_periods import SourceCachePeriod
 from processors.fetch import Validators
 
 logger = logging.getLogger(__name__)
+
+SourceDocument = SourceEntryDocument | SourceClaimDocument
 
 
 @dataclass(frozen=True)
@@ -87,19 +90,21 @@ class SourceCache:
         self._recent: OrderedDict[str, SourceEntry] = OrderedDict()
         self._recent_entries = recent_entries
 
-    def _collection(self, moment: datetime) -> AsyncCollection[SourceEntryDocument | SourceClaimDocument]:
-        """The collection of the period `moment` falls in (imgpipe/source_cache_periods.py)."""
-        return SourceCachePeriod.at(self._ttl_s, moment).collection.of(self._db)
+    def _collections(self) -> tuple[AsyncCollection[SourceDocument], AsyncCollection[SourceDocument]]:
+        """This period's collection and the one before (whose entries may be within the time to live)."""
+        current = Period.at(self._ttl_s, datetime.now(UTC))
+        return SOURCE_CACHE.of_period(current).of(self._db), SOURCE_CACHE.of_period(current.previous).of(
+            self._db
+        )
 
-    async def _find(self, key: str) -> SourceEntryDocument | SourceClaimDocument | None:
-        """The document of `key` in this period's collection, else in the one before (whose entries
-        may still be within the time to live)."""
-        now = datetime.now(UTC)
-        current = SourceCachePeriod.at(self._ttl_s, now)
-        document = await current.collection.of(self._db).find_one({"_id": key})
-        if document is None:
-            document = await current.previous.collection.of(self._db).find_one({"_id": key})
-        return document
+    def _collection(self, moment: datetime) -> AsyncCollection[SourceDocument]:
+        """The collection of the period `moment` falls in."""
+        return SOURCE_CACHE.at(self._ttl_s, moment).of(self._db)
+
+    async def _find(self, key: str) -> SourceDocument | None:
+        current, previous = self._collections()
+        document = await current.find_one({"_id": key})
+        return document if document is not None else await previous.find_one({"_id": key})
 
     async def lookup(
         self, owner: str | None, url: str, recent_will_do: bool = False
@@ -198,10 +203,9 @@ class SourceCache:
         """Nothing of the source's answers may be kept (`no-store`), or a claim ends unfetched."""
         key = entry_id(owner, url)
         self._recent.pop(key, None)
-        current = SourceCachePeriod.at(self._ttl_s, datetime.now(UTC))
         try:
-            for period in (current, current.previous):
-                await period.collection.of(self._db).delete_one({"_id": key})
+            for collection in self._collections():
+                await collection.delete_one({"_id": key})
         except UNAVAILABLE as error:
             logger.warning("source cache entry not deleted, the database is unavailable: %r", error)
 

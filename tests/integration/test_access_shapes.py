@@ -18,8 +18,7 @@ import pytest
 from pymongo import MongoClient
 
 from bench.photos import photo_like_image
-from imgpipe.database import Document
-from imgpipe.source_cache_periods import SourceCachePeriod
+from imgpipe.database import SOURCE_CACHE, UPLOAD_SLOTS, Document
 from tests.support.database_commands import logged_commands
 from tests.support.helpers import product_csv, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
@@ -38,8 +37,11 @@ BY_ID = ({"_id": "str"}, {"_id": "ObjectId"})
 
 
 def _kind(collection: str) -> str:
-    """The collection, or for one of the source cache's periods, `source_cache`."""
-    return "source_cache" if SourceCachePeriod.parse(collection) is not None else collection
+    """The collection, or for one of a period, the name of its kind (`source_cache`)."""
+    for kept in (SOURCE_CACHE, UPLOAD_SLOTS):
+        if kept.period_of(collection) is not None:
+            return kept.base
+    return collection
 
 
 def _pushed_down(command: dict[str, object]) -> bool:

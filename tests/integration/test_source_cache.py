@@ -20,11 +20,10 @@ from pymongo import MongoClient
 from bench.photos import photo_like_image
 from devstack.paths import ROOT
 from devstack.sync_run import run_sync
-from imgpipe.database import Document, connect, database
+from imgpipe.database import SOURCE_CACHE, Document, connect, database
 from imgpipe.output_periods import OutputPeriod
 from imgpipe.retention import DEFAULT_RETENTION_S
 from imgpipe.settings import Settings
-from imgpipe.source_cache_periods import SourceCachePeriod
 from imgpipe.storage.factory import open_storage
 from processors.compress import compress_jpeg
 from processors.content_address import content_name, source_digest
@@ -44,7 +43,7 @@ LAST_MODIFIED = "Tue, 03 Nov 2026 10:00:00 GMT"
 
 def _cache_collection(settings: Settings) -> str:
     """The source cache's collection of this period: where entries fetched now are."""
-    return SourceCachePeriod.at(settings.source_cache_ttl, datetime.now(UTC)).collection.name
+    return SOURCE_CACHE.at(settings.source_cache_ttl, datetime.now(UTC)).name
 
 
 def _photo(seed: int) -> bytes:
@@ -126,7 +125,8 @@ def test_a_new_url_in_one_row_only_costs_a_lookup_and_its_rows_one_insert(
     commands = Counter(
         command["command"]
         for command in logged_commands(stack.paths, since)
-        if command["collection"].startswith("source_cache") and command["request_id"] == status["request_id"]
+        if SOURCE_CACHE.period_of(str(command["collection"]))
+        and command["request_id"] == status["request_id"]
     )
     # 8 rows' inserts, and the repeated URL's claim (two, when both workers reached it at once).
     # The gateway's filter also marks a URL in one row as repeated in about one such upload in
@@ -281,7 +281,7 @@ def test_a_second_upload_of_urls_in_one_row_each_asks_the_source_not_the_databas
     reads = [
         command
         for command in logged_commands(stack.paths, since)
-        if command["collection"].startswith("source_cache")
+        if SOURCE_CACHE.period_of(str(command["collection"]))
         and command["command"] == "find"
         and command["request_id"] == second_status["request_id"]
     ]
@@ -488,4 +488,4 @@ def test_with_the_source_cache_off_every_upload_fetches_in_full_yet_compresses_o
     assert _compressions(uncached_stack) == 1
     with MongoClient(uncached_stack.settings.mongodb_url, tz_aware=True) as client:
         db = client[uncached_stack.settings.mongodb_database]
-        assert not [name for name in db.list_collection_names() if name.startswith("source_cache")]
+        assert not [name for name in db.list_collection_names() if SOURCE_CACHE.period_of(name)]
