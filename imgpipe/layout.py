@@ -23,7 +23,8 @@ from typing import Any
 from imgpipe.storage.base import ObjectStorage, read_all
 
 # Layout 1: release 8261b3e's documents and objects (tests/fixtures/layout_v1 records them).
-LAYOUT_VERSION = 1
+# Layout 2: retention (imgpipe/migrations.py says what it adds).
+LAYOUT_VERSION = 2
 FIRST_LAYOUT = 1
 STORAGE_MARKER_KEY = "layout.json"
 

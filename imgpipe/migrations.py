@@ -10,12 +10,53 @@ idempotent, then list it below with a new name and the layout it brings the data
     Migration("0001-requests-layout-2", 2, "mark every request as layout 2", mark_request_layout_2,
               collection=REQUESTS)
 
-A released migration is never renamed, removed or reordered: its name is its record. Layout 1 (what
-release 8261b3e wrote) needs none.
+A released migration is never renamed, removed or reordered: its name is its record.
+
+Layout 2 (retention) adds optional fields only (a request's `retention_s` and `expired_at`, a
+state's `expires_at`, a row message's `retention_s`), new collections, and outputs stored under
+`outputs/` by period; documents of layout 1 read as they are (their missing fields have
+defaults), and the one thing they lack is an expiry, which 0001 gives them.
 """
 
 from __future__ import annotations
 
-from imgpipe.migration_runner import Migration
+from dataclasses import replace
+from datetime import UTC, datetime
 
-MIGRATIONS: tuple[Migration, ...] = ()
+from imgpipe.database import REQUESTS
+from imgpipe.expiry_queue import ExpiryQueue
+from imgpipe.migration_runner import Migration, MigrationContext
+from imgpipe.request_state import RequestState, advance_state, request_state
+from imgpipe.retention import retention_of
+
+
+async def give_finished_request_its_expiry(context: MigrationContext, request_id: str) -> None:
+    """A request finished before retention existed (layout 1) was never queued to expire: it gets
+    its retention from the upgrade on, recorded in a new state version (so its status says when)
+    and queued. Counted from the upgrade, not from its completion, so that an upgrade deletes
+    nothing at once that nobody was told would go."""
+    request = await REQUESTS.of(context.db).find_one({"_id": request_id})
+    if request is None or "expired_at" in request:
+        return
+    state = await request_state(context.db, request)
+    if not state.finished or state.expires_at is not None:
+        return  # in flight (queued once finished), or finished by this release
+    expires_at = datetime.now(UTC) + retention_of(request, context.settings)
+
+    def with_expiry(head: RequestState) -> RequestState | None:
+        return None if head.expires_at is not None else replace(head, expires_at=expires_at)
+
+    final = await advance_state(context.db, request_id, state, with_expiry)
+    if final.expires_at is not None:
+        await ExpiryQueue(context.db).add(request_id, final.expires_at)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "0001-finished-requests-expire",
+        2,
+        "give every request finished before retention its expiry, a retention from now, and queue it",
+        give_finished_request_its_expiry,
+        collection=REQUESTS,
+    ),
+)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -84,6 +85,8 @@ def test_a_finished_request_reads_as_the_old_release_answered(upgraded: RunningS
     assert {field: status[field] for field in STATUS_FIELDS} == {
         field: recorded[field] for field in STATUS_FIELDS
     }
+    # Finished before retention existed: migration 0001 gave it a retention from the upgrade on.
+    assert datetime.fromisoformat(status["expires_at"]) > datetime.now(UTC) + timedelta(days=29)
 
     download = httpx.get(f"{upgraded.base_url}/download/{request_id}", timeout=10)
     assert download.status_code == 200
