@@ -280,7 +280,12 @@ def retention_text(results: dict[str, Any]) -> str:
         f"Retention ({when}): {kept['rows_deleted']:,} rows of finished requests past their retention "
         f"deleted with everything of theirs (documents by `_id`, CSVs by prefix) at "
         f"{kept['delete_rows_per_s_alone']:,.0f} rows/s on the bench database, then at "
-        f"{kept['delete_rows_per_s']:,.0f} rows/s once {kept['stored_rows']:,} more rows were stored."
+        f"{kept['delete_rows_per_s']:,.0f} rows/s once {kept['stored_rows']:,} more rows were stored"
+        + (
+            f" (they took {kept['database_bytes_per_row']:,.0f} bytes of database on disk a row)."
+            if "database_bytes_per_row" in kept
+            else "."
+        )
         + (_soak_text(kept) if "growth" in kept else " The soak (`make bench-soak`) did not run since.")
     )
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from aggregator.expiry import expire_request
+from bench.disk_usage import disk_usage
 from bench.image_server import IMAGE_SERVER_PORT
 from bench.partial_run import measure_into_last_results
 from bench.stack import BenchStack, running_bench_stack
@@ -62,7 +63,10 @@ def measure_retention(stack: BenchStack, stored_rows: int, expiring_rows: int) -
     finished rows are stored."""
     alone = delete_rows_per_s(stack.settings, expiring_rows)
     print(f"  deleted {alone:.0f} rows/s beside nothing more", flush=True)
+    before = disk_usage(stack.paths.mongodb_data).bytes
     stage_finished_rows(stack.settings, stored_rows)
+    # What a finished row costs the database on disk (FerretDB's SQLite files), for sizing.
+    bytes_per_row = (disk_usage(stack.paths.mongodb_data).bytes - before) / stored_rows
     beside = delete_rows_per_s(stack.settings, expiring_rows)
     print(f"  deleted {beside:.0f} rows/s beside {stored_rows:,} more stored rows", flush=True)
     return {
@@ -71,6 +75,7 @@ def measure_retention(stack: BenchStack, stored_rows: int, expiring_rows: int) -
         "delete_rows_per_s_alone": alone,
         "delete_rows_per_s": beside,
         "delete_ratio": beside / alone,
+        "database_bytes_per_row": bytes_per_row,
     }
 
 

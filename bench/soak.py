@@ -15,10 +15,8 @@ exact once finished (every row done).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ import httpx
 
 from bench.batch import SMALL_IMAGES_PATH, batch_urls, ensure_small_images
 from bench.client import FINISHED, product_csv, upload
+from bench.disk_usage import disk_usage
 from bench.image_server import IMAGE_SERVER_PORT, fresh_urls
 from bench.latency import one_image_latencies_ms, percentile
 from bench.partial_run import measure_into_last_results
@@ -50,22 +49,13 @@ class Sizes:
     stored_objects: int
 
 
-def _tree(path: Path) -> Iterator[os.stat_result]:
-    for directory, _, names in os.walk(path):
-        for name in names:
-            try:
-                yield os.stat(Path(directory) / name)
-            except FileNotFoundError:
-                continue  # deleted while walked
-
-
 def _sizes(stack: BenchStack, at_s: float) -> Sizes:
-    stored = list(_tree(STATE_DIR / "processed_images"))
+    stored = disk_usage(STATE_DIR / "processed_images")
     return Sizes(
         at_s=at_s,
-        database_bytes=sum(entry.st_size for entry in _tree(stack.paths.mongodb_data)),
-        stored_bytes=sum(entry.st_size for entry in stored),
-        stored_objects=len(stored),
+        database_bytes=disk_usage(stack.paths.mongodb_data).bytes,
+        stored_bytes=stored.bytes,
+        stored_objects=stored.files,
     )
 
 
