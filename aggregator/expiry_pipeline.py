@@ -18,7 +18,7 @@ from pymongo import DeleteOne
 
 from aggregator.clients import AggregatorClients
 from aggregator.expiry import expire_request, forget_request
-from aggregator.output_expiry import expire_output_periods, oldest_unfinished
+from aggregator.output_expiry import expire_legacy_outputs, expire_output_periods, oldest_unfinished
 from aggregator.period_collection_expiry import drop_out_of_use_collections
 from imgpipe.database import EXPIRY_QUEUE
 from imgpipe.expiry_queue import BUCKET_S, cursor_bucket, last_settled_bucket, move_cursor, queued_in
@@ -65,6 +65,7 @@ async def expire_what_is_due(clients: AggregatorClients) -> None:
         await _expire_queued(clients, now)
         oldest = oldest_unfinished(await unfinished_requests(clients.db), clients.settings)
         await expire_output_periods(clients.db, clients.storage, oldest, now)
+        await expire_legacy_outputs(clients.db, clients.storage, clients.settings, oldest, now)
         await drop_out_of_use_collections(clients.db, now)
     except UNAVAILABLE as error:
         logger.warning("cannot expire requests now: %r", error)

@@ -8,7 +8,8 @@ in `output_periods` (`_id` the period's prefix), so a restart does not start the
 
 The periods are found by listing the storage one level at a time (a few prefixes per retention),
 and a period's objects are deleted by prefix: the cost is what is deleted, never what is kept.
-Legacy outputs (under `images/`, stored before periods) are kept: nothing records who uses them.
+Outputs stored before periods (under `images/`) go once every request accepted before the upgrade
+has expired (`expire_legacy_outputs`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from prometheus_client import Counter
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from imgpipe.database import OUTPUT_PERIODS, Document, RequestDocument
+from imgpipe.database import LAYOUT, OUTPUT_PERIODS, Document, RequestDocument
+from imgpipe.migration_runner import applied_id
+from imgpipe.migrations import FIRST_RETENTION_MIGRATION
 from imgpipe.output_periods import OUTPUTS_PREFIX, WRITES_SETTLE, OutputPeriod
 from imgpipe.periods import period_length
+from imgpipe.request_paths import CONTENT_IMAGES_PREFIX
 from imgpipe.retention import retention_of
 from imgpipe.settings import Settings
 from imgpipe.storage.base import ObjectStorage
@@ -62,21 +66,61 @@ async def _periods(storage: ObjectStorage) -> list[OutputPeriod]:
     return sorted(found)
 
 
+async def expire_legacy_outputs(
+    db: AsyncDatabase[Document],
+    storage: ObjectStorage,
+    settings: Settings,
+    oldest: dict[int, datetime],
+    now: datetime,
+) -> None:
+    """Outputs stored before periods (`images/`): deleted once every request that can name them has
+    expired. Those are the requests accepted before the upgrade (the layout-2 migration, 0001):
+    the finished ones it gave a retention from its run on, the ones in flight then a retention from
+    their finish. So: once none of those is in flight, and the retention has passed since. Its
+    record stays, with `deleted_at`, so that their URLs answer 410 (gateway/routes/images.py)."""
+    record = await OUTPUT_PERIODS.of(db).find_one({"_id": CONTENT_IMAGES_PREFIX})
+    if not await storage.holds_objects(CONTENT_IMAGES_PREFIX):
+        return
+    if record is not None and "deleted_at" in record:
+        await storage.delete_prefix(CONTENT_IMAGES_PREFIX)  # a deletion cut short, or a late writer
+        return
+    upgraded = await LAYOUT.of(db).find_one({"_id": applied_id(FIRST_RETENTION_MIGRATION)})
+    if upgraded is None or min(oldest.values(), default=now) < upgraded["applied_at"] + WRITES_SETTLE:
+        return  # not upgraded yet, or a request accepted before the upgrade is still in flight
+    if record is None:
+        with contextlib.suppress(DuplicateKeyError):
+            await OUTPUT_PERIODS.of(db).insert_one({"_id": CONTENT_IMAGES_PREFIX, "drained_at": now})
+        return
+    if record["drained_at"] + timedelta(days=settings.retention_days) > now:
+        return
+    await OUTPUT_PERIODS.of(db).update_one({"_id": CONTENT_IMAGES_PREFIX}, {"$set": {"deleted_at": now}})
+    deleted = await storage.delete_prefix(CONTENT_IMAGES_PREFIX)
+    OUTPUTS_EXPIRED.inc(deleted)
+    logger.info("outputs stored before periods expired: %d objects deleted", deleted)
+
+
+async def _delete_when_out_of_use(
+    db: AsyncDatabase[Document], storage: ObjectStorage, prefix: str, retention: timedelta, now: datetime
+) -> None:
+    """`prefix` is out of use by any request in flight: recorded the first time, deleted once a
+    retention has passed since (every request that used it has then expired)."""
+    record = await OUTPUT_PERIODS.of(db).find_one({"_id": prefix})
+    if record is None:
+        with contextlib.suppress(DuplicateKeyError):
+            await OUTPUT_PERIODS.of(db).insert_one({"_id": prefix, "drained_at": now})
+        return
+    if record["drained_at"] + retention > now:
+        return
+    # The record goes first: a kill before the objects are gone only starts the wait again.
+    await OUTPUT_PERIODS.of(db).delete_one({"_id": prefix})
+    deleted = await storage.delete_prefix(prefix)
+    OUTPUTS_EXPIRED.inc(deleted)
+    logger.info("outputs under %s expired: %d objects deleted", prefix, deleted)
+
+
 async def expire_output_periods(
     db: AsyncDatabase[Document], storage: ObjectStorage, oldest: dict[int, datetime], now: datetime
 ) -> None:
     for period in await _periods(storage):
-        if not drained(period, oldest, now):
-            continue
-        record = await OUTPUT_PERIODS.of(db).find_one({"_id": period.prefix})
-        if record is None:
-            with contextlib.suppress(DuplicateKeyError):
-                await OUTPUT_PERIODS.of(db).insert_one({"_id": period.prefix, "drained_at": now})
-            continue
-        if record["drained_at"] + timedelta(seconds=period.length_s) > now:
-            continue
-        # The record goes first: a kill before the objects are gone only starts the wait again.
-        await OUTPUT_PERIODS.of(db).delete_one({"_id": period.prefix})
-        deleted = await storage.delete_prefix(period.prefix)
-        OUTPUTS_EXPIRED.inc(deleted)
-        logger.info("outputs of period %s expired: %d objects deleted", period.prefix, deleted)
+        if drained(period, oldest, now):
+            await _delete_when_out_of_use(db, storage, period.prefix, timedelta(seconds=period.length_s), now)

@@ -143,6 +143,7 @@ class ExpiryCursorDocument(TypedDict):
 class OutputPeriodDocument(TypedDict):
     _id: str  # the period's prefix, "outputs/<retention_s>/<index>" (imgpipe/output_periods.py)
     drained_at: datetime  # when no request in flight could use it any more
+    deleted_at: NotRequired[datetime]  # `images`, the outputs from before periods, once deleted
 
 
 class UploadSlotDocument(TypedDict):

@@ -51,9 +51,13 @@ async def give_finished_request_its_expiry(context: MigrationContext, request_id
         await ExpiryQueue(context.db).add(request_id, final.expires_at)
 
 
+# Its record's `applied_at` is when the data became layout 2: the requests accepted before then are
+# the ones whose outputs are under `images/` (aggregator/output_expiry.py).
+FIRST_RETENTION_MIGRATION = "0001-finished-requests-expire"
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
-        "0001-finished-requests-expire",
+        FIRST_RETENTION_MIGRATION,
         2,
         "give every request finished before retention its expiry, a retention from now, and queue it",
         give_finished_request_its_expiry,

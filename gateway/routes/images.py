@@ -31,6 +31,7 @@ from gateway.route_responses import (
     stored_file,
 )
 from gateway.stored_objects import stream_object
+from imgpipe.database import OUTPUT_PERIODS, REQUESTS
 from imgpipe.output_periods import OUTPUTS_PREFIX, OutputPeriod
 from imgpipe.request_paths import CONTENT_IMAGES_PREFIX, content_image_key, flat_content_image_key, image_key
 
@@ -45,6 +46,7 @@ _CACHE_FOREVER = {"Cache-Control": "public, max-age=31536000, immutable"}
 _IMAGE_RESPONSES: Responses = {
     **stored_file("image/jpeg", "the image"),
     404: error("no image by this name"),
+    410: EXPIRED,
     422: INVALID_PARAMETERS,
     503: DEPENDENCY_UNAVAILABLE,
 }
@@ -66,7 +68,7 @@ async def _stream_image(state: State, key: str, request: Request) -> Response:
 @router.get(
     f"/processed_images/{OUTPUTS_PREFIX}/{{retention_s}}/{{period}}/{{fan_out}}/{{file_name}}",
     response_class=StreamingResponse,
-    responses={**_IMAGE_RESPONSES, 410: EXPIRED},
+    responses=_IMAGE_RESPONSES,
 )
 async def period_image(
     state: State, retention_s: int, period: int, fan_out: str, file_name: str, request: Request
@@ -81,12 +83,7 @@ async def period_image(
         if missing.status_code != 404 or not output_period.expired_by(datetime.now(UTC)):
             raise
         # Gone with its period: every request that used it had expired (imgpipe/output_periods.py).
-        raise ApiError(
-            410,
-            "expired",
-            "this image expired with the requests that used it",
-            expired_at=output_period.expires_at.isoformat(),
-        ) from None
+        raise _expired(output_period.expires_at) from None
 
 
 @router.get(
@@ -98,7 +95,26 @@ async def content_image(state: State, fan_out: str, file_name: str, request: Req
     name = _content_name(file_name)
     if fan_out != name[:2]:
         raise ApiError(404, "not_found", "no such image")
-    return await _stream_image(state, content_image_key(name), request)
+    return await _legacy_image(state, content_image_key(name), request)
+
+
+async def _legacy_image(state: State, key: str, request: Request) -> Response:
+    """An output stored before periods; once those are deleted (aggregator/output_expiry.py), 410."""
+    try:
+        return await _stream_image(state, key, request)
+    except ApiError as missing:
+        if missing.status_code != 404:
+            raise
+        record = await OUTPUT_PERIODS.of(state.db).find_one({"_id": CONTENT_IMAGES_PREFIX})
+        if record is None or "deleted_at" not in record:
+            raise
+        raise _expired(record["deleted_at"]) from None
+
+
+def _expired(expired_at: datetime) -> ApiError:
+    return ApiError(
+        410, "expired", "this image expired with the requests that used it", expired_at=expired_at.isoformat()
+    )
 
 
 # Declared before the request-scoped route, whose `{request_id}` would otherwise take "images".
@@ -108,7 +124,7 @@ async def content_image(state: State, fan_out: str, file_name: str, request: Req
     responses=_IMAGE_RESPONSES,
 )
 async def flat_content_image(state: State, file_name: str, request: Request) -> Response:
-    return await _stream_image(state, flat_content_image_key(_content_name(file_name)), request)
+    return await _legacy_image(state, flat_content_image_key(_content_name(file_name)), request)
 
 
 @router.get(
@@ -117,4 +133,11 @@ async def flat_content_image(state: State, file_name: str, request: Request) -> 
 async def processed_image(state: State, request_id: uuid.UUID, file_name: str, request: Request) -> Response:
     if not _IMAGE_NAME.fullmatch(file_name):
         raise ApiError(404, "not_found", "no such image")
-    return await _stream_image(state, image_key(str(request_id), file_name), request)
+    try:
+        return await _stream_image(state, image_key(str(request_id), file_name), request)
+    except ApiError as missing:
+        # Stored under its request's prefix, deleted with it (aggregator/expiry.py).
+        expired = await REQUESTS.of(state.db).find_one({"_id": str(request_id)}, {"expired_at": 1})
+        if missing.status_code != 404 or expired is None or "expired_at" not in expired:
+            raise
+        raise _expired(expired["expired_at"]) from None

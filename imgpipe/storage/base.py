@@ -74,6 +74,10 @@ class ObjectStorage(ABC):
         directory listing: what is in them is not listed."""
 
     @abstractmethod
+    async def holds_objects(self, prefix: str) -> bool:
+        """Whether any object's key starts with `prefix/` (one listing of at most one object)."""
+
+    @abstractmethod
     async def delete_prefix(self, prefix: str) -> int:
         """Remove every object whose key starts with `prefix/`; return how many there were. Costs
         what it removes: one listing of the prefix and a delete per object (or per batch)."""

@@ -93,6 +93,9 @@ class FileStorage(ObjectStorage):
             return []
         return sorted(f"{prefix}/{child}" for child in children)
 
+    async def holds_objects(self, prefix: str) -> bool:
+        return any(names for _, _, names in os.walk(self._path(prefix)))
+
     async def delete_prefix(self, prefix: str) -> int:
         return await asyncio.to_thread(_remove_tree, self._path(prefix))
 

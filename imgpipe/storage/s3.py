@@ -134,14 +134,17 @@ class S3Storage(ObjectStorage):
             listing = await obstore.list_with_delimiter_async(self._store, f"{prefix}/")
             # SeaweedFS still lists a folder whose objects were all deleted.
             children = [child.rstrip("/") for child in listing["common_prefixes"]]
-            return sorted([child for child in children if await self._holds_objects(child)])
+            return sorted([child for child in children if await self.holds_objects(child)])
         except Exception as error:
             self._raise(error, prefix)
 
-    async def _holds_objects(self, prefix: str) -> bool:
-        async for page in obstore.list(self._store, f"{prefix}/", chunk_size=1):
-            if page:
-                return True
+    async def holds_objects(self, prefix: str) -> bool:
+        try:
+            async for page in obstore.list(self._store, f"{prefix}/", chunk_size=1):
+                if page:
+                    return True
+        except Exception as error:
+            self._raise(error, prefix)
         return False
 
     async def delete_prefix(self, prefix: str) -> int:

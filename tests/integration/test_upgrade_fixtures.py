@@ -29,10 +29,9 @@ from devstack.sync_run import run_sync
 from imgpipe.layout import LAYOUT_VERSION, stored_marker
 from imgpipe.storage.factory import open_storage
 from imgpipe.topics import EVENTS, RESULTS, ROWS
-from tests.fixtures.generate_layout_fixtures import source_etag
 from tests.support.helpers import read_csv, read_topic, wait_finished
-from tests.support.layout_fixtures import LAYOUT_V1_FIXTURES, upgraded_stack
-from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.layout_fixtures import LAYOUT_V1_FIXTURES, serving_old_sources, upgraded_stack
+from tests.support.local_http_server import LocalHttpServer
 from tests.support.stack import ON_S3, RunningStack
 from tests.support.staged_requests import send_one
 
@@ -54,12 +53,7 @@ STATUS_FIELDS = (
 
 @pytest.fixture(scope="module")
 def old_sources() -> Iterator[LocalHttpServer]:
-    """The recorded sources, at the address and with the validators the old release fetched them at."""
-    server = LocalHttpServer(bind_port=int(FIXTURES.source_address.rsplit(":", 1)[1]))
-    for name, body in FIXTURES.sources().items():
-        content_type = "image/png" if name.endswith(".png") else "image/jpeg"
-        server.resources[f"/{name}"] = Resource(body, content_type, etag=source_etag(body))
-    with server.running():
+    with serving_old_sources(FIXTURES) as server:
         yield server
 
 

@@ -25,6 +25,8 @@ from imgpipe.database import LAYOUT, Document
 from imgpipe.layout import STORAGE_MARKER_KEY
 from imgpipe.storage.factory import open_storage
 from imgpipe.topics import TOPICS, TopicSpec
+from tests.fixtures.generate_layout_fixtures import source_etag
+from tests.support.local_http_server import LocalHttpServer, Resource
 from tests.support.stack import RunningStack, running_test_stack
 
 LAYOUT_V1 = Path(__file__).resolve().parent.parent / "fixtures" / "layout_v1"
@@ -137,3 +139,14 @@ def upgraded_stack(
         start_services(stack.settings, stack.paths, processor_count)
         wait_for_processors(stack.settings, processor_count)
         yield stack
+
+
+@contextmanager
+def serving_old_sources(fixtures: LayoutFixtures) -> Iterator[LocalHttpServer]:
+    """The recorded sources, at the address and with the validators the old release fetched them at."""
+    server = LocalHttpServer(bind_port=int(fixtures.source_address.rsplit(":", 1)[1]))
+    for name, body in fixtures.sources().items():
+        content_type = "image/png" if name.endswith(".png") else "image/jpeg"
+        server.resources[f"/{name}"] = Resource(body, content_type, etag=source_etag(body))
+    with server.running():
+        yield server

@@ -133,6 +133,9 @@ async def test_a_prefix_is_listed_one_level_down_and_deleted_whole(storage: Obje
     assert await storage.exists(f"{prefix}/7/2/aa/z.jpg")
     assert await storage.delete_prefix(f"{prefix}/7/1") == 0
     assert await storage.child_prefixes(f"{prefix}/missing") == []
+    assert await storage.holds_objects(f"{prefix}/7") and not await storage.holds_objects(f"{prefix}/7/1")
+    assert await storage.delete_prefix(prefix) == 2
+    assert not await storage.holds_objects(prefix)
 
 
 async def test_a_usable_store_passes_the_check(storage: ObjectStorage) -> None:
