@@ -146,8 +146,8 @@ def main() -> None:
 
     def measure_alone(results: dict[str, Any], image_dir: Path) -> dict[str, Any]:
         ensure_small_images(image_dir)
-        with running_bench_stack(IMAGE_SERVER_PORT, processors=2) as stack:
-            stack.restart_gateway({"IMGPIPE_RETENTION_DAYS": str(RETENTION_S / DAY_S)})
+        retention = {"IMGPIPE_RETENTION_DAYS": str(RETENTION_S / DAY_S)}
+        with running_bench_stack(IMAGE_SERVER_PORT, processors=2, settings=retention) as stack:
             soak = _soak(stack, f"http://127.0.0.1:{IMAGE_SERVER_PORT}/{SMALL_IMAGES_PATH}")
         print(f"  growth {soak['growth']:.2f} ({soak['growth_by_size']})", flush=True)
         return {**results.get("retention", {}), **soak}

@@ -85,14 +85,19 @@ class BenchStack:
 
 @contextmanager
 def running_bench_stack(
-    image_server_port: int, processors: int, storage_url: str | None = None
+    image_server_port: int,
+    processors: int,
+    storage_url: str | None = None,
+    settings: dict[str, str] | None = None,
 ) -> Iterator[BenchStack]:
     """The bench stack, storing in files under its state directory unless `storage_url` says
-    otherwise (`s3://…`: SeaweedFS, provisioned beside Kafka and the database)."""
+    otherwise (`s3://…`: SeaweedFS, provisioned beside Kafka and the database), with any other
+    `settings` (IMGPIPE_* variables) for every service."""
     environment = {
         "IMGPIPE_STORAGE_URL": storage_url or f"file://{STATE_DIR / 'processed_images'}",
         "IMGPIPE_FETCH_ALLOWLIST": f"127.0.0.1:{image_server_port}",
         "IMGPIPE_MONGODB_DATABASE": "imgpipe_bench",
+        **(settings or {}),
     }
     _set_aside_previous_state()
     with running_throwaway_stack(STATE_DIR, processors, environment) as stack:

@@ -26,6 +26,7 @@ from imgpipe.faust_worker import handle_in_offset_order
 from imgpipe.kafka import SharedProducer
 from imgpipe.logs import logging_request
 from imgpipe.messages import DeadLetterReason, RowResult
+from imgpipe.retention import DAY_S
 from imgpipe.row_key import RowKey
 from imgpipe.settings import Settings
 from imgpipe.storage.factory import open_storage
@@ -62,7 +63,9 @@ async def open_processor_clients(settings: Settings) -> AsyncIterator[ProcessorC
         if settings.source_cache:
             mongo = connect(settings)
             stack.push_async_callback(mongo.close)
-            source_cache = SourceCache(database(mongo, settings), settings.source_cache_ttl)
+            # Kept no longer than the outputs it points at are (a retention, and a period).
+            period_s = min(settings.source_cache_ttl, settings.retention_days * DAY_S)
+            source_cache = SourceCache(database(mongo, settings), settings.source_cache_ttl, period_s)
         executor = None
         if settings.compress_threads:
             executor = ThreadPoolExecutor(

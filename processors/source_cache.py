@@ -82,24 +82,30 @@ RECENT_ENTRIES = 50_000
 
 class SourceCache:
     def __init__(
-        self, db: AsyncDatabase[Document], ttl_s: float, recent_entries: int = RECENT_ENTRIES
+        self,
+        db: AsyncDatabase[Document],
+        ttl_s: float,
+        period_s: float | None = None,
+        recent_entries: int = RECENT_ENTRIES,
     ) -> None:
+        """`period_s`: the length of the periods entries are kept by (default `ttl_s`); an entry
+        not written again lasts between one and two of them."""
         self._db = db
-        self._ttl_s = ttl_s
+        self._period_s = period_s or ttl_s
         self._ttl = timedelta(seconds=ttl_s)
         self._recent: OrderedDict[str, SourceEntry] = OrderedDict()
         self._recent_entries = recent_entries
 
     def _collections(self) -> tuple[AsyncCollection[SourceDocument], AsyncCollection[SourceDocument]]:
         """This period's collection and the one before (whose entries may be within the time to live)."""
-        current = Period.at(self._ttl_s, datetime.now(UTC))
+        current = Period.at(self._period_s, datetime.now(UTC))
         return SOURCE_CACHE.of_period(current).of(self._db), SOURCE_CACHE.of_period(current.previous).of(
             self._db
         )
 
     def _collection(self, moment: datetime) -> AsyncCollection[SourceDocument]:
         """The collection of the period `moment` falls in."""
-        return SOURCE_CACHE.at(self._ttl_s, moment).of(self._db)
+        return SOURCE_CACHE.at(self._period_s, moment).of(self._db)
 
     async def _find(self, key: str) -> SourceDocument | None:
         current, previous = self._collections()
