@@ -56,7 +56,7 @@ def test_a_killed_migration_resumes_without_redoing_what_it_recorded(
 
     before = _what_a_migration_touches(mongo, stack, name)
     plan = _run(stack, _runner(name, "plan"))
-    assert f"would apply {name} (to layout 1): {len(ITEMS)} item(s)" in plan
+    assert f"would apply {name} (to layout {LAYOUT_VERSION}): {len(ITEMS)} item(s)" in plan
     assert _what_a_migration_touches(mongo, stack, name) == before
 
     first = subprocess.Popen(

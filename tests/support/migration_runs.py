@@ -12,6 +12,7 @@ import asyncio
 import sys
 
 from imgpipe.database import Document, TypedCollection
+from imgpipe.layout import LAYOUT_VERSION
 from imgpipe.logs import configure_logging
 from imgpipe.migration_runner import (
     Migration,
@@ -40,7 +41,10 @@ def test_migration(name: str) -> Migration:
         await asyncio.sleep(ITEM_S)
         await context.db[EFFECTS].insert_one({"migration": name, "item": item})
 
-    return Migration(name, 1, "a test's slow migration", migrate_item, collection=items_collection(name))
+    # To this release's layout, as the last migration of a release is.
+    return Migration(
+        name, LAYOUT_VERSION, "a test's slow migration", migrate_item, collection=items_collection(name)
+    )
 
 
 async def _main(name: str, mode: str) -> None:
