@@ -84,7 +84,8 @@ def main() -> None:
 
     def measure_alone(results: dict[str, Any], image_dir: Path) -> dict[str, Any]:
         with running_bench_stack(IMAGE_SERVER_PORT, processors=0) as stack:
-            return measure_retention(stack, STORED_ROWS, EXPIRING_ROWS)
+            # Beside the soak's figures, if `make bench-soak` ran since.
+            return {**results.get("retention", {}), **measure_retention(stack, STORED_ROWS, EXPIRING_ROWS)}
 
     measure_into_last_results("retention", measure_alone)
 
