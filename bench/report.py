@@ -104,14 +104,14 @@ TARGETS = (
     ),
     Target(
         "retention.growth",
-        "soak: database, stored bytes or objects at the end / after the first third (the largest)",
+        "soak (`make bench-soak`): database, stored bytes or objects at the end / after the first third",
         "",
         at_most=1.1,
         measured_by="make bench-soak",
     ),
     Target(
         "retention.soak_latency_ratio",
-        "soak: one-image p50, last third / first third",
+        "soak (`make bench-soak`): one-image p50, last third / first third",
         "",
         measured_by="make bench-soak",
     ),
