@@ -11,7 +11,7 @@ leaves the cursor where the work is not known to be done, and the next pass does
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import faust
 from pymongo import DeleteOne
@@ -21,7 +21,14 @@ from aggregator.expiry import expire_request, forget_request
 from aggregator.output_expiry import expire_legacy_outputs, expire_output_periods, oldest_unfinished
 from aggregator.period_collection_expiry import drop_out_of_use_collections
 from imgpipe.database import EXPIRY_QUEUE
-from imgpipe.expiry_queue import BUCKET_S, cursor_bucket, last_settled_bucket, move_cursor, queued_in
+from imgpipe.expiry_queue import (
+    BUCKET_S,
+    QueuedExpiry,
+    cursor_bucket,
+    last_settled_bucket,
+    move_cursor,
+    queued_in,
+)
 from imgpipe.logs import logging_request
 from imgpipe.retrying import UNAVAILABLE
 from imgpipe.unfinished_requests import unfinished_requests
@@ -29,18 +36,32 @@ from imgpipe.worker_clients import WorkerClients
 
 logger = logging.getLogger(__name__)
 
+RETRY_FAILED_AFTER = timedelta(minutes=10)
+
+
+async def _handle_entry(clients: AggregatorClients, entry: QueuedExpiry, now: datetime) -> None:
+    if entry.due == "expire":
+        await expire_request(
+            clients.db, clients.storage, clients.settings, clients.expiry_queue, entry.request_id, now
+        )
+    else:
+        await forget_request(clients.db, clients.settings, entry.request_id, now)
+
 
 async def _handle_bucket(clients: AggregatorClients, bucket: int, now: datetime) -> bool:
     """Everything due in `bucket`; whether it held anything."""
     entries = await queued_in(clients.db, bucket)
     for entry in entries:
         with logging_request(entry.request_id):
-            if entry.due == "expire":
-                await expire_request(
-                    clients.db, clients.storage, clients.settings, clients.expiry_queue, entry.request_id, now
-                )
-            else:
-                await forget_request(clients.db, clients.settings, entry.request_id, now)
+            try:
+                await _handle_entry(clients, entry, now)
+            except UNAVAILABLE:
+                raise  # the whole pass waits for the database or the storage
+            except Exception:
+                # A bug, or a request stored in a shape nobody expected: visible, tried again
+                # later, and not in the way of the rest of the queue.
+                logger.exception("expiring request %s failed; trying again later", entry.request_id)
+                await clients.expiry_queue.add(entry.request_id, now + RETRY_FAILED_AFTER, entry.due)
     if entries:
         await EXPIRY_QUEUE.of(clients.db).bulk_write(
             [DeleteOne({"_id": entry.entry_id}) for entry in entries]
