@@ -11,6 +11,7 @@ import pytest
 
 from devstack import processes
 from devstack.paths import StackPaths
+from devstack.waiting import wait_until
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 
@@ -47,6 +48,9 @@ def test_stop_reports_whether_anything_ran(tmp_path: Path) -> None:
 
 
 def _environment_of(pid: int) -> dict[str, str]:
+    """The environment the process runs its command with: read once it has exec'd the command (a
+    child read sooner still shows its parent's, as a loaded machine showed)."""
+    wait_until(lambda: b"time.sleep" in Path(f"/proc/{pid}/cmdline").read_bytes(), 10, "the command to start")
     entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     return dict(entry.decode().split("=", 1) for entry in entries if entry)
 
