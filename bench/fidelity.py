@@ -25,7 +25,8 @@ from PIL import Image, ImageChops, ImageStat
 from bench.client import product_csv, upload, wait_finished
 from bench.throughput import rows_of
 from imgpipe.settings import Settings
-from processors.compress import decode_srgb, encode_jpeg
+from processors.compress import decode_srgb
+from processors.encoders import encode_jpeg
 
 ENCODE_PASSES = 3
 

@@ -8,12 +8,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from imgpipe.destination_guard import AllowlistEntry, parse_allowlist
 from imgpipe.messages import JpegQuality
+from imgpipe.presets import Preset, parse_presets
 from imgpipe.storage.location import parse_storage_url
+
+# A listing's thumbnail and a product page's image; their qualities are chosen in docs/images.md.
+DEFAULT_PRESETS = "thumb:400x400:webp:75,large:1600x1600:avif:50"
 
 
 def _default_worker_id() -> str:
@@ -171,6 +175,21 @@ class Settings(BaseSettings):
         description="largest image decoded, width times height, checked before decoding (`image_too_large`)",
     )
 
+    presets: Annotated[tuple[Preset, ...], NoDecode] = Field(
+        default=DEFAULT_PRESETS,
+        validate_default=True,
+        description="named output presets a request may ask for besides the JPEG, comma-separated "
+        "`name:WIDTHxHEIGHT:format:quality` (format `jpeg`, `webp` or `avif`; quality 1 to 100): each "
+        "makes a variant that fits inside the box, keeps the aspect ratio and is never enlarged "
+        "(docs/configuration.md#output-presets); empty: none",
+    )
+    only_presets: bool = Field(
+        default=False,
+        description="uploads may not set per-request image parameters (today the `quality` form field; "
+        "such an upload is refused with 400): every output is the JPEG of `IMGPIPE_JPEG_QUALITY` and "
+        "the presets the request names, as imgproxy's `IMGPROXY_ONLY_PRESETS`",
+    )
+
     # Fetching.
     fetch_connect_timeout_s: float = Field(default=5.0, description="connect timeout per image fetch")
     fetch_timeout_s: float = Field(default=30.0, description="total timeout per image fetch")
@@ -306,6 +325,26 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return parse_allowlist(value)
         return value
+
+    @field_validator("presets", mode="before")
+    @classmethod
+    def _parse_presets(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_presets(value)
+        return value
+
+    @field_validator("presets")
+    @classmethod
+    def _presets_within_the_pixel_limit(cls, presets: tuple[Preset, ...], info: ValidationInfo) -> object:
+        # Declared after `max_image_pixels`, which is therefore validated already (absent if invalid).
+        max_pixels = info.data.get("max_image_pixels")
+        for preset in presets:
+            if max_pixels is not None and preset.width * preset.height > max_pixels:
+                raise ValueError(
+                    f"preset {preset.name!r}: its box {preset.width}x{preset.height} is more than "
+                    f"IMGPIPE_MAX_IMAGE_PIXELS ({max_pixels} pixels)"
+                )
+        return presets
 
     @field_validator("api_keys", mode="before")
     @classmethod

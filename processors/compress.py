@@ -18,6 +18,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from imgpipe.errors import CodedError
 from imgpipe.messages import ErrorCode
 from processors.colour import to_srgb
+from processors.encoders import encode_jpeg
 
 # Pillow reads AVIF itself (since 11.2); HEIC/HEIF comes from pillow-heif's opener. Registering
 # it only adds a format to Pillow's table.
@@ -94,15 +95,6 @@ def decode_srgb(data: bytes, max_pixels: int) -> Image.Image:
         raise ImageRejected(ErrorCode.NOT_AN_IMAGE, f"the image cannot be decoded: {error}") from None
     rgb.info.clear()  # Pillow would copy a comment or a profile from the input; outputs carry none
     return rgb
-
-
-def encode_jpeg(rgb: Image.Image, quality: int, progressive: bool) -> bytes:
-    """The JPEG every output is: optimized Huffman tables (smaller, same pixels) and 4:2:0."""
-    output = io.BytesIO()
-    rgb.save(
-        output, format="JPEG", quality=quality, optimize=True, subsampling="4:2:0", progressive=progressive
-    )
-    return output.getvalue()
 
 
 def compress_jpeg(data: bytes, quality: int, max_pixels: int, progressive: bool) -> CompressedImage:

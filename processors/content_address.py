@@ -6,6 +6,10 @@ progressive or not) and `PIPELINE_VERSION`, scoped by the request's owner: ident
 under different URLs, or uploaded again next week, map to one object, compressed and stored
 once. A row processed twice writes the name it wrote before, so it leaves no orphan object.
 
+A preset's variant is named the same way from what determines its bytes: the box, the format,
+the quality and the format's encoder effort (processors/encoders.py), never the preset's name, so
+a preset renamed in the configuration finds the variants it made under its old name.
+
 The owner (an API key's id, or none on an open API) is part of the hash so that one owner cannot
 find out, by computing a name, whether another has processed an image.
 """
@@ -13,6 +17,9 @@ find out, by computing a name, whether another has processed an image.
 from __future__ import annotations
 
 import hashlib
+
+from imgpipe.presets import Preset
+from processors.encoders import encoder_effort
 
 # Bump whenever the pipeline would encode the same input with the same settings differently
 # (colour handling, encoder options, a Pillow upgrade that changes the bytes): outputs made by the
@@ -27,5 +34,23 @@ def source_digest(data: bytes) -> str:
 def content_name(owner: str | None, source_sha256: str, quality: int, progressive: bool) -> str:
     identity = "\n".join(
         ["imgpipe-output", str(PIPELINE_VERSION), owner or "", str(quality), str(progressive), source_sha256]
+    )
+    return hashlib.sha256(identity.encode()).hexdigest()
+
+
+def variant_name(owner: str | None, source_sha256: str, preset: Preset) -> str:
+    box = f"{preset.width}x{preset.height}"
+    effort = encoder_effort(preset.format)
+    identity = "\n".join(
+        [
+            "imgpipe-variant",
+            str(PIPELINE_VERSION),
+            owner or "",
+            box,
+            preset.format.value,
+            str(preset.quality),
+            "" if effort is None else str(effort),
+            source_sha256,
+        ]
     )
     return hashlib.sha256(identity.encode()).hexdigest()

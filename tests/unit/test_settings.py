@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from imgpipe.destination_guard import AllowedHostPort, parse_allowlist_entry
+from imgpipe.presets import OutputFormat, Preset
 from imgpipe.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
@@ -119,3 +120,44 @@ def test_an_unknown_storage_scheme_is_refused(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("IMGPIPE_STORAGE_URL", "ftp://images")
     with pytest.raises(ValidationError, match="unknown storage scheme 'ftp'"):
         Settings()
+
+
+def test_default_presets_are_a_webp_thumbnail_and_an_avif_large_image() -> None:
+    assert [(p.name, p.width, p.height, p.format) for p in Settings().presets] == [
+        ("thumb", 400, 400, OutputFormat.WEBP),
+        ("large", 1600, 1600, OutputFormat.AVIF),
+    ]
+    assert Settings().only_presets is False
+
+
+def test_presets_are_read_from_their_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMGPIPE_PRESETS", "card:800x800:jpeg:70")
+    monkeypatch.setenv("IMGPIPE_ONLY_PRESETS", "true")
+    settings = Settings()
+    assert settings.presets == (
+        Preset(name="card", width=800, height=800, format=OutputFormat.JPEG, quality=70),
+    )
+    assert settings.only_presets is True
+    monkeypatch.setenv("IMGPIPE_PRESETS", "")
+    assert Settings().presets == ()
+
+
+def test_a_bad_preset_is_a_validation_error_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMGPIPE_PRESETS", "thumb:400x400:webp:75,huge:400x400:png:75")
+    with pytest.raises(ValidationError, match="preset 'huge': unknown format 'png'"):
+        Settings()
+
+
+def test_a_preset_box_over_the_pixel_limit_is_a_validation_error_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("IMGPIPE_MAX_IMAGE_PIXELS", "1000000")
+    monkeypatch.setenv("IMGPIPE_PRESETS", "square:1000x1000:jpeg:70,poster:2000x1000:avif:50")
+    with pytest.raises(ValidationError) as raised:
+        Settings()
+    (error,) = raised.value.errors()
+    assert error["loc"] == ("presets",)
+    assert (
+        "preset 'poster': its box 2000x1000 is more than IMGPIPE_MAX_IMAGE_PIXELS (1000000 pixels)"
+        in (error["msg"])
+    )
