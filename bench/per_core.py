@@ -39,9 +39,11 @@ class ShareJob(Protocol[Item_contra]):
 def recompress(data: bytes, settings: Settings) -> int:
     """What a processor does to one image's bytes (the same decode, colour handling and encode
     settings); returns the bytes written."""
-    return len(
-        compress_jpeg(data, settings.jpeg_quality, settings.max_image_pixels, settings.jpeg_progressive).data
-    )
+    jpeg = compress_jpeg(
+        data, settings.jpeg_quality, settings.max_image_pixels, settings.jpeg_progressive
+    ).data
+    assert jpeg is not None  # compress_jpeg always makes it
+    return len(jpeg)
 
 
 def _timed_share(

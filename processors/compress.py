@@ -1,15 +1,19 @@
-"""Recompress one image as an sRGB JPEG with the same pixel dimensions and no metadata.
+"""Recompress one image as an sRGB JPEG with the same pixel dimensions and no metadata, and make its
+preset variants from the same decode.
 
 Decoding reads the formats of `INPUT_FORMATS` only; anything else is `not_an_image`. Pixels are
 converted to sRGB through the image's embedded ICC profile (processors/colour.py) before the
 profile is dropped, so wide-gamut and CMYK photos keep their colours. The JPEG is written with
-optimized Huffman tables and 4:2:0 chroma subsampling, baseline or progressive.
+optimized Huffman tables and 4:2:0 chroma subsampling, baseline or progressive. The variants are
+made from the same pixels (processors/variants.py): one decode per source, whatever the number of
+presets.
 """
 
 from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pillow_heif
@@ -17,8 +21,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from imgpipe.errors import CodedError
 from imgpipe.messages import ErrorCode
+from imgpipe.presets import Preset
 from processors.colour import to_srgb
 from processors.encoders import encode_jpeg
+from processors.variants import EncodedVariant, encode_variants
 
 # Pillow reads AVIF itself (since 11.2); HEIC/HEIF comes from pillow-heif's opener. Registering
 # it only adds a format to Pillow's table.
@@ -31,9 +37,12 @@ _FORMAT_NAMES = "JPEG, PNG, WebP, GIF, TIFF, BMP, HEIC/HEIF, AVIF"
 
 @dataclass(frozen=True)
 class CompressedImage:
-    data: bytes
+    """The JPEG (None when it was not asked for) and the variants of a source of `width`x`height`."""
+
+    data: bytes | None
     width: int
     height: int
+    variants: tuple[EncodedVariant, ...] = ()
 
 
 class ImageRejected(CodedError[ErrorCode]):
@@ -97,6 +106,25 @@ def decode_srgb(data: bytes, max_pixels: int) -> Image.Image:
     return rgb
 
 
-def compress_jpeg(data: bytes, quality: int, max_pixels: int, progressive: bool) -> CompressedImage:
+def compress_image(
+    data: bytes,
+    quality: int,
+    max_pixels: int,
+    progressive: bool,
+    presets: Sequence[Preset],
+    with_main: bool,
+) -> CompressedImage:
+    """Decode `data` once; encode the JPEG (unless `with_main` is false: the caller has it stored)
+    and each preset's variant."""
     rgb = decode_srgb(data, max_pixels)
-    return CompressedImage(data=encode_jpeg(rgb, quality, progressive), width=rgb.width, height=rgb.height)
+    return CompressedImage(
+        data=encode_jpeg(rgb, quality, progressive) if with_main else None,
+        width=rgb.width,
+        height=rgb.height,
+        variants=tuple(encode_variants(rgb, presets)),
+    )
+
+
+def compress_jpeg(data: bytes, quality: int, max_pixels: int, progressive: bool) -> CompressedImage:
+    """The JPEG alone (its `data` is never None)."""
+    return compress_image(data, quality, max_pixels, progressive, presets=(), with_main=True)

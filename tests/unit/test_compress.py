@@ -1,4 +1,5 @@
-"""processors.compress.compress_jpeg: an image of a supported format in, an sRGB JPEG of the same size out."""
+"""processors.compress: an image of a supported format in, an sRGB JPEG of the same size out, and its
+preset variants from the same decode."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ import pytest
 from PIL import Image, JpegImagePlugin
 
 from imgpipe.messages import ErrorCode
-from processors.compress import CompressedImage, ImageRejected, compress_jpeg
+from imgpipe.presets import parse_presets
+from processors import compress
+from processors.compress import CompressedImage, ImageRejected, compress_image, compress_jpeg, decode_srgb
+from processors.variants import encode_variants
 
 QUALITY = 90  # high enough that flat colors survive within a few levels
 MAX_PIXELS = 1_000_000
@@ -354,3 +358,52 @@ def test_progressive_setting_and_420_subsampling(progressive: bool) -> None:
 
     assert bool(output.info.get("progressive")) is progressive
     assert JpegImagePlugin.get_sampling(output) == 2  # 4:2:0
+
+
+def test_compress_image_decodes_once_for_the_jpeg_and_every_variant(monkeypatch: pytest.MonkeyPatch) -> None:
+    source = _encode(_photo_like((640, 480)), "PNG")
+    presets = parse_presets("thumb:100x100:webp:75,card:320x320:jpeg:70,large:1600x1600:avif:50")
+    decodes: list[bytes] = []
+
+    def counting_decode(data: bytes, max_pixels: int) -> Image.Image:
+        decodes.append(data)
+        return decode_srgb(data, max_pixels)
+
+    monkeypatch.setattr(compress, "decode_srgb", counting_decode)
+    result = compress_image(source, 50, MAX_PIXELS, False, presets, with_main=True)
+
+    assert len(decodes) == 1
+    # The JPEG is the one compress_jpeg makes, byte for byte: adding presets changes nothing in it.
+    assert result.data == compress_jpeg(source, 50, MAX_PIXELS, progressive=False).data
+    assert (result.width, result.height) == (640, 480)
+    assert [(v.preset.name, v.width, v.height) for v in result.variants] == [
+        ("thumb", 100, 75),
+        ("card", 320, 240),
+        ("large", 640, 480),  # never enlarged
+    ]
+    assert result.variants == tuple(encode_variants(decode_srgb(source, MAX_PIXELS), presets))
+
+
+def test_compress_image_skips_a_jpeg_already_stored() -> None:
+    source = _encode(_photo_like((64, 48)), "PNG")
+    presets = parse_presets("thumb:32x32:webp:75")
+
+    result = compress_image(source, 50, MAX_PIXELS, False, presets, with_main=False)
+
+    assert result.data is None
+    assert [(v.width, v.height) for v in result.variants] == [(32, 24)]
+
+
+def test_the_jpeg_is_written_with_the_documented_options() -> None:
+    """The seed's output, which content names promise: decoded pixels saved with optimized Huffman
+    tables and 4:2:0, nothing else."""
+    source = _encode(_photo_like((200, 150)), "PNG")
+    expected = _encode(
+        decode_srgb(source, MAX_PIXELS),
+        "JPEG",
+        quality=50,
+        optimize=True,
+        subsampling="4:2:0",
+        progressive=False,
+    )
+    assert compress_jpeg(source, 50, MAX_PIXELS, progressive=False).data == expected
