@@ -73,6 +73,9 @@ class RequestDocument(TypedDict):
     webhook_url: str | None
     owner: str | None  # the API key's owner id; None when the API is open
     quality: int
+    # The presets it asked for, each as defined when it was accepted (imgpipe/presets.py); missing
+    # in requests accepted before presets existed.
+    presets: NotRequired[list[dict[str, Any]]]
     # How long the request is kept once finished; missing in requests accepted before retention
     # existed (imgpipe/retention.py says what they are kept for).
     retention_s: NotRequired[float]

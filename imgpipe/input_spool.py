@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from imgpipe.messages import RowMessage
+from imgpipe.presets import Preset
 from imgpipe.repeated_urls import RepeatedUrls
 from imgpipe.request_paths import input_spool_key
+from imgpipe.request_presets import presets_of
 from imgpipe.storage.base import ObjectNotFound, ObjectStorage, read_all
 
 
@@ -138,20 +140,23 @@ async def read_input_spool(
 @dataclass(frozen=True)
 class RowContext:
     """What every row message of one request carries besides its row: the JPEG quality its
-    outputs are encoded at, its owner (outputs and the source cache are scoped per owner), its
-    retention (its outputs are stored by period of that length), and,
-    when the publisher read the upload itself, which URLs appear in more than one row."""
+    outputs are encoded at, the presets whose variants are made beside them, its owner (outputs
+    and the source cache are scoped per owner), its retention (its outputs are stored by period of
+    that length), and, when the publisher read the upload itself, which URLs appear in more than
+    one row."""
 
     quality: int
     owner: str | None
     repeated_urls: RepeatedUrls | None = None
     retention_s: float | None = None
+    presets: tuple[Preset, ...] = ()
 
     @classmethod
     def of_request(cls, request: Mapping[str, Any]) -> RowContext:
         quality, owner = int(request["quality"]), request.get("owner")
         retention_s = request.get("retention_s")
-        return cls(quality=quality, owner=owner, retention_s=retention_s)
+        presets = tuple(presets_of(request))
+        return cls(quality=quality, owner=owner, retention_s=retention_s, presets=presets)
 
 
 def row_message(request_id: str, index: int, row: ProductRow, context: RowContext) -> RowMessage:
@@ -165,6 +170,7 @@ def row_message(request_id: str, index: int, row: ProductRow, context: RowContex
         quality=context.quality,
         owner=context.owner,
         retention_s=context.retention_s,
+        presets=list(context.presets) or None,
         urls_in_other_rows=(
             None if context.repeated_urls is None else context.repeated_urls.positions_in(row.input_urls)
         ),

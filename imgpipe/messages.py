@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from imgpipe.presets import OutputFormat, Preset
+
 SCHEMA_VERSION: Literal[1] = 1
 
 MIN_JPEG_QUALITY, MAX_JPEG_QUALITY = 1, 95
@@ -82,6 +84,9 @@ class RowMessage(_Message):
     # that length (imgpipe/output_periods.py). None in rows published before retention existed:
     # IMGPIPE_RETENTION_DAYS then.
     retention_s: float | None = None
+    # The presets the request asked for, whole: each image gets a variant of each beside its JPEG.
+    # None: none (and rows published before presets existed).
+    presets: list[Preset] | None = None
 
     def may_be_in_other_rows(self, url: str) -> bool:
         if self.urls_in_other_rows is None:
@@ -102,6 +107,17 @@ class ImageError(BaseModel):
     message: str
 
 
+class ImageVariant(BaseModel):
+    """One preset's version of an output, made from the same decoded pixels as the JPEG."""
+
+    preset: str
+    format: OutputFormat
+    width: int
+    height: int
+    bytes_out: int
+    output_url: str
+
+
 class ImageOutcome(BaseModel):
     """What happened to one input URL: an output URL, or an error, never both."""
 
@@ -113,6 +129,8 @@ class ImageOutcome(BaseModel):
     width: int | None = None
     height: int | None = None
     origin: ImageOrigin | None = None  # set with the output URL
+    # With the output, when the request asked for presets: one per preset, in the request's order.
+    variants: list[ImageVariant] | None = None
 
 
 class RowResult(_Message):
@@ -158,6 +176,9 @@ class RequestEvent(_Message):
     # When the request and its outputs are deleted (its URLs then answer 410). Optional: events
     # published before retention existed have none.
     expires_at: datetime | None = None
+    # The names of the presets the request asked for (the output CSV has a column for each).
+    # Optional: None when it asked for none, and in events published before presets existed.
+    presets: list[str] | None = None
 
 
 DeadLetterReason = Literal["undecodable", "processing_error"]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from imgpipe.periods import Period
+from imgpipe.presets import OutputFormat
 
 OUTPUTS_PREFIX = "outputs"
 # How far the clocks of the gateways (which time a request's acceptance) and of the processors
@@ -43,10 +44,10 @@ class OutputPeriod(Period):
     def prefix(self) -> str:
         return f"{OUTPUTS_PREFIX}/{self.length_s}/{self.index}"
 
-    def image_key(self, content_name: str) -> str:
+    def image_key(self, content_name: str, output_format: OutputFormat = OutputFormat.JPEG) -> str:
         # Fanned out by the name's first two hex digits: ext4 without `large_dir` stops a directory
         # at about 10 million names.
-        return f"{self.prefix}/{content_name[:2]}/{content_name}.jpg"
+        return f"{self.prefix}/{content_name[:2]}/{content_name}.{output_format.extension}"
 
     @property
     def expires_at(self) -> datetime:

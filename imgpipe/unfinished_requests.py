@@ -21,6 +21,7 @@ from imgpipe.database import (
     PublishingDocument,
     RequestDocument,
 )
+from imgpipe.request_presets import outputs_per_image, presets_of
 from imgpipe.request_state import RequestState, request_state
 
 
@@ -65,6 +66,11 @@ class InFlight:
     @property
     def rows_unfinished(self) -> int:
         return self.request["rows_total"] - self.state.rows_finished
+
+    @property
+    def outputs_unfinished(self) -> int:
+        """Its unfinished rows counted once per output each asks for, as the limits count them."""
+        return self.rows_unfinished * outputs_per_image(presets_of(self.request))
 
 
 async def requests_in_flight(db: AsyncDatabase[Document]) -> list[InFlight]:
