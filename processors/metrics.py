@@ -14,7 +14,12 @@ IMAGES_BY_ORIGIN = Counter(
     "Images with an output, by origin: fetched, revalidated (the source said 304) or reused",
     ["origin"],
 )
-COMPRESSIONS = Counter("imgpipe_compressions_total", "Images decoded and encoded (outputs not found stored)")
+COMPRESSIONS = Counter(
+    "imgpipe_compressions_total", "Images decoded and encoded (some of their outputs not found stored)"
+)
+VARIANTS_ENCODED = Counter(
+    "imgpipe_variants_encoded_total", "Preset variants encoded (not found stored), by format", ["format"]
+)
 IMAGE_BYTES_IN = Counter("imgpipe_image_bytes_in_total", "Bytes of the fetched images")
 IMAGE_BYTES_OUT = Counter("imgpipe_image_bytes_out_total", "Bytes of the compressed images")
 FETCH_SECONDS = Histogram("imgpipe_fetch_duration_seconds", "Fetching one image, retries included")

@@ -15,13 +15,18 @@ Faust agent only moves messages in and out. Work is never done twice when it can
   may come from the worker's memory of recent entries instead of the database);
 - fetched bytes whose output is already stored under its content name are not compressed again
   (processors/content_address.py): `fetched`, stored once.
+
+An image's outputs are its JPEG and one variant per preset the request asked for, each under its
+own content name. The source cache's shortcuts (reused, revalidated) serve only when every one of
+them is stored; otherwise the source is fetched whole, decoded once, and only the missing outputs
+are encoded: adding a preset to a catalogue done before computes just the new variants.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -30,16 +35,17 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 
 from imgpipe.destination_guard import DestinationGuard
-from imgpipe.messages import ImageError, ImageOrigin, ImageOutcome, RowMessage, RowResult
+from imgpipe.messages import ImageError, ImageOrigin, ImageOutcome, ImageVariant, RowMessage, RowResult
 from imgpipe.output_periods import OutputPeriod
+from imgpipe.presets import OutputFormat, Preset
 from imgpipe.retention import DAY_S
 from imgpipe.settings import Settings
 from imgpipe.storage.base import ObjectStorage
-from processors.compress import CompressedImage, ImageRejected, compress_jpeg
-from processors.content_address import content_name, source_digest
+from processors.compress import CompressedImage, ImageRejected, compress_image
+from processors.content_address import content_name, source_digest, variant_name
 from processors.fetch import FetchedImage, FetchError, Validators, fetch_image, new_fetch_session
 from processors.in_flight import SharedWork
-from processors.metrics import COMPRESS_SECONDS, COMPRESSIONS, FETCH_SECONDS
+from processors.metrics import COMPRESS_SECONDS, COMPRESSIONS, FETCH_SECONDS, VARIANTS_ENCODED
 from processors.retry import RetryPolicy, with_retries
 from processors.source_cache import Fetching, SourceCache, SourceEntry
 from processors.storage import copy_stored, store_image, stored_dimensions, stored_size
@@ -79,19 +85,39 @@ async def image_pipeline(
         await session.close()
 
 
-def _compress(settings: Settings, quality: int, data: bytes) -> CompressedImage:
-    return compress_jpeg(data, quality, settings.max_image_pixels, settings.jpeg_progressive)
+@dataclass(frozen=True)
+class _Output:
+    """One file an image gets: its JPEG (no preset) or a preset's variant, by content name."""
+
+    name: str
+    preset: Preset | None = None
+
+    @property
+    def format(self) -> OutputFormat:
+        return OutputFormat.JPEG if self.preset is None else self.preset.format
+
+    def key_in(self, period: OutputPeriod) -> str:
+        return period.image_key(self.name, self.format)
+
+
+def _compress(settings: Settings, quality: int, data: bytes, missing: Sequence[_Output]) -> CompressedImage:
+    presets = [output.preset for output in missing if output.preset is not None]
+    with_main = any(output.preset is None for output in missing)
+    return compress_image(
+        data, quality, settings.max_image_pixels, settings.jpeg_progressive, presets, with_main
+    )
 
 
 async def _compress_on(
-    executor: Executor | None, settings: Settings, quality: int, data: bytes
+    executor: Executor | None, settings: Settings, quality: int, data: bytes, missing: Sequence[_Output]
 ) -> CompressedImage:
     """On `executor`, or (None) right here, blocking the loop for the few milliseconds it takes:
     Pillow releases the GIL, but a thread hop per image costs more than it gains when every core
     already runs a worker of its own (the thumbor model)."""
     if executor is None:
-        return _compress(settings, quality, data)
-    return await asyncio.get_running_loop().run_in_executor(executor, _compress, settings, quality, data)
+        return _compress(settings, quality, data, missing)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(executor, _compress, settings, quality, data, missing)
 
 
 def _retry_policy(settings: Settings) -> RetryPolicy:
@@ -122,11 +148,11 @@ def _longest_first_fetch(settings: Settings) -> timedelta:
 
 @dataclass(frozen=True)
 class _KnownOutput:
-    """What the source cache knows of a URL, whose output for this request is in storage."""
+    """What the source cache knows of a URL, whose outputs for this request are all in storage."""
 
     entry: SourceEntry
-    key: str
-    bytes_out: int
+    outputs: list[_Output]
+    sizes: list[int]
 
 
 class _RowWork:
@@ -162,7 +188,7 @@ class _RowWork:
             and known.entry.validated_by == self.message.request_id
             and not known.entry.no_cache
         ):
-            return self._outcome(url, known.key, known.entry, known.bytes_out, ImageOrigin.REUSED), True
+            return self._outcome(url, known.entry, known.outputs, known.sizes, ImageOrigin.REUSED), True
         try:
             fetched = await _fetch(self.pipeline, url, known.entry.validators if known is not None else None)
             if fetched.data is None:
@@ -182,32 +208,63 @@ class _RowWork:
             raise
         return outcome, not (fetched.no_store or fetched.no_cache)
 
-    def _content_name(self, source_sha256: str) -> str:
+    def _outputs(self, source_sha256: str) -> list[_Output]:
+        """The source's outputs for this request, in this row's period: its JPEG, then a variant
+        per preset in the request's order."""
         message, progressive = self.message, self.pipeline.settings.jpeg_progressive
-        return content_name(message.owner, source_sha256, message.quality, progressive)
+        jpeg = _Output(content_name(message.owner, source_sha256, message.quality, progressive))
+        variants = [
+            _Output(variant_name(message.owner, source_sha256, preset), preset)
+            for preset in message.presets or ()
+        ]
+        return [jpeg, *variants]
 
-    async def _stored_output(self, source_sha256: str) -> tuple[str, int | None]:
-        """The key of the source's output in this row's period, and its size when it is stored
-        there: copied from the period before if it was stored there, so that a request reusing an
-        output holds it in its own period (imgpipe/output_periods.py)."""
-        storage, name = self.pipeline.storage, self._content_name(source_sha256)
-        key = self._period.image_key(name)
+    async def _stored_size(self, output: _Output) -> int | None:
+        """The output's size when it is stored in this row's period: copied from the period before
+        if it was stored there, so that a request reusing an output holds it in its own period
+        (imgpipe/output_periods.py)."""
+        storage, key = self.pipeline.storage, output.key_in(self._period)
         bytes_out = await stored_size(storage, key)
-        if bytes_out is None and await copy_stored(storage, self._period.previous.image_key(name), key):
+        if bytes_out is None and await copy_stored(storage, output.key_in(self._period.previous), key):
             bytes_out = await stored_size(storage, key)
-        return key, bytes_out
+        return bytes_out
+
+    async def _stored_sizes(self, outputs: Sequence[_Output]) -> list[int | None]:
+        return list(await asyncio.gather(*(self._stored_size(output) for output in outputs)))
 
     def _outcome(
-        self, url: str, key: str, entry: SourceEntry, bytes_out: int, origin: ImageOrigin
+        self,
+        url: str,
+        entry: SourceEntry,
+        outputs: Sequence[_Output],
+        sizes: Sequence[int],
+        origin: ImageOrigin,
     ) -> ImageOutcome:
+        def public_url(output: _Output) -> str:
+            return self.pipeline.storage.public_url(output.key_in(self._period))
+
+        variants = [
+            ImageVariant(
+                preset=output.preset.name,
+                format=output.preset.format,
+                width=width,
+                height=height,
+                bytes_out=size,
+                output_url=public_url(output),
+            )
+            for output, size in zip(outputs[1:], sizes[1:], strict=True)
+            if output.preset is not None
+            for width, height in [output.preset.fitted_size(entry.width, entry.height)]
+        ]
         return ImageOutcome(
             input_url=url,
-            output_url=self.pipeline.storage.public_url(key),
+            output_url=public_url(outputs[0]),
             bytes_in=entry.bytes_in,
-            bytes_out=bytes_out,
+            bytes_out=sizes[0],
             width=entry.width,
             height=entry.height,
             origin=origin,
+            variants=variants or None,
         )
 
     async def _known_output(self, url: str) -> _KnownOutput | Fetching | None:
@@ -219,9 +276,12 @@ class _RowWork:
         )
         if not isinstance(found, SourceEntry):
             return found
-        key, bytes_out = await self._stored_output(found.source_sha256)
-        # None: never encoded with these settings, or gone from storage; the bytes are needed again.
-        return None if bytes_out is None else _KnownOutput(found, key, bytes_out)
+        outputs = self._outputs(found.source_sha256)
+        sizes = await self._stored_sizes(outputs)
+        # A None: never encoded with these settings or this preset, or gone from storage; the
+        # bytes are needed again.
+        stored = [size for size in sizes if size is not None]
+        return _KnownOutput(found, outputs, stored) if len(stored) == len(sizes) else None
 
     async def _known_or_claimed(self, url: str) -> tuple[_KnownOutput | None, bool]:
         """What the source cache knows of `url`, and whether this worker claimed its first fetch.
@@ -267,22 +327,43 @@ class _RowWork:
         else:
             await cache.remember(self.message.owner, url, entry)
 
-    async def _store_fetched(self, url: str, fetched: FetchedImage, data: bytes, first: bool) -> ImageOutcome:
-        """Fetched bytes: compressed and stored under their content name, unless already there."""
+    async def _encode_missing(
+        self, data: bytes, outputs: Sequence[_Output], sizes: Sequence[int | None]
+    ) -> tuple[list[int], tuple[int, int]]:
+        """Every output stored, the missing ones from one decode of `data`: their sizes, and the
+        source's pixel dimensions."""
         pipeline = self.pipeline
+        missing = [output for output, size in zip(outputs, sizes, strict=True) if size is None]
+        if not missing:
+            dimensions = await stored_dimensions(pipeline.storage, outputs[0].key_in(self._period))
+            return [size for size in sizes if size is not None], dimensions
+        with COMPRESS_SECONDS.time():
+            compressed = await _compress_on(
+                pipeline.executor, pipeline.settings, self.message.quality, data, missing
+            )
+            encoded: dict[Preset | None, bytes] = {
+                variant.preset: variant.data for variant in compressed.variants
+            }
+            if compressed.data is not None:
+                encoded[None] = compressed.data
+            await asyncio.gather(*(self._store(output, encoded[output.preset]) for output in missing))
+        COMPRESSIONS.inc()
+        made = [
+            len(encoded[output.preset]) if size is None else size
+            for output, size in zip(outputs, sizes, strict=True)
+        ]
+        return made, (compressed.width, compressed.height)
+
+    async def _store(self, output: _Output, data: bytes) -> None:
+        await store_image(self.pipeline.storage, output.key_in(self._period), data, output.format.media_type)
+        if output.preset is not None:
+            VARIANTS_ENCODED.labels(output.format.value).inc()
+
+    async def _store_fetched(self, url: str, fetched: FetchedImage, data: bytes, first: bool) -> ImageOutcome:
+        """Fetched bytes: compressed and stored under their content names, unless already there."""
         digest = source_digest(data)
-        key = self._period.image_key(self._content_name(digest))
-        bytes_out = await stored_size(pipeline.storage, key)
-        if bytes_out is None:
-            with COMPRESS_SECONDS.time():
-                compressed = await _compress_on(
-                    pipeline.executor, pipeline.settings, self.message.quality, data
-                )
-                await store_image(pipeline.storage, key, compressed.data)
-            COMPRESSIONS.inc()
-            bytes_out, (width, height) = len(compressed.data), (compressed.width, compressed.height)
-        else:
-            width, height = await stored_dimensions(pipeline.storage, key)
+        outputs = self._outputs(digest)
+        sizes, (width, height) = await self._encode_missing(data, outputs, await self._stored_sizes(outputs))
         entry = SourceEntry(
             validators=fetched.validators,
             source_sha256=digest,
@@ -294,7 +375,7 @@ class _RowWork:
             validated_by=self.message.request_id,
         )
         await self._keep_entry(url, fetched, entry, first)
-        return self._outcome(url, key, entry, bytes_out, ImageOrigin.FETCHED)
+        return self._outcome(url, entry, outputs, sizes, ImageOrigin.FETCHED)
 
     async def _revalidated(self, url: str, known: _KnownOutput, fetched: FetchedImage) -> ImageOutcome:
         """A 304: the bytes are those the entry describes, and their output is stored.
@@ -315,7 +396,7 @@ class _RowWork:
         unchanged = (entry.validators, entry.no_cache) == (known.entry.validators, known.entry.no_cache)
         if fetched.no_store or not unchanged or self.message.may_be_in_other_rows(url):
             await self._keep_entry(url, fetched, entry, first=False)
-        return self._outcome(url, known.key, entry, known.bytes_out, ImageOrigin.REVALIDATED)
+        return self._outcome(url, entry, known.outputs, known.sizes, ImageOrigin.REVALIDATED)
 
 
 async def process_row(pipeline: ImagePipeline, message: RowMessage) -> RowResult:

@@ -24,10 +24,10 @@ async def stored_size(storage: ObjectStorage, key: str) -> int | None:
     return None if info is None else info.size
 
 
-async def store_image(storage: ObjectStorage, key: str, data: bytes) -> None:
+async def store_image(storage: ObjectStorage, key: str, data: bytes, media_type: str) -> None:
     """An atomic put (a temporary file renamed, or one S3 put): a reader sees the whole image or
     none. Two workers storing the same content name at once store the same bytes."""
-    await until_available(lambda: storage.put(key, data, "image/jpeg"), "storing an image")
+    await until_available(lambda: storage.put(key, data, media_type), "storing an image")
 
 
 async def copy_stored(storage: ObjectStorage, source: str, target: str) -> bool:
