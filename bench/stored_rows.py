@@ -70,7 +70,15 @@ async def stage_finished_request(
     """A finished request of `rows` rows of one image, stored as the aggregator stores it; its id."""
     request_id = str(uuid.uuid4())
     await insert_request(
-        db, request_id, rows, rows, webhook_url=None, owner=None, quality=50, retention_s=retention_s
+        db,
+        request_id,
+        rows,
+        rows,
+        webhook_url=None,
+        owner=None,
+        quality=50,
+        presets=(),
+        retention_s=retention_s,
     )
     await record_rows_published(db, request_id, rows, done=True)
     compactor = ChunkCompactor()
@@ -134,6 +142,7 @@ async def _aggregator_rate(settings: Settings, rows: int) -> float:
             webhook_url=None,
             owner=None,
             quality=50,
+            presets=(),
             retention_s=DEFAULT_RETENTION_S,
         )
         await record_rows_published(db, request_id, rows, done=True)

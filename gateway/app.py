@@ -15,7 +15,7 @@ from gateway.errors import install_error_handlers
 from gateway.fair_scheduler import FairScheduler
 from gateway.finished_rows import FinishedRows
 from gateway.route_responses import INTERNAL_ERROR
-from gateway.routes import health, images, metrics, progress_events, requests, upload, web_page
+from gateway.routes import health, images, metrics, presets, progress_events, requests, upload, web_page
 from gateway.row_publisher import RowPublisher
 from gateway.unfinished_work import UnfinishedWork
 from gateway.upload_limit import UploadSizeLimit
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="imgpipe", version="0.1.0", lifespan=lifespan, responses={500: INTERNAL_ERROR})
     install_error_handlers(app)
     app.add_middleware(UploadSizeLimit, max_bytes=settings.max_upload_bytes)
-    for module in (upload, requests, progress_events, images, health, metrics, web_page):
+    for module in (upload, requests, progress_events, images, presets, health, metrics, web_page):
         app.include_router(module.router)
     app.mount("/web", web_page.web_files, name="web")
     return app

@@ -35,3 +35,11 @@ def gateway_state(request: Request) -> GatewayState:
 
 
 State = Annotated[GatewayState, Depends(gateway_state)]
+
+
+def gateway_settings(request: Request) -> Settings:
+    """For a route that reads only the configuration: it asks no dependency, so never answers 503."""
+    return cast(GatewayState, request.app.state.gateway).settings
+
+
+SettingsOnly = Annotated[Settings, Depends(gateway_settings)]

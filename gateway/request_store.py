@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -15,6 +16,8 @@ from imgpipe.database import (
     RequestDocument,
     WebhookDocument,
 )
+from imgpipe.presets import Preset
+from imgpipe.request_presets import stored_presets
 from imgpipe.request_state import insert_initial_state, request_state
 from imgpipe.unfinished_requests import mark_unfinished
 
@@ -27,6 +30,7 @@ async def insert_request(
     webhook_url: str | None,
     owner: str | None,
     quality: int,
+    presets: Sequence[Preset],
     retention_s: float,
 ) -> None:
     """Record an accepted request. Everything it needs goes first: the request document is what
@@ -44,6 +48,7 @@ async def insert_request(
             "webhook_url": webhook_url,
             "owner": owner,
             "quality": quality,
+            "presets": stored_presets(presets),
             "retention_s": retention_s,
             "created_at": now,
             # The newest version of the request's state, or one before it (imgpipe/request_state.py).

@@ -19,7 +19,11 @@ def error(description: str, model: Any = ErrorBody) -> dict[str, Any]:
 
 
 def content(media_type: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"description": description, "content": {media_type: {"schema": schema or {}}}}
+    """An answer of `media_type`; several, separated by commas, for a file that may be of either."""
+    return {
+        "description": description,
+        "content": {single.strip(): {"schema": schema or {}} for single in media_type.split(",")},
+    }
 
 
 UNAUTHORIZED = error("API keys are configured, and the request carries no valid one")

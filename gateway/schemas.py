@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from imgpipe.messages import ImageError, ImageOrigin, RequestStatus
+from imgpipe.messages import ImageError, ImageOrigin, ImageVariant, RequestStatus
+from imgpipe.presets import Preset
 
 
 class ErrorBody(BaseModel):
@@ -96,6 +97,8 @@ class RowImage(BaseModel):
     height: int | None = None
     # With the output: `fetched`, `revalidated` (the source said 304) or `reused` (not asked again).
     origin: ImageOrigin | None = None
+    # With the output, when the request asked for presets: each preset's variant, in its order.
+    variants: list[ImageVariant] | None = None
 
 
 class RowStatus(BaseModel):
@@ -150,6 +153,8 @@ class RequestStatusBody(BaseModel):
     rows_published: int
     # JPEG quality of the request's outputs: the upload's `quality`, or IMGPIPE_JPEG_QUALITY.
     quality: int
+    # The presets it asked for, as defined when it was accepted: a variant of every image each.
+    presets: list[Preset] = []
     # Unfinished and nothing has moved (no row published, no result recorded) for IMGPIPE_STALL_SECONDS.
     stalled: bool
     created_at: datetime

@@ -24,6 +24,7 @@ from imgpipe.database import RequestDocument
 from imgpipe.input_spool import ProductRow, read_input_spool
 from imgpipe.messages import FINISHED_STATUSES
 from imgpipe.request_paths import download_url, status_url
+from imgpipe.request_presets import presets_of
 from imgpipe.request_state import RequestState, request_state
 from imgpipe.retention import expiry_of
 from imgpipe.row_outcomes import RowOutcome, read_rows
@@ -135,6 +136,7 @@ async def status_body(state: GatewayState, request: RequestDocument) -> RequestS
         ),
         rows_published=publishing.rows_published if publishing else 0,
         quality=request["quality"],
+        presets=presets_of(request),
         stalled=not progress.finished
         and datetime.now(UTC) - updated_at > timedelta(seconds=state.settings.stall_seconds),
         created_at=request["created_at"],

@@ -35,6 +35,7 @@ PENDING_FOR_AT_MOST_S = 60.0
 @dataclass(frozen=True)
 class OwnerUsage:
     unfinished_requests: int
+    # Each row counted once per output it asks for (imgpipe/request_presets.py), as the limits count.
     rows_unfinished: int
 
 
@@ -101,7 +102,7 @@ class UnfinishedWork:
         self._requests = Counter(item.request["owner"] for item in in_flight)
         self._rows = Counter()
         for item in in_flight:
-            self._rows[item.request["owner"]] += item.rows_unfinished
+            self._rows[item.request["owner"]] += item.outputs_unfinished
         self._publishing = [
             PublishingElsewhere(item.request["_id"], item.request["owner"], item.rows_unfinished)
             for item in in_flight

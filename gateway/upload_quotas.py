@@ -95,7 +95,8 @@ def refuse_before_reading(state: GatewayState, owner: str | None) -> None:
 
 async def admit_upload(state: GatewayState, owner: str | None, request_id: str, rows: int) -> None:
     """Check a validated upload of `rows` rows against every limit and count it: once this returns,
-    the upload is accepted as far as the limits go."""
+    the upload is accepted as far as the limits go. A request with presets counts each row once
+    per output it asks for (imgpipe/request_presets.py)."""
     policy = state.api_keys.policy_of(owner)
     if rows > policy.max_rows_per_upload:
         # Waiting does not help here; Retry-After is sent as with every 429.
@@ -105,8 +106,8 @@ async def admit_upload(state: GatewayState, owner: str | None, request_id: str, 
             policy.max_rows_per_upload,
             rows,
             UNFINISHED_RETRY_AFTER_S,
-            f"the CSV has {rows} rows and {_holder(owner)} may upload at most "
-            f"{policy.max_rows_per_upload} at once: split the file",
+            f"the CSV has {rows} rows (counted once per output: the JPEG and each preset) and "
+            f"{_holder(owner)} may upload at most {policy.max_rows_per_upload} at once: split the file",
         )
     # Checked again: other uploads may have been accepted while this file was read.
     usage = state.unfinished.usage_of(owner)

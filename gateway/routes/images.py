@@ -1,4 +1,4 @@
-"""GET /processed_images/outputs/{retention}/{period}/{fan_out}/{name}.jpg: stream one compressed image.
+"""GET /processed_images/outputs/{retention}/{period}/{fan_out}/{name}.{jpg,webp,avif}: stream one output.
 
 Outputs are stored under their content name (processors/content_address.py), in their period's
 prefix (imgpipe/output_periods.py), in the directory named by the name's first two digits. A
@@ -33,12 +33,16 @@ from gateway.route_responses import (
 from gateway.stored_objects import stream_object
 from imgpipe.database import OUTPUT_PERIODS, REQUESTS
 from imgpipe.output_periods import OUTPUTS_PREFIX, OutputPeriod
+from imgpipe.presets import OutputFormat
 from imgpipe.request_paths import CONTENT_IMAGES_PREFIX, content_image_key, flat_content_image_key, image_key
 
 router = APIRouter()
 
 _IMAGE_NAME = re.compile(r"[A-Za-z0-9_-]{1,200}\.jpg")
 _CONTENT_NAME = re.compile(r"([0-9a-f]{64})\.jpg")
+# An output of a period: the JPEG or a preset's variant, served as the type its extension names.
+_PERIOD_OUTPUT_NAME = re.compile(r"([0-9a-f]{64})\.(jpg|webp|avif)")
+_FORMAT_OF_EXTENSION = {output_format.extension: output_format for output_format in OutputFormat}
 # The bytes under a name never change: caches may keep it for good.
 _CACHE_FOREVER = {"Cache-Control": "public, max-age=31536000, immutable"}
 
@@ -59,26 +63,37 @@ def _content_name(file_name: str) -> str:
     return match.group(1)
 
 
-async def _stream_image(state: State, key: str, request: Request) -> Response:
+async def _stream_image(
+    state: State, key: str, request: Request, output_format: OutputFormat = OutputFormat.JPEG
+) -> Response:
     return await stream_object(
-        state.storage, key, request.headers, "image/jpeg", "no such image", _CACHE_FOREVER
+        state.storage, key, request.headers, output_format.media_type, "no such image", _CACHE_FOREVER
     )
 
 
 @router.get(
     f"/processed_images/{OUTPUTS_PREFIX}/{{retention_s}}/{{period}}/{{fan_out}}/{{file_name}}",
     response_class=StreamingResponse,
-    responses=_IMAGE_RESPONSES,
+    responses={
+        **_IMAGE_RESPONSES,
+        **stored_file(
+            ", ".join(output_format.media_type for output_format in OutputFormat),
+            "the image: its JPEG, or a preset's variant as its extension names",
+        ),
+    },
 )
 async def period_image(
     state: State, retention_s: int, period: int, fan_out: str, file_name: str, request: Request
 ) -> Response:
-    name = _content_name(file_name)
-    if fan_out != name[:2] or retention_s < 1 or period < 0:
+    match = _PERIOD_OUTPUT_NAME.fullmatch(file_name)
+    if match is None or fan_out != match.group(1)[:2] or retention_s < 1 or period < 0:
         raise ApiError(404, "not_found", "no such image")
+    name, output_format = match.group(1), _FORMAT_OF_EXTENSION[match.group(2)]
     output_period = OutputPeriod(retention_s, period)
     try:
-        return await _stream_image(state, output_period.image_key(name), request)
+        return await _stream_image(
+            state, output_period.image_key(name, output_format), request, output_format
+        )
     except ApiError as missing:
         if missing.status_code != 404 or not output_period.expired_by(datetime.now(UTC)):
             raise

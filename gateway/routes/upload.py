@@ -19,6 +19,7 @@ from gateway.csv_intake import CsvRejected, CsvTooLarge, IntakeLimits, validate_
 from gateway.dependencies import GatewayState, State
 from gateway.errors import ApiError
 from gateway.metrics import counted_upload
+from gateway.preset_choice import chosen_presets, refuse_parameters_beside_presets
 from gateway.readiness import kafka_state, storage_state
 from gateway.request_store import insert_request
 from gateway.route_responses import DEPENDENCY_UNAVAILABLE, INVALID_PARAMETERS, UNAUTHORIZED, error
@@ -27,6 +28,7 @@ from gateway.upload_quotas import admit_upload, refuse_before_reading
 from imgpipe.input_spool import delete_input_spool, store_input_spool
 from imgpipe.messages import MAX_JPEG_QUALITY, MIN_JPEG_QUALITY, RequestStatus
 from imgpipe.request_paths import INPUT_SPOOL_NAME, download_url, status_url
+from imgpipe.request_presets import outputs_per_image
 from imgpipe.retention import DAY_S
 from imgpipe.retrying import UNAVAILABLE
 
@@ -95,7 +97,9 @@ def _check_webhook_url(webhook_url: str | None) -> None:
     responses={
         400: error(
             "the CSV was rejected (`problems` lists what is wrong, by line); or `quality` or"
-            " `webhook_url` is invalid; or the body is not a readable form",
+            " `webhook_url` is invalid; or a preset is unknown (`unknown_preset`, `known` lists the"
+            " configured ones); or `quality` was sent where only presets are allowed (`only_presets`);"
+            " or the body is not a readable form",
             CsvRejectedBody | ErrorBody,
         ),
         401: UNAUTHORIZED,
@@ -140,16 +144,31 @@ async def upload(
             ),
         ),
     ] = None,
+    presets: Annotated[
+        list[str] | None,
+        Form(
+            description="Named presets (IMGPIPE_PRESETS; `GET /presets` lists them) whose variant of every"
+            " image is made beside its JPEG: names separated by commas, or the field repeated",
+        ),
+    ] = None,
 ) -> UploadAccepted:
     with counted_upload():
-        return await _accept_upload(state, owner, file, webhook_url, quality)
+        return await _accept_upload(state, owner, file, webhook_url, quality, presets or [])
 
 
 async def _accept_upload(
-    state: GatewayState, owner: str | None, file: UploadFile, webhook_url: str | None, quality: str | None
+    state: GatewayState,
+    owner: str | None,
+    file: UploadFile,
+    webhook_url: str | None,
+    quality: str | None,
+    preset_fields: list[str],
 ) -> UploadAccepted:
     _check_webhook_url(webhook_url)
+    if state.settings.only_presets:
+        refuse_parameters_beside_presets(quality)
     jpeg_quality = _jpeg_quality(quality, state.settings.jpeg_quality)
+    presets = chosen_presets(preset_fields, state.settings.presets)
     # The key's limits that need no file: a refused upload costs no read and asks no dependency.
     refuse_before_reading(state, owner)
     # Refuse before reading the file: accepting an upload whose rows cannot be published soon
@@ -178,7 +197,7 @@ async def _accept_upload(
                 problems=[asdict(problem) for problem in rejected.problems],
             ) from None
         # The limits that need the rows, then the rate slot: the last check before anything is stored.
-        await admit_upload(state, owner, request_id, summary.rows)
+        await admit_upload(state, owner, request_id, summary.rows * outputs_per_image(presets))
         try:
             await store_input_spool(state.storage, request_id, spool)
         except BaseException:
@@ -187,7 +206,15 @@ async def _accept_upload(
     try:
         retention_s = state.api_keys.policy_of(owner).retention_days * DAY_S
         await insert_request(
-            state.db, request_id, summary.rows, summary.images, webhook_url, owner, jpeg_quality, retention_s
+            state.db,
+            request_id,
+            summary.rows,
+            summary.images,
+            webhook_url,
+            owner,
+            jpeg_quality,
+            presets,
+            retention_s,
         )
     except UNAVAILABLE:
         state.unfinished.withdrawn(request_id)

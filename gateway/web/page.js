@@ -94,6 +94,7 @@ async function upload(event) {
   uploadButton.textContent = "Uploading…";
   const body = new FormData();
   body.append("file", chosenFile, chosenFile.name);
+  for (const box of document.querySelectorAll("#preset-options input:checked")) body.append("presets", box.value);
   try {
     const response = await fetch("upload", { method: "POST", body, headers: authHeaders() });
     const answer = await errorBody(response);
@@ -192,6 +193,7 @@ function showStatus(target, status) {
     `${STATUS_WORDS[status.status]}: ${settled} of ${images.total} images${failed} · ` +
     `${settledRows} of ${status.rows.total} rows${stalled}`;
   showQueue(status.queue);
+  showPresets(status.presets);
   const done = FINISHED.has(status.status);
   byId("finished-actions").hidden = !done;
   showExpiry(status.expires_at);
@@ -357,12 +359,52 @@ function imageElement(rowStatus, image) {
           (image.origin ? ` · ${ORIGIN_TEXT[image.origin] ?? image.origin}` : ""),
       ),
     );
+    for (const variant of image.variants ?? []) {
+      const link = element("a", "variant", `${variant.preset} (${variant.format.toUpperCase()} ` +
+        `${variant.width}×${variant.height}, ${formatBytes(variant.bytes_out)})`);
+      link.href = variant.output_url;
+      pair.append(link);
+    }
   } else if (image.error) {
     pair.append(element("span", "image-error", `${image.error.code}: ${image.error.message}`));
   } else if (rowStatus === "pending") {
     pair.append(element("span", "image-sizes", "waiting…"));
   }
   return pair;
+}
+
+// ---- presets --------------------------------------------------------------------------------
+
+function presetText(preset) {
+  return `${preset.name}: ${preset.format.toUpperCase()} within ${preset.width}×${preset.height}, quality ${preset.quality}`;
+}
+
+// One checkbox per preset the gateway offers (GET /presets); none offered, no choice shown.
+async function offerPresets() {
+  try {
+    const response = await fetch("presets");
+    if (!response.ok) return;
+    const presets = await response.json();
+    const options = presets.map((preset) => {
+      const label = element("label", "preset-option");
+      const box = element("input");
+      box.type = "checkbox";
+      box.name = "presets";
+      box.value = preset.name;
+      label.append(box, ` ${presetText(preset)}`);
+      return label;
+    });
+    byId("preset-options").replaceChildren(...options);
+    byId("preset-choice").hidden = presets.length === 0;
+  } catch {
+    // The page works without presets: the JPEG is always made.
+  }
+}
+
+function showPresets(presets) {
+  const text = byId("presets-text");
+  text.hidden = !presets || presets.length === 0;
+  if (!text.hidden) text.textContent = `Also making: ${presets.map(presetText).join(" · ")}`;
 }
 
 // ---- download -------------------------------------------------------------------------------
@@ -410,6 +452,7 @@ dropZone.addEventListener("drop", (event) => {
   if (file) choose(file);
 });
 form.addEventListener("submit", upload);
+offerPresets();
 byId("download-button").addEventListener("click", download);
 byId("again-button").addEventListener("click", startOver);
 byId("previous-page").addEventListener("click", () => turnPage(-1));

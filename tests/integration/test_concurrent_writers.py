@@ -76,7 +76,15 @@ async def test_publishing_checkpoints_do_not_undo_counting(
     db: AsyncDatabase[Document], request_id: str
 ) -> None:
     await insert_request(
-        db, request_id, ROWS, ROWS, webhook_url=None, owner=None, quality=50, retention_s=DEFAULT_RETENTION_S
+        db,
+        request_id,
+        ROWS,
+        ROWS,
+        webhook_url=None,
+        owner=None,
+        quality=50,
+        presets=(),
+        retention_s=DEFAULT_RETENTION_S,
     )
 
     async def checkpoint_every_row() -> None:
@@ -100,6 +108,7 @@ async def test_webhook_records_do_not_undo_counting(db: AsyncDatabase[Document],
         webhook_url="http://hooks.test/",
         owner=None,
         quality=50,
+        presets=(),
         retention_s=DEFAULT_RETENTION_S,
     )
     # No rows to publish here (there is no spooled CSV): the checkpoint says so.

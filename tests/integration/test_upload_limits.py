@@ -84,9 +84,9 @@ def gateways(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> I
         processes.stop(stack.paths, name)
 
 
-def _upload(gateway: str, key: str, rows: list[tuple[str, str, list[str]]]) -> httpx.Response:
+def _upload(gateway: str, key: str, rows: list[tuple[str, str, list[str]]], **form: str) -> httpx.Response:
     files = {"file": ("p.csv", product_csv(rows).encode(), "text/csv")}
-    return httpx.post(f"{gateway}/upload", files=files, headers={"X-API-Key": key}, timeout=30)
+    return httpx.post(f"{gateway}/upload", files=files, data=form, headers={"X-API-Key": key}, timeout=30)
 
 
 def _accepted(response: httpx.Response) -> str:
@@ -255,6 +255,11 @@ def test_rows_are_limited_per_upload_and_while_unfinished(
     _assert_refused(too_big, "too_many_rows_per_upload", "max_rows_per_upload", 2, 3)
     over = _upload(gateway, FEW_ROWS, _rows("Over", image, 2))
     _assert_refused(over, "too_many_unfinished_rows", "max_unfinished_rows", 3, 2)
+    # Presets count: a row asking for two is three outputs' work, one for one preset two.
+    with_presets = _upload(gateway, FEW_ROWS, _rows("Presets", image, 1), presets="thumb,large")
+    _assert_refused(with_presets, "too_many_rows_per_upload", "max_rows_per_upload", 2, 3)
+    with_a_preset = _upload(gateway, FEW_ROWS, _rows("Preset", image, 1), presets="thumb")
+    _assert_refused(with_a_preset, "too_many_unfinished_rows", "max_unfinished_rows", 3, 2)
     fits = _accepted(_upload(gateway, FEW_ROWS, _rows("Fits", image, 1)))
     _assert_only(gateway, FEW_ROWS, {first: 2, fits: 1}, stack, mongo)
     assert _orphans(stack, mongo) == orphans

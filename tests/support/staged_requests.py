@@ -43,7 +43,15 @@ def record_published_request(
             spool.close()
             await store_input_spool(storage, request_id, path)
         await insert_request(
-            db, request_id, rows, images, webhook_url=None, owner=owner, quality=50, retention_s=retention_s
+            db,
+            request_id,
+            rows,
+            images,
+            webhook_url=None,
+            owner=owner,
+            quality=50,
+            presets=(),
+            retention_s=retention_s,
         )
         await record_rows_published(db, request_id, rows, done=True)
 
