@@ -12,10 +12,11 @@ one chunk in memory, not the request.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -25,6 +26,7 @@ from imgpipe.expiry_queue import ExpiryQueue
 from imgpipe.input_spool import read_input_spool
 from imgpipe.messages import RequestCounts, RequestEvent, RequestStatus
 from imgpipe.request_paths import download_url
+from imgpipe.request_presets import presets_of
 from imgpipe.request_state import RequestState, advance_state
 from imgpipe.retention import expiry_of
 from imgpipe.row_outcomes import chunks_in_order
@@ -51,8 +53,24 @@ def _final_status(state: RequestState) -> RequestStatus:
     return RequestStatus.COMPLETED
 
 
+def _output_columns(images: list[dict[str, Any]], preset_names: Sequence[str]) -> list[list[str | None]]:
+    """A row's output URLs by column: the JPEGs', then each preset's variants'."""
+    variants = [
+        {variant["preset"]: variant["output_url"] for variant in image.get("variants") or ()}
+        for image in images
+    ]
+    return [
+        [image.get("output_url") for image in images],
+        *([of_image.get(name) for of_image in variants] for name in preset_names),
+    ]
+
+
 async def _output_rows(
-    db: AsyncDatabase[Document], storage: ObjectStorage, request_id: str, rows_total: int
+    db: AsyncDatabase[Document],
+    storage: ObjectStorage,
+    request_id: str,
+    rows_total: int,
+    preset_names: Sequence[str],
 ) -> AsyncIterator[OutputRow]:
     async with aclosing(read_input_spool(storage, request_id)) as products:
         async for rows, outcomes in chunks_in_order(db, request_id, rows_total):
@@ -65,7 +83,7 @@ async def _output_rows(
                     raise RowWithoutOutcome(
                         f"row {row} of request {request_id} is counted but has no outcome"
                     )
-                yield spooled[1], [image.get("output_url") for image in outcome["images"]]
+                yield spooled[1], _output_columns(outcome["images"], preset_names)
 
 
 async def finish_request(
@@ -81,9 +99,13 @@ async def finish_request(
     if not ready_to_finish(request, state):
         return state
     request_id = request["_id"]
+    preset_names = [preset.name for preset in presets_of(request)]
     try:
         await write_output_csv(
-            _output_rows(db, storage, request_id, request["rows_total"]), storage, request_id
+            _output_rows(db, storage, request_id, request["rows_total"], preset_names),
+            preset_names,
+            storage,
+            request_id,
         )
     except RowWithoutOutcome as missing:
         logger.warning("not finishing request %s yet: %s", request_id, missing)
@@ -112,6 +134,7 @@ async def finish_request(
             created_at=request["created_at"],
             completed_at=completed_at,
             expires_at=expires_at,
+            presets=preset_names or None,
         )
     )
 

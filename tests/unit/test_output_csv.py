@@ -22,9 +22,10 @@ def write_output_csv(
 
     async def rows() -> AsyncIterator[OutputRow]:
         for index, product in enumerate(products):
-            yield product, outputs.get(index)
+            urls = outputs.get(index)
+            yield product, None if urls is None else [urls]
 
-    asyncio.run(output_csv.write_output_csv(rows(), *_stored_at(path)))
+    asyncio.run(output_csv.write_output_csv(rows(), (), *_stored_at(path)))
 
 
 def _stored_at(path: Path) -> tuple[FileStorage, str]:
@@ -149,11 +150,45 @@ def test_a_failing_row_source_leaves_the_old_file_and_no_temporary_file(tmp_path
     path.write_text("old\n", encoding="utf-8")
 
     async def failing_rows() -> AsyncIterator[OutputRow]:
-        yield ProductRow("1", "SKU1", ("https://a/1.jpg",)), ["http://o/1.jpg"]
+        yield ProductRow("1", "SKU1", ("https://a/1.jpg",)), [["http://o/1.jpg"]]
         raise LookupError("row 1 has no outcome")
 
     with pytest.raises(LookupError):
-        asyncio.run(output_csv.write_output_csv(failing_rows(), *_stored_at(path)))
+        asyncio.run(output_csv.write_output_csv(failing_rows(), (), *_stored_at(path)))
 
     assert path.read_text(encoding="utf-8") == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["output.csv"]
+
+
+def test_a_column_per_preset_after_the_jpegs_with_urls_in_input_order(tmp_path: Path) -> None:
+    path = tmp_path / "output.csv"
+    products = [
+        ProductRow("1", "SKU1", ("https://a/1.jpg", "https://a/2.jpg")),
+        ProductRow("2", "SKU2", ("https://a/3.jpg",)),
+    ]
+
+    async def rows() -> AsyncIterator[OutputRow]:
+        yield products[0], [["http://o/1.jpg", None], ["http://o/1.webp", None], ["http://o/1.avif", None]]
+        yield products[1], None  # no outcome: every column empty, one place per input
+
+    asyncio.run(output_csv.write_output_csv(rows(), ("thumb", "large"), *_stored_at(path)))
+
+    assert _read(path) == [
+        [
+            "S. No.",
+            "Product Name",
+            "Input Image Urls",
+            "Output Image Urls",
+            "Output Image Urls (thumb)",
+            "Output Image Urls (large)",
+        ],
+        [
+            "1",
+            "SKU1",
+            "https://a/1.jpg,https://a/2.jpg",
+            "http://o/1.jpg,",
+            "http://o/1.webp,",
+            "http://o/1.avif,",
+        ],
+        ["2", "SKU2", "https://a/3.jpg", "", "", ""],
+    ]
