@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,11 +39,12 @@ class GatewayClient:
             raise ApiProblem(response.status_code, body)
         return response
 
-    def upload(self, csv_path: Path) -> dict[str, Any]:
+    def upload(self, csv_path: Path, presets: Sequence[str] = ()) -> dict[str, Any]:
         with csv_path.open("rb") as file:
             response = httpx.post(
                 f"{self.base_url}/upload",
                 files={"file": (csv_path.name, file, "text/csv")},
+                data={"presets": list(presets)},
                 headers=self._headers(),
                 timeout=600,
             )

@@ -75,8 +75,8 @@ def _summary(status: dict[str, Any]) -> str:
     )
 
 
-def submit(client: GatewayClient, csv_path: Path, wait: bool, out: Path | None) -> int:
-    accepted = client.upload(csv_path)
+def submit(client: GatewayClient, csv_path: Path, wait: bool, out: Path | None, presets: list[str]) -> int:
+    accepted = client.upload(csv_path, presets)
     request_id = accepted["request_id"]
     print(request_id)
     if not wait and out is None:
@@ -163,6 +163,14 @@ def _parser() -> argparse.ArgumentParser:
     submit_command.add_argument("file", type=Path)
     submit_command.add_argument("--wait", action="store_true", help="show progress until it finishes")
     submit_command.add_argument("--out", type=Path, help="where to save the output CSV (implies --wait)")
+    submit_command.add_argument(
+        "--preset",
+        action="append",
+        default=[],
+        dest="presets",
+        help="also make this preset's variant of every image (repeat for several; the gateway's "
+        "GET /presets lists them)",
+    )
     status_command = client_command(
         "status", "print a request's status as JSON; --rows prints one page of its rows as CSV"
     )
@@ -200,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     client = GatewayClient(args.url.rstrip("/"), args.api_key)
     try:
         if args.command == "submit":
-            return submit(client, args.file, args.wait, args.out)
+            return submit(client, args.file, args.wait, args.out, args.presets)
         if args.command == "status":
             if args.rows or args.offset is not None or args.limit is not None:
                 return status_rows(client, args.request_id, args.offset or 0, args.limit)

@@ -28,6 +28,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 FINISH_TIMEOUT_MS = 180_000
 # Playwright's 5 s default is short for a loaded CI machine; a change on the page may take longer.
 expect.set_options(timeout=20_000)
+TIMES = "\N{MULTIPLICATION SIGN}"  # as the page writes a size
 
 
 @pytest.fixture(scope="module")
@@ -312,3 +313,29 @@ def test_a_gateway_with_api_keys_needs_the_key_on_the_page(
         page.click("#download-button")
     _header, row = read_csv(Path(download_info.value.path()).read_text())
     assert row[:2] == ["1", "Keyed"] and "/processed_images/" in row[3]
+
+
+def test_presets_are_offered_as_checkboxes_and_their_variants_are_linked(
+    stack: RunningStack, image_server: LocalHttpServer, page: Page
+) -> None:
+    url = image_server.add("/web/preset-photo.jpg", Resource(photo_like_image(800, 600, 650), "image/jpeg"))
+    # The gateway's presets (the default IMGPIPE_PRESETS: thumb, then large), each described.
+    described = [
+        f"{preset['name']}: {preset['format'].upper()} within {preset['width']}{TIMES}{preset['height']}, "
+        f"quality {preset['quality']}"
+        for preset in httpx.get(f"{stack.base_url}/presets", timeout=10).json()
+    ]
+    page.goto(f"{stack.base_url}/")
+    options = page.locator("#preset-options label")
+    expect(options).to_have_text(described, use_inner_text=True)
+    options.nth(0).locator("input").check()
+    _choose_csv(page, "presets.csv", product_csv([("1", "Oak chair", [url])]))
+    page.click("#upload-button")
+
+    expect(page.locator("#progress-text")).to_contain_text("completed", timeout=FINISH_TIMEOUT_MS)
+    expect(page.locator("#presets-text")).to_have_text(f"Also making: {described[0]}")
+    variant = page.locator("#rows .variant")
+    expect(variant).to_have_count(1)
+    expect(variant).to_contain_text(f"thumb (WEBP 400{TIMES}300")
+    served = httpx.get(variant.get_attribute("href") or "", timeout=30)
+    assert served.headers["content-type"] == "image/webp"
