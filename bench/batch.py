@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from bench.client import FINISHED
 from bench.image_set import ensure_image_set
 from bench.memory import peak_rss_mb, reset_peak_rss
 from bench.stack import BenchStack
+from bench.topic_records import messages_in_topic
 from imgpipe.settings import Settings
 from imgpipe.topics import RESULTS
 
@@ -68,8 +69,7 @@ class BatchRun:
 
 
 async def results_on_topic(consumer: AIOKafkaConsumer, partitions: int) -> int:
-    ends = await consumer.end_offsets([TopicPartition(RESULTS, p) for p in range(partitions)])
-    return int(sum(ends.values()))
+    return await messages_in_topic(consumer, RESULTS, partitions)
 
 
 async def _follow(

@@ -2,10 +2,14 @@
 
 On the bench stack (2 processors), all with small-image batches of `batch_rows` rows:
 1. one-image requests and a 1,000-row request on the idle stack, then the same while a batch runs
-   (`ratio`, `thousand_ratio`; the batch and the probes under one owner, the API open);
+   (the batch and the probes under one owner, the API open: `ratio`, `thousand_ratio`), with
+   where the one-image requests' time went, stage by stage (`stages_idle_ms`, `stages_busy_ms`:
+   bench/probe_stages.py);
 2. a batch alone with the scheduling and with it off (IMGPIPE_SCHEDULED_ROWS=0, first come first
    served), and the photo throughput upload both ways, in turn, twice, the best of each
-   (`batch_ratio`, `throughput_ratio`);
+   (`batch_ratio`, `throughput_ratio`), with the CPU time each process spent per 1,000 of the
+   batches' rows (`cpu_s_per_1000_rows_scheduled`, `…_unscheduled`): what the scheduling costs
+   the cores the processors share;
 3. with a keys file: two keys of equal weight upload a batch each at the same moment
    (`share_min`), then keys of weights 4 and 1 (`weighted_error`).
 
@@ -17,10 +21,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +34,10 @@ import httpx
 from bench.batch import SMALL_IMAGES_PATH, batch_urls, ensure_small_images
 from bench.client import product_csv, time_to_completed, upload, wait_finished
 from bench.image_server import IMAGE_SERVER_PORT, fresh_urls
-from bench.latency import one_image_latencies_ms, percentile
+from bench.latency import one_image_probes, percentile
+from bench.memory import CpuMeter, child_pids
 from bench.partial_run import measure_into_last_results
+from bench.probe_stages import stages_ms, topics_now
 from bench.stack import BenchStack, running_bench_stack
 from bench.throughput import IMAGES_PER_ROW, pipeline_images_per_s, warm_up
 
@@ -79,20 +86,33 @@ def batch_rows_per_s(base_url: str, small_images_url: str, rows: int) -> float:
     return rows / seconds
 
 
+def _probed(stack: BenchStack, probe_urls: Sequence[str]) -> tuple[list[float], dict[str, float]]:
+    """One-image latencies (ms), one request after the other, and their stages' medians."""
+    since = topics_now(stack.settings)
+    probes = one_image_probes(stack.base_url, fresh_urls(probe_urls))
+    return [probe.latency_ms for probe in probes], stages_ms(stack.settings, since, probes)
+
+
 def _beside_a_batch(
-    base_url: str, small_images_url: str, rows: int, probe_urls: Sequence[str], thousand_urls: Sequence[str]
-) -> tuple[list[float], float, bool]:
-    """One-image latencies and the 1,000-row request's seconds while a batch is under way, and
-    whether the batch was still under way when they were done (else the batch was too small)."""
+    stack: BenchStack,
+    small_images_url: str,
+    rows: int,
+    probe_urls: Sequence[str],
+    thousand_urls: Sequence[str],
+) -> tuple[list[float], dict[str, float], float, bool]:
+    """One-image latencies and their stages, and the 1,000-row request's seconds, while a batch is
+    under way, and whether the batch was still under way when they were done (else the batch was
+    too small)."""
+    base_url = stack.base_url
     with httpx.Client(timeout=600) as client:
         batch_id = upload(client, base_url, _batch_csv(small_images_url, rows))
         while _rows_finished(client.get(f"{base_url}/status/{batch_id}").json()) < rows // 20:
             time.sleep(POLL_S)
-        latencies = one_image_latencies_ms(base_url, fresh_urls(probe_urls))
+        latencies, stages = _probed(stack, probe_urls)
         thousand = _thousand_seconds(base_url, thousand_urls)
         outlasted = _rows_finished(client.get(f"{base_url}/status/{batch_id}").json()) < rows
         wait_finished(client, base_url, batch_id, poll_s=POLL_S, timeout_s=1800)
-    return latencies, thousand, outlasted
+    return latencies, stages, thousand, outlasted
 
 
 @dataclass
@@ -142,19 +162,46 @@ def share_of_first(base_url: str, small_images_url: str, rows: int, first: str, 
     return done[0] / sum(done)
 
 
+def _processes(stack: BenchStack) -> dict[str, int]:
+    """The stack's processes, this driver (it polls as a client would) and the image server (the
+    driver's one child outside the stack): what "everything else" leaves is the rest of the machine."""
+    services = stack.running_pids()
+    [image_server] = child_pids(os.getpid()) - set(services.values())
+    return {**services, "benchmark driver": os.getpid(), "image server": image_server}
+
+
+@dataclass
+class _Mode:
+    """The batch and the photos with the scheduling on, or off."""
+
+    batch_rows_per_s: float = 0.0  # the best run's
+    photos_per_s: float = 0.0  # the best run's
+    batch_rows: int = 0  # of every run
+    batch_cpu_s: dict[str, float] = field(default_factory=dict)  # by process, over every batch run
+
+    def cpu_s_per_1000_rows(self) -> dict[str, float]:
+        return {name: 1000 * seconds / self.batch_rows for name, seconds in self.batch_cpu_s.items()}
+
+
 def _with_and_without_scheduling(
     stack: BenchStack, small_images_url: str, photo_urls: Sequence[str], rows: int
-) -> tuple[tuple[float, float], tuple[float, float]]:
-    """(batch rows/s, photos/s) with the scheduling and with it off, in turn, twice, the best of
+) -> tuple[_Mode, _Mode]:
+    """The batch and the photos with the scheduling and with it off, in turn, twice, the best of
     each: this machine's speed drifts by a tenth within minutes, as much as the difference."""
-    best = {"on": (0.0, 0.0), "off": (0.0, 0.0)}
+    modes = {"on": _Mode(), "off": _Mode()}
     for _ in range(ROUNDS):
-        for mode, environment in (("on", {}), ("off", {"IMGPIPE_SCHEDULED_ROWS": "0"})):
+        for name, environment in (("on", {}), ("off", {"IMGPIPE_SCHEDULED_ROWS": "0"})):
+            mode = modes[name]
             stack.restart_gateway(environment)
+            meter = CpuMeter(_processes(stack))
             batch = batch_rows_per_s(stack.base_url, small_images_url, rows)
+            for process, seconds in meter.spent().items():
+                mode.batch_cpu_s[process] = mode.batch_cpu_s.get(process, 0.0) + seconds
+            mode.batch_rows += rows
             photos = pipeline_images_per_s(stack.base_url, photo_urls, IMAGES_PER_ROW)
-            best[mode] = (max(best[mode][0], batch), max(best[mode][1], photos))
-    return best["on"], best["off"]
+            mode.batch_rows_per_s = max(mode.batch_rows_per_s, batch)
+            mode.photos_per_s = max(mode.photos_per_s, photos)
+    return modes["on"], modes["off"]
 
 
 def measure_fairness(
@@ -163,17 +210,21 @@ def measure_fairness(
     base_url = stack.base_url
     probe_urls = batch_urls(small_images_url, PROBES)
     thousand_urls = batch_urls(small_images_url, THOUSAND)
-    idle_ms = one_image_latencies_ms(base_url, fresh_urls(probe_urls))
+    idle_ms, idle_stages = _probed(stack, probe_urls)
     thousand_alone = _thousand_seconds(base_url, thousand_urls)
-    busy_ms, thousand_busy, outlasted = _beside_a_batch(
-        base_url, small_images_url, rows, probe_urls, thousand_urls
+    busy_ms, busy_stages, thousand_busy, outlasted = _beside_a_batch(
+        stack, small_images_url, rows, probe_urls, thousand_urls
     )
     idle_p50, busy_p50 = percentile(idle_ms, 0.5), percentile(busy_ms, 0.5)
     print(f"  one image idle p50 {idle_p50:.0f} ms, beside a batch {busy_p50:.0f} ms", flush=True)
-    (scheduled, scheduled_photos), (unscheduled, unscheduled_photos) = _with_and_without_scheduling(
-        stack, small_images_url, photo_urls, rows
+    print(f"  stages idle {idle_stages}, beside a batch {busy_stages}", flush=True)
+    scheduled, unscheduled = _with_and_without_scheduling(stack, small_images_url, photo_urls, rows)
+    print(
+        f"  batch {scheduled.batch_rows_per_s:.0f} rows/s scheduled, "
+        f"{unscheduled.batch_rows_per_s:.0f} first come first served; CPU s per 1,000 rows "
+        f"{scheduled.cpu_s_per_1000_rows()} scheduled, {unscheduled.cpu_s_per_1000_rows()} not",
+        flush=True,
     )
-    print(f"  batch {scheduled:.0f} rows/s scheduled, {unscheduled:.0f} first come first served", flush=True)
     keys_file = write_keys_file(stack.paths.root / "bench-keys.toml")
     stack.restart_gateway({"IMGPIPE_API_KEYS_FILE": str(keys_file)})
     even = share_of_first(base_url, small_images_url, rows, "even-a", "even-b")
@@ -189,6 +240,8 @@ def measure_fairness(
         "ratio": busy_p50 / idle_p50,
         "idle_samples_ms": idle_ms,
         "busy_samples_ms": busy_ms,
+        "stages_idle_ms": idle_stages,
+        "stages_busy_ms": busy_stages,
         "thousand_alone_s": thousand_alone,
         "thousand_busy_s": thousand_busy,
         "thousand_ratio": thousand_busy / thousand_alone,
@@ -196,12 +249,14 @@ def measure_fairness(
         "share_min": min(even, 1 - even),
         "weighted_share": weighted,
         "weighted_error": abs(weighted / expected_weighted - 1),
-        "batch_scheduled_rows_per_s": scheduled,
-        "batch_unscheduled_rows_per_s": unscheduled,
-        "batch_ratio": scheduled / unscheduled,
-        "photos_scheduled_images_per_s": scheduled_photos,
-        "photos_unscheduled_images_per_s": unscheduled_photos,
-        "throughput_ratio": scheduled_photos / unscheduled_photos,
+        "batch_scheduled_rows_per_s": scheduled.batch_rows_per_s,
+        "batch_unscheduled_rows_per_s": unscheduled.batch_rows_per_s,
+        "batch_ratio": scheduled.batch_rows_per_s / unscheduled.batch_rows_per_s,
+        "cpu_s_per_1000_rows_scheduled": scheduled.cpu_s_per_1000_rows(),
+        "cpu_s_per_1000_rows_unscheduled": unscheduled.cpu_s_per_1000_rows(),
+        "photos_scheduled_images_per_s": scheduled.photos_per_s,
+        "photos_unscheduled_images_per_s": unscheduled.photos_per_s,
+        "throughput_ratio": scheduled.photos_per_s / unscheduled.photos_per_s,
     }
 
 

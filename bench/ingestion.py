@@ -10,9 +10,10 @@ import uuid
 from pathlib import Path
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench.topic_records import messages_in_topic
 from imgpipe.input_spool import ProductRow, RowContext, row_message
 from imgpipe.kafka import new_producer
 from imgpipe.settings import Settings
@@ -41,11 +42,6 @@ def _products(csv_path: Path) -> list[ProductRow]:
         rows = csv.reader(file)
         next(rows)
         return [ProductRow(serial, name, (url,)) for serial, name, url in rows]
-
-
-async def _messages_in_topic(consumer: AIOKafkaConsumer, topic: str, partitions: int) -> int:
-    ends = await consumer.end_offsets([TopicPartition(topic, p) for p in range(partitions)])
-    return int(sum(ends.values()))
 
 
 async def raw_producer_rows_per_s(settings: Settings, csv_path: Path) -> float:
@@ -79,13 +75,13 @@ async def gateway_rows_per_s(settings: Settings, base_url: str, csv_file: bytes,
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
     await consumer.start()
     try:
-        before = await _messages_in_topic(consumer, ROWS, settings.rows_partitions)
+        before = await messages_in_topic(consumer, ROWS, settings.rows_partitions)
         started = time.perf_counter()
         async with httpx.AsyncClient(timeout=600) as client:
             files = {"file": ("products.csv", csv_file, "text/csv")}
             (await client.post(f"{base_url}/upload", files=files)).raise_for_status()
         # Polled: the broker offers no notification of a topic's end offset moving.
-        while await _messages_in_topic(consumer, ROWS, settings.rows_partitions) < before + rows:  # noqa: ASYNC110
+        while await messages_in_topic(consumer, ROWS, settings.rows_partitions) < before + rows:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         return rows / (time.perf_counter() - started)
     finally:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -16,9 +19,31 @@ def percentile(samples: Sequence[float], fraction: float) -> float:
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
-def one_image_latencies_ms(base_url: str, urls: Sequence[str]) -> list[float]:
+@dataclass(frozen=True)
+class Probe:
+    """One one-image request: when its upload started (wall clock, to set beside the services'
+    timestamps), how long until the client saw it completed, and that final status."""
+
+    started_at: float  # seconds since the epoch
+    seconds: float
+    status: dict[str, Any]
+
+    @property
+    def latency_ms(self) -> float:
+        return 1000 * self.seconds
+
+
+def one_image_probes(base_url: str, urls: Sequence[str]) -> list[Probe]:
+    probes = []
     with httpx.Client(timeout=60) as client:
-        return [
-            1000 * time_to_completed(client, base_url, product_csv([[url]]), poll_s=0.005, timeout_s=60)[0]
-            for url in urls
-        ]
+        for url in urls:
+            started_at = time.time()
+            seconds, status = time_to_completed(
+                client, base_url, product_csv([[url]]), poll_s=0.005, timeout_s=60
+            )
+            probes.append(Probe(started_at, seconds, status))
+    return probes
+
+
+def one_image_latencies_ms(base_url: str, urls: Sequence[str]) -> list[float]:
+    return [probe.latency_ms for probe in one_image_probes(base_url, urls)]

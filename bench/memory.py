@@ -4,6 +4,7 @@ RSS) and its CPU time, all its threads together (Linux /proc)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 _CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
@@ -35,3 +36,24 @@ def machine_cpu_seconds() -> float:
     fields = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle, iowait = fields[3], fields[4]
     return (sum(fields[:8]) - idle - iowait) / _CLOCK_TICKS_PER_S  # guest time is inside user time
+
+
+def child_pids(pid: int) -> set[int]:
+    """The process's children, whichever of its threads started them."""
+    tasks = Path(f"/proc/{pid}/task")
+    return {int(child) for task in tasks.iterdir() for child in (task / "children").read_text().split()}
+
+
+class CpuMeter:
+    """The CPU time each of some processes spent from the meter's making on, and the rest of
+    the machine meanwhile (the benchmark driver, the image server, anything else)."""
+
+    def __init__(self, pids: Mapping[str, int]) -> None:
+        self._pids = dict(pids)
+        self._machine = machine_cpu_seconds()
+        self._before = {name: cpu_seconds(pid) for name, pid in self._pids.items()}
+
+    def spent(self) -> dict[str, float]:
+        spent = {name: cpu_seconds(pid) - self._before[name] for name, pid in self._pids.items()}
+        spent["everything else"] = machine_cpu_seconds() - self._machine - sum(spent.values())
+        return spent

@@ -41,7 +41,7 @@ from bench.batch import (
 from bench.client import product_csv
 from bench.image_server import IMAGE_SERVER_PORT, fresh_urls, start_image_server
 from bench.image_set import CACHE, ensure_image_set
-from bench.memory import cpu_seconds, machine_cpu_seconds
+from bench.memory import CpuMeter
 from bench.stack import BenchStack, delete_set_aside_states, running_bench_stack
 from bench.throughput import IMAGES_PER_ROW, rows_of, warm_up
 from devstack.paths import VENV_PYTHON
@@ -160,12 +160,9 @@ def _profiled_upload(stack: BenchStack, image_server_pid: int, workload: Workloa
         )
         for name, pid in processors.items()
     ]  # fmt: skip
-    machine_before = machine_cpu_seconds()
-    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    meter = CpuMeter(pids)
     elapsed = asyncio.run(_upload_and_wait(stack, workload.csv_file, workload.rows))
-    cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
-    # This driver, py-spy, and whatever else the machine was running.
-    cpu["everything else"] = machine_cpu_seconds() - machine_before - sum(cpu.values())
+    cpu = meter.spent()  # "everything else": this driver, py-spy, whatever else the machine ran
     for recorder in recorders:
         recorder.send_signal(signal.SIGINT)  # py-spy writes its output when interrupted
         recorder.wait(timeout=60)
