@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PROCESSORS ?= 2
 INSTALLED := $(VENV)/.installed-stamp
 
-.PHONY: install up down logs check test lint bench bench-storage bench-fairness bench-retention bench-soak bench-batch demo clean-state
+.PHONY: install up down logs check test lint bench bench-storage bench-fairness bench-retention bench-soak bench-variants bench-batch demo clean-state
 
 # System prerequisites (Java 17, Maven, Go, python3-venv) are checked, and installed with apt
 # where missing, by infra/install-prerequisites.sh; the Python environment is built here.
@@ -57,6 +57,11 @@ bench-fairness: install
 # Only the retention figures (deleting expired requests beside none and a million stored rows).
 bench-retention: install
 	$(PY) -m bench.retention
+
+# Only the variants figures (WebP and AVIF bytes against JPEG at equal SSIM, what a variant adds to
+# the shared decode, each format's efforts), into the last run's results. No stack: pure Pillow.
+bench-variants: install
+	$(PY) -m bench.variants
 
 # The retention soak: 21 minutes of steady uploads kept 2 minutes; what is stored must level off.
 bench-soak: install

@@ -12,7 +12,8 @@
    (through the store's own functions, bench/stored_rows.py), over the fresh database's;
 8. bytes: the outputs' size and PSNR against Pillow's plain save of the same pixels, and
    progressive against baseline JPEG (bench/fidelity.py); colour: what colour management costs
-   per image (bench/colour_cost.py);
+   per image (bench/colour_cost.py); variants: WebP and AVIF against JPEG at equal SSIM, and what
+   a variant adds to the shared decode (bench/variants.py);
 9. storage: the throughput upload with 2 workers on a fresh stack storing in files, then on one
    storing in SeaweedFS over S3 (storage.s3_ratio, bench/storage.py);
 10. cache and dedup: the throughput CSV uploaded twice (cache.second_run_speedup, with the second
@@ -53,6 +54,7 @@ from bench.stack import BenchStack, delete_set_aside_states, running_bench_stack
 from bench.storage import measure_storage
 from bench.stored_rows import aggregator_rows_per_s
 from bench.throughput import IMAGES_PER_ROW, pipeline_images_per_s, raw_images_per_s, warm_up
+from bench.variants import VARIANT_IMAGES, measure_variants
 from bench.work_saved import dedup_fetch_ratio, second_run_speedup
 from devstack.paths import ROOT
 from processors.image_memory import keep_freed_memory
@@ -69,6 +71,8 @@ class Sizes:
     stored_rows: int
     fidelity_images: int
     colour_images: int
+    variant_images: int
+    variant_efforts_scanned: bool
     dedup_urls: int
     fairness_rows: int
     expiring_rows: int
@@ -84,6 +88,8 @@ FULL = Sizes(
     stored_rows=1_000_000,
     fidelity_images=200,
     colour_images=20,
+    variant_images=VARIANT_IMAGES,
+    variant_efforts_scanned=True,
     dedup_urls=400,
     fairness_rows=FAIRNESS_ROWS,
     expiring_rows=EXPIRING_ROWS,
@@ -98,6 +104,9 @@ SMOKE = Sizes(
     stored_rows=2_000,
     fidelity_images=5,
     colour_images=2,
+    variant_images=2,
+    # The efforts' scan takes minutes (AVIF's slow speeds).
+    variant_efforts_scanned=False,
     dedup_urls=4,
     fairness_rows=300,
     expiring_rows=1_000,
@@ -141,6 +150,9 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
     print(f"  {fidelity['ratio']:.3f} of plain Pillow's bytes", flush=True)
     jpeg = progressive_against_baseline(stack.settings, images)
     colour = colour_cost(sizes.colour_images)
+    print("variants …", flush=True)
+    variant_photos = image_paths[: sizes.variant_images]
+    variants = measure_variants(variant_photos, stack.settings, sizes.variant_efforts_scanned)
     print("work saved: the same CSV twice, every URL 5 times …", flush=True)
     stack.set_processors(2)
     stats_url = f"{base}/_stats"
@@ -203,6 +215,7 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
         "bytes": fidelity,
         "jpeg": jpeg,
         "colour": colour,
+        "variants": variants,
         "cache": cache,
         "dedup": dedup,
         "fairness": fairness,

@@ -78,6 +78,18 @@ TARGETS = (
     Target("colour.no_profile_ms", "compress one 1024x768 JPEG, no ICC profile", "ms"),
     Target("colour.srgb_ratio", "compress time: sRGB profile / no profile", "", at_most=1.05),
     Target("colour.adobe_rgb_ratio", "compress time: Adobe RGB profile (converted) / no profile", ""),
+    Target(
+        "variants.webp_bytes_ratio",
+        "400 px WebP / JPEG bytes at equal SSIM (`make bench-variants`)",
+        "",
+        at_most=0.8,
+    ),
+    Target("variants.avif_bytes_ratio", "1024 px AVIF / JPEG bytes at equal SSIM", "", at_most=0.6),
+    Target(
+        "variants.thumb_cost", "a 400 px JPEG variant's time / the seed's decode and encode", "", at_most=0.5
+    ),
+    Target("variants.webp_thumb_cost", "the 400 px WebP thumbnail's time / the seed's decode and encode", ""),
+    Target("variants.avif_large_cost", "the 1600 px AVIF variant's time / the seed's decode and encode", ""),
     Target("storage.file_images_per_s", "pipeline, 2 workers, file storage", "images/s"),
     Target("storage.s3_images_per_s", "pipeline, 2 workers, S3 storage (SeaweedFS)", "images/s"),
     Target("storage.s3_ratio", "S3 storage / file storage", "", at_least=0.9),
@@ -239,6 +251,33 @@ def fidelity_text(results: dict[str, Any]) -> str:
     )
 
 
+def variants_text(results: dict[str, Any]) -> str:
+    """The paragraph on preset variants (bench/variants.py)."""
+    if "variants" not in results:  # results of a `make bench` from before presets
+        return "Variants: not measured in this run."
+    made = results["variants"]
+    when = made.get("measured_at", results["measured_at"])
+
+    def against_jpeg(name: str) -> str:
+        figures = made[name]
+        scan = ", ".join(
+            f"{effort}: q{tried['quality']} {tried['bytes_ratio']:.2f} in {tried['encode_ms']:.1f} ms"
+            for effort, tried in figures["effort_scan"].items()
+        )
+        return (
+            f"{name} at {figures['size']} px, quality {figures['quality']} (effort {figures['effort']}), "
+            f"SSIM {figures['ssim']:.4f}, JPEG {figures['jpeg_quality']}'s {figures['jpeg_ssim']:.4f}: "
+            f"{figures['bytes_ratio']:.3f} of its bytes (each effort: {scan})"
+        )
+
+    return (
+        f"Variants ({when}): {made['images']} photos, decoded once; {against_jpeg('webp')}; "
+        f"{against_jpeg('avif')}. Time per photo: the seed's output alone {made['seed_ms']:.2f} ms, a 400 px "
+        f"JPEG variant {made['thumb_ms']:.2f} ms, the default WebP thumbnail {made['webp_thumb_ms']:.2f} ms, "
+        f"the default AVIF large variant {made['avif_large_ms']:.2f} ms (presets `{made['presets']}`)."
+    )
+
+
 def storage_text(results: dict[str, Any]) -> str:
     storage = results["storage"]
     when = storage.get("measured_at", results["measured_at"])
@@ -376,6 +415,8 @@ Sizes: {sizes["images"]} photo-like 1024x768 JPEGs ({sizes["images_per_row"]} pe
 {storage_text(results)}
 
 {fidelity_text(results)}
+
+{variants_text(results)}
 
 {work_saved_text(results)}
 

@@ -27,25 +27,17 @@ def encode_jpeg(rgb: Image.Image, quality: int, progressive: bool) -> bytes:
     return output.getvalue()
 
 
-def encode_webp(rgb: Image.Image, quality: int) -> bytes:
+def encode(rgb: Image.Image, output_format: OutputFormat, quality: int, effort: int | None = None) -> bytes:
+    """`rgb` in `output_format`. A JPEG is baseline, as the main output is by default; `effort` is
+    WebP's method or AVIF's speed, imgpipe's unless given (the benchmark tries others)."""
+    if output_format is OutputFormat.JPEG:
+        return encode_jpeg(rgb, quality, progressive=False)
     output = io.BytesIO()
-    rgb.save(output, format="WEBP", quality=quality, method=WEBP_METHOD)
-    return output.getvalue()
-
-
-def encode_avif(rgb: Image.Image, quality: int) -> bytes:
-    output = io.BytesIO()
-    rgb.save(output, format="AVIF", quality=quality, speed=AVIF_SPEED)
-    return output.getvalue()
-
-
-def encode(rgb: Image.Image, output_format: OutputFormat, quality: int) -> bytes:
-    """`rgb` in `output_format`; a JPEG is baseline, as the main output is by default."""
     if output_format is OutputFormat.WEBP:
-        return encode_webp(rgb, quality)
-    if output_format is OutputFormat.AVIF:
-        return encode_avif(rgb, quality)
-    return encode_jpeg(rgb, quality, progressive=False)
+        rgb.save(output, format="WEBP", quality=quality, method=WEBP_METHOD if effort is None else effort)
+    else:
+        rgb.save(output, format="AVIF", quality=quality, speed=AVIF_SPEED if effort is None else effort)
+    return output.getvalue()
 
 
 def encoder_effort(output_format: OutputFormat) -> int | None:

@@ -56,7 +56,7 @@ def require_encoders(presets: Iterable[Preset]) -> None:
             )
 
 
-def _resized(rgb: Image.Image, sizes: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Image.Image]:
+def resized(rgb: Image.Image, sizes: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Image.Image]:
     """`rgb` at each of `sizes` (none larger than `rgb`), largest first, each from the smallest
     pixels already made that are large enough to derive it from."""
     made = {rgb.size: rgb}
@@ -77,7 +77,7 @@ def encode_variants(rgb: Image.Image, presets: Sequence[Preset]) -> list[Encoded
     """Each preset's variant of `rgb` (opaque sRGB pixels, mode RGB, no metadata), in `presets`' order;
     presets of the same fitted size share one resize."""
     sizes = [preset.fitted_size(rgb.width, rgb.height) for preset in presets]
-    pixels = _resized(rgb, sizes)
+    pixels = resized(rgb, sizes)
     return [
         EncodedVariant(preset, encode(pixels[size], preset.format, preset.quality), *size)
         for preset, size in zip(presets, sizes, strict=True)
