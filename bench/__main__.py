@@ -54,6 +54,7 @@ from bench.stack import BenchStack, delete_set_aside_states, running_bench_stack
 from bench.storage import measure_storage
 from bench.stored_rows import aggregator_rows_per_s
 from bench.throughput import IMAGES_PER_ROW, pipeline_images_per_s, raw_images_per_s, warm_up
+from bench.variant_throughput import presets_throughput
 from bench.variants import VARIANT_IMAGES, measure_variants
 from bench.work_saved import dedup_fetch_ratio, second_run_speedup
 from devstack.paths import ROOT
@@ -153,8 +154,10 @@ def _measure(stack: BenchStack, sizes: Sizes, image_dir: Path) -> dict[str, Any]
     print("variants …", flush=True)
     variant_photos = image_paths[: sizes.variant_images]
     variants = measure_variants(variant_photos, stack.settings, sizes.variant_efforts_scanned)
-    print("work saved: the same CSV twice, every URL 5 times …", flush=True)
     stack.set_processors(2)
+    print("presets through the pipeline …", flush=True)
+    variants |= presets_throughput(stack, urls, sizes.images_per_row)
+    print("work saved: the same CSV twice, every URL 5 times …", flush=True)
     stats_url = f"{base}/_stats"
     cache = second_run_speedup(stack, 2, stats_url, urls, sizes.images_per_row)
     print(f"  second run {cache['second_run_speedup']:.1f} times faster", flush=True)

@@ -23,9 +23,13 @@ def product_csv(rows: Sequence[Sequence[str]]) -> bytes:
     return output.getvalue().encode()
 
 
-def upload(client: httpx.Client, base_url: str, csv_file: bytes | Path) -> str:
+def upload(client: httpx.Client, base_url: str, csv_file: bytes | Path, presets: Sequence[str] = ()) -> str:
     content = csv_file.read_bytes() if isinstance(csv_file, Path) else csv_file
-    response = client.post(f"{base_url}/upload", files={"file": ("products.csv", content, "text/csv")})
+    response = client.post(
+        f"{base_url}/upload",
+        files={"file": ("products.csv", content, "text/csv")},
+        data={"presets": ",".join(presets)} if presets else None,
+    )
     response.raise_for_status()
     request_id: str = response.json()["request_id"]
     return request_id
@@ -45,11 +49,16 @@ def wait_finished(
 
 
 def time_to_completed(
-    client: httpx.Client, base_url: str, csv_file: bytes, poll_s: float, timeout_s: float
+    client: httpx.Client,
+    base_url: str,
+    csv_file: bytes,
+    poll_s: float,
+    timeout_s: float,
+    presets: Sequence[str] = (),
 ) -> tuple[float, dict[str, object]]:
     """Seconds from the start of the upload until status says completed, and that status."""
     started = time.perf_counter()
-    request_id = upload(client, base_url, csv_file)
+    request_id = upload(client, base_url, csv_file, presets)
     status = wait_finished(client, base_url, request_id, poll_s, timeout_s)
     elapsed = time.perf_counter() - started
     if status["status"] != "completed":

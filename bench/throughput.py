@@ -47,12 +47,16 @@ def rows_of(urls: Sequence[str], images_per_row: int) -> list[Sequence[str]]:
     return [urls[start : start + images_per_row] for start in range(0, len(urls), images_per_row)]
 
 
-def pipeline_images_per_s(base_url: str, urls: Sequence[str], images_per_row: int) -> float:
+def pipeline_images_per_s(
+    base_url: str, urls: Sequence[str], images_per_row: int, presets: Sequence[str] = ()
+) -> float:
     """Upload one CSV referencing every image, under URLs no upload used before (so that all of
-    it is work); images per second until status says completed."""
+    it is work), asking for `presets`; images per second until status says completed."""
     rows = rows_of(fresh_urls(urls), images_per_row)
     with httpx.Client(timeout=60) as client:
-        elapsed, status = time_to_completed(client, base_url, product_csv(rows), poll_s=0.1, timeout_s=900)
+        elapsed, status = time_to_completed(
+            client, base_url, product_csv(rows), poll_s=0.1, timeout_s=900, presets=presets
+        )
     images = status["images"]
     assert isinstance(images, dict) and images["done"] == len(urls), status
     return len(urls) / elapsed

@@ -14,6 +14,9 @@ and resized as processors/variants.py does:
   seed's output alone (decode and encode at the default quality); `webp_thumb_cost` and
   `avif_large_cost` the same for the default presets. The best of a few passes, taken in turn.
 
+- `throughput_ratio` (bench/variant_throughput.py): the pipeline's photos/s asking for both default
+  presets over its photos/s asking for none, on a bench stack of 2 processors.
+
 SSIM is Wang et al.'s (Gaussian window, sigma 1.5, K1 0.01, K2 0.03) on each of R, G and B, averaged.
 `make bench-variants` runs it alone, under a lock shared with the stack benchmarks.
 """
@@ -31,8 +34,12 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from bench.image_server import IMAGE_SERVER_PORT
 from bench.image_set import CACHE, ensure_image_set
 from bench.partial_run import measure_into_last_results
+from bench.stack import running_bench_stack
+from bench.throughput import IMAGES_PER_ROW
+from bench.variant_throughput import presets_throughput
 from imgpipe.presets import OutputFormat, Preset, parse_presets
 from imgpipe.settings import DEFAULT_PRESETS as DEFAULT_PRESET_TEXT
 from imgpipe.settings import Settings
@@ -222,7 +229,11 @@ def main() -> None:
 
     def measure_alone(results: dict[str, Any], image_dir: Path) -> dict[str, Any]:
         paths = ensure_image_set(CACHE / "images", VARIANT_IMAGES)
-        return measure_variants(paths, Settings())
+        figures = measure_variants(paths, Settings())
+        images = sorted(image_dir.glob("*.jpg"))[: results["sizes"]["images"]]
+        urls = [f"http://127.0.0.1:{IMAGE_SERVER_PORT}/{path.name}" for path in images]
+        with running_bench_stack(IMAGE_SERVER_PORT, processors=2) as stack:
+            return figures | presets_throughput(stack, urls, IMAGES_PER_ROW)
 
     measure_into_last_results("variants", measure_alone)
 
