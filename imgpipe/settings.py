@@ -16,8 +16,9 @@ from imgpipe.messages import JpegQuality
 from imgpipe.presets import Preset, parse_presets
 from imgpipe.storage.location import parse_storage_url
 
-# A listing's thumbnail and a product page's image; their qualities are chosen in docs/images.md.
-DEFAULT_PRESETS = "thumb:400x400:webp:75,large:1600x1600:avif:50"
+# A listing's thumbnail and a product page's image, each as good as a JPEG of quality 75 by SSIM
+# (`make bench-variants`, docs/images.md#variants).
+DEFAULT_PRESETS = "thumb:400x400:webp:76,large:1600x1600:avif:59"
 
 
 def _default_worker_id() -> str:
