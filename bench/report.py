@@ -305,7 +305,28 @@ def fairness_text(results: dict[str, Any]) -> str:
         f"{fair['batch_scheduled_rows_per_s']:.0f} rows/s scheduled, "
         f"{fair['batch_unscheduled_rows_per_s']:.0f} with `IMGPIPE_SCHEDULED_ROWS=0`; the photo upload "
         f"{fair['photos_scheduled_images_per_s']:.0f} and {fair['photos_unscheduled_images_per_s']:.0f} "
-        "images/s."
+        "images/s." + (_fairness_costs_text(fair) if "stages_idle_ms" in fair else "")
+    )
+
+
+def _fairness_costs_text(fair: dict[str, Any]) -> str:
+    """Where a one-image request's time went (bench/probe_stages.py), idle and beside the batch,
+    and the CPU each process spent per 1,000 batch rows with the scheduling and without."""
+
+    def stage(key: str) -> str:
+        return f"{fair['stages_idle_ms'][key]:.0f} / {fair['stages_busy_ms'][key]:.0f}"
+
+    scheduled, unscheduled = fair["cpu_s_per_1000_rows_scheduled"], fair["cpu_s_per_1000_rows_unscheduled"]
+    cpu = ", ".join(
+        f"{process} {scheduled[process]:.2f} / {unscheduled[process]:.2f}" for process in scheduled
+    )
+    return (
+        " Where the one-image requests' time went, medians in ms, idle / beside the batch: upload → "
+        f"row on imgpipe.rows {stage('upload_to_row_ms')}, → result on imgpipe.results "
+        f"{stage('row_to_result_ms')} (the processor's own work {stage('processing_ms')}), → the "
+        f"final state's completed_at {stage('result_to_completed_ms')}, → seen by the client "
+        f"{stage('completed_to_seen_ms')}. CPU seconds per 1,000 batch rows, scheduled / first come "
+        f"first served: {cpu}; all {sum(scheduled.values()):.2f} / {sum(unscheduled.values()):.2f}."
     )
 
 
