@@ -33,9 +33,9 @@ import httpx
 
 from bench.batch import SMALL_IMAGES_PATH, batch_urls, ensure_small_images
 from bench.client import product_csv, time_to_completed, upload, wait_finished
-from bench.image_server import IMAGE_SERVER_PORT, fresh_urls
+from bench.image_server import IMAGE_SERVER_PORT, fresh_urls, image_server_pid
 from bench.latency import one_image_probes, percentile
-from bench.memory import CpuMeter, child_pids
+from bench.memory import CpuMeter
 from bench.partial_run import measure_into_last_results
 from bench.probe_stages import stages_ms, topics_now
 from bench.stack import BenchStack, running_bench_stack
@@ -163,11 +163,9 @@ def share_of_first(base_url: str, small_images_url: str, rows: int, first: str, 
 
 
 def _processes(stack: BenchStack) -> dict[str, int]:
-    """The stack's processes, this driver (it polls as a client would) and the image server (the
-    driver's one child outside the stack): what "everything else" leaves is the rest of the machine."""
-    services = stack.running_pids()
-    [image_server] = child_pids(os.getpid()) - set(services.values())
-    return {**services, "benchmark driver": os.getpid(), "image server": image_server}
+    """The stack's processes, this driver (it polls as a client would) and the image server: what
+    "everything else" leaves is the rest of the machine."""
+    return {**stack.running_pids(), "benchmark driver": os.getpid(), "image server": image_server_pid()}
 
 
 @dataclass

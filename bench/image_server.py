@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import urllib.request
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bench.memory import child_pids
 from devstack.paths import ROOT, VENV_PYTHON
 from devstack.ports import require_free
 from devstack.waiting import wait_until
@@ -99,6 +101,17 @@ def start_image_server(directory: Path) -> subprocess.Popen[bytes]:
     )
     wait_until(lambda: _answers(f"http://127.0.0.1:{IMAGE_SERVER_PORT}/_stats"), 30, "the image server")
     return server
+
+
+def image_server_pid() -> int:
+    """The image server this process started (`start_image_server`), found among its children
+    by its command: the others are the bench stack's, and any not yet reaped."""
+    [pid] = [
+        child
+        for child in child_pids(os.getpid())
+        if "bench.image_server" in Path(f"/proc/{child}/cmdline").read_text()
+    ]
+    return pid
 
 
 def _answers(url: str) -> bool:
