@@ -90,6 +90,7 @@ TARGETS = (
     ),
     Target("variants.webp_thumb_cost", "the 400 px WebP thumbnail's time / the seed's decode and encode", ""),
     Target("variants.avif_large_cost", "the 1600 px AVIF variant's time / the seed's decode and encode", ""),
+    Target("variants.throughput_ratio", "pipeline photos/s with the two default presets / with none", ""),
     Target("storage.file_images_per_s", "pipeline, 2 workers, file storage", "images/s"),
     Target("storage.s3_images_per_s", "pipeline, 2 workers, S3 storage (SeaweedFS)", "images/s"),
     Target("storage.s3_ratio", "S3 storage / file storage", "", at_least=0.9),
@@ -275,6 +276,13 @@ def variants_text(results: dict[str, Any]) -> str:
         f"{against_jpeg('avif')}. Time per photo: the seed's output alone {made['seed_ms']:.2f} ms, a 400 px "
         f"JPEG variant {made['thumb_ms']:.2f} ms, the default WebP thumbnail {made['webp_thumb_ms']:.2f} ms, "
         f"the default AVIF large variant {made['avif_large_ms']:.2f} ms (presets `{made['presets']}`)."
+        + (
+            f" Through the pipeline (2 processors), {made['photos_with_presets_images_per_s']:.1f} photos/s "
+            f"asking for both presets against {made['photos_images_per_s']:.1f} asking for none: "
+            f"`variants.throughput_ratio` {made['throughput_ratio']:.2f}."
+            if "throughput_ratio" in made
+            else ""
+        )
     )
 
 
