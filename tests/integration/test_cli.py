@@ -118,6 +118,26 @@ def test_status_rows_prints_a_page_and_the_command_for_the_next(
     assert too_long.returncode == 2 and "invalid_page" in too_long.stderr and too_long.stdout == ""
 
 
+def test_submit_with_presets_saves_their_columns_and_an_unknown_one_exits_2(
+    stack: RunningStack, image_server: LocalHttpServer, tmp_path: Path
+) -> None:
+    source = tmp_path / "products.csv"
+    source.write_text(_catalogue(image_server, "presets", broken_row=False))
+    out = tmp_path / "result.csv"
+
+    run = imgpipe(
+        "submit", source, "--preset", "thumb", "--preset", "large", "--out", out, "--url", stack.base_url
+    )
+    unknown = imgpipe("submit", source, "--preset", "poster", "--url", stack.base_url)
+
+    assert run.returncode == 0, run.stderr
+    header, *rows = read_csv(out.read_text())
+    assert header[3:] == ["Output Image Urls", "Output Image Urls (thumb)", "Output Image Urls (large)"]
+    assert all(row[4].endswith(".webp") and row[5].endswith(".avif") for row in rows)
+    assert unknown.returncode == 2 and unknown.stdout == ""
+    assert "unknown_preset" in unknown.stderr and "thumb" in unknown.stderr
+
+
 def test_rejected_csv_exits_2_and_names_the_lines(stack: RunningStack, tmp_path: Path) -> None:
     source = tmp_path / "bad.csv"
     source.write_text(

@@ -83,6 +83,9 @@ def test_each_preset_gets_a_column_of_variants_in_its_format_size_and_colours(
     configured = {preset["name"]: preset for preset in httpx.get(f"{any_stack.base_url}/presets").json()}
 
     request_id = _upload_and_wait(any_stack, rows, presets="thumb,large")
+    # One fetch per source, whatever the number of presets.
+    fetched = [path for path in image_server.requests if image_server.url(path) in sources]
+    assert sorted(fetched) == sorted(set(fetched)) and len(fetched) == len(sources)
 
     status = httpx.get(f"{any_stack.base_url}/status/{request_id}", timeout=30).json()
     assert status["presets"] == [configured[name] for name in PRESETS]
