@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -118,6 +118,13 @@ async def _compress_on(
         return _compress(settings, quality, data, missing)
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(executor, _compress, settings, quality, data, missing)
+
+
+async def _each(
+    size_of: Callable[[_Output], Awaitable[int | None]], outputs: Sequence[_Output]
+) -> list[int | None]:
+    """`size_of` every output, at once: an image's outputs are looked up together."""
+    return list(await asyncio.gather(*(size_of(output) for output in outputs)))
 
 
 def _retry_policy(settings: Settings) -> RetryPolicy:
@@ -219,18 +226,20 @@ class _RowWork:
         ]
         return [jpeg, *variants]
 
-    async def _stored_size(self, output: _Output) -> int | None:
-        """The output's size when it is stored in this row's period: copied from the period before
-        if it was stored there, so that a request reusing an output holds it in its own period
-        (imgpipe/output_periods.py)."""
-        storage, key = self.pipeline.storage, output.key_in(self._period)
-        bytes_out = await stored_size(storage, key)
-        if bytes_out is None and await copy_stored(storage, output.key_in(self._period.previous), key):
-            bytes_out = await stored_size(storage, key)
-        return bytes_out
+    async def _size_here(self, output: _Output) -> int | None:
+        """The output's size when it is stored in this row's period."""
+        return await stored_size(self.pipeline.storage, output.key_in(self._period))
 
-    async def _stored_sizes(self, outputs: Sequence[_Output]) -> list[int | None]:
-        return list(await asyncio.gather(*(self._stored_size(output) for output in outputs)))
+    async def _size_here_or_copied(self, output: _Output) -> int | None:
+        """The output's size in this row's period, copied from the period before if it was stored
+        there, so that a request reusing a known output holds it in its own period
+        (imgpipe/output_periods.py). Only for outputs the source cache knows: for fetched bytes, a
+        copy attempt would cost every new image a storage request for a rare saving."""
+        bytes_out = await self._size_here(output)
+        storage, key = self.pipeline.storage, output.key_in(self._period)
+        if bytes_out is None and await copy_stored(storage, output.key_in(self._period.previous), key):
+            bytes_out = await self._size_here(output)
+        return bytes_out
 
     def _outcome(
         self,
@@ -277,7 +286,7 @@ class _RowWork:
         if not isinstance(found, SourceEntry):
             return found
         outputs = self._outputs(found.source_sha256)
-        sizes = await self._stored_sizes(outputs)
+        sizes = await _each(self._size_here_or_copied, outputs)
         # A None: never encoded with these settings or this preset, or gone from storage; the
         # bytes are needed again.
         stored = [size for size in sizes if size is not None]
@@ -363,7 +372,9 @@ class _RowWork:
         """Fetched bytes: compressed and stored under their content names, unless already there."""
         digest = source_digest(data)
         outputs = self._outputs(digest)
-        sizes, (width, height) = await self._encode_missing(data, outputs, await self._stored_sizes(outputs))
+        sizes, (width, height) = await self._encode_missing(
+            data, outputs, await _each(self._size_here, outputs)
+        )
         entry = SourceEntry(
             validators=fetched.validators,
             source_sha256=digest,
