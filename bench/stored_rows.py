@@ -64,11 +64,10 @@ async def record_spool(settings: Settings, request_id: str, rows: int) -> None:
         await store_input_spool(storage, request_id, path)
 
 
-async def stage_finished_request(
-    db: AsyncDatabase[Document], rows: int, retention_s: float = DEFAULT_RETENTION_S
-) -> str:
-    """A finished request of `rows` rows of one image, stored as the aggregator stores it; its id."""
-    request_id = str(uuid.uuid4())
+async def _insert_published_request(
+    db: AsyncDatabase[Document], request_id: str, rows: int, retention_s: float
+) -> None:
+    """A request of `rows` rows of one image each, every row published, as a gateway leaves it."""
     await insert_request(
         db,
         request_id,
@@ -81,6 +80,14 @@ async def stage_finished_request(
         retention_s=retention_s,
     )
     await record_rows_published(db, request_id, rows, done=True)
+
+
+async def stage_finished_request(
+    db: AsyncDatabase[Document], rows: int, retention_s: float = DEFAULT_RETENTION_S
+) -> str:
+    """A finished request of `rows` rows of one image, stored as the aggregator stores it; its id."""
+    request_id = str(uuid.uuid4())
+    await _insert_published_request(db, request_id, rows, retention_s)
     compactor = ChunkCompactor()
     for start in range(0, rows, ROWS_PER_CHUNK):
         items = [
@@ -134,18 +141,7 @@ async def _aggregator_rate(settings: Settings, rows: int) -> float:
     await producer.start()
     try:
         db = database(client, settings)
-        await insert_request(
-            db,
-            request_id,
-            rows,
-            rows,
-            webhook_url=None,
-            owner=None,
-            quality=50,
-            presets=(),
-            retention_s=DEFAULT_RETENTION_S,
-        )
-        await record_rows_published(db, request_id, rows, done=True)
+        await _insert_published_request(db, request_id, rows, DEFAULT_RETENTION_S)
         started = time.perf_counter()
         for value, key in messages:
             await producer.send(RESULTS_TOPIC.name, value, key=key)
