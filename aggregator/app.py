@@ -20,9 +20,9 @@ from aggregator.expiry_pipeline import add_expiry_pipeline
 from aggregator.repair_pipeline import add_repair_pipeline
 from aggregator.results_pipeline import add_results_pipeline
 from aggregator.webhook_pipeline import add_webhook_pipeline
-from imgpipe.faust_app import new_faust_app
-from imgpipe.settings import Settings
-from imgpipe.worker_clients import WorkerClients
+from imgpipe.config.settings import Settings
+from imgpipe.runtime.faust_app import new_faust_app
+from imgpipe.runtime.worker_clients import WorkerClients
 
 
 def create_aggregator_app(settings: Settings) -> faust.App:

@@ -1,7 +1,7 @@
 """What the aggregator's four pipelines share: its clients and the state it keeps per process.
 
 Opened when the aggregator app starts and closed once its agents and timers have stopped
-(imgpipe/worker_clients.py): finishing in the background first, then the producer, then the
+(imgpipe/runtime/worker_clients.py): finishing in the background first, then the producer, then the
 MongoDB client.
 """
 
@@ -21,15 +21,15 @@ from aggregator.finisher import Finisher
 from aggregator.known_requests import KnownRequests
 from aggregator.result_store import ChunkCompactor
 from aggregator.stuck_requests import StuckRequests
-from imgpipe.database import Document, RequestDocument, connect, database
-from imgpipe.expiry_queue import ExpiryQueue
-from imgpipe.kafka import SharedProducer
-from imgpipe.messages import RequestEvent
-from imgpipe.request_state import RequestState, latest_state
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
+from imgpipe.contract.messages import RequestEvent
+from imgpipe.contract.topics import EVENTS_TOPIC
+from imgpipe.runtime.kafka import SharedProducer
+from imgpipe.state.database import Document, RequestDocument, connect, database
+from imgpipe.state.expiry_queue import ExpiryQueue
+from imgpipe.state.request_state import RequestState, latest_state
 from imgpipe.storage.base import ObjectStorage
 from imgpipe.storage.factory import open_storage
-from imgpipe.topics import EVENTS_TOPIC
 
 logger = logging.getLogger(__name__)
 

@@ -21,18 +21,18 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from aggregator.output_csv import OutputRow, write_output_csv
-from imgpipe.database import Document, RequestDocument
-from imgpipe.expiry_queue import ExpiryQueue
-from imgpipe.input_spool import read_input_spool
-from imgpipe.messages import RequestCounts, RequestEvent, RequestStatus
-from imgpipe.request_paths import download_url
-from imgpipe.request_presets import presets_of
-from imgpipe.request_state import RequestState, advance_state
-from imgpipe.retention import expiry_of
-from imgpipe.row_outcomes import chunks_in_order
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
+from imgpipe.contract.messages import RequestCounts, RequestEvent, RequestStatus
+from imgpipe.contract.request_presets import presets_of
+from imgpipe.state.database import Document, RequestDocument
+from imgpipe.state.expiry_queue import ExpiryQueue
+from imgpipe.state.request_state import RequestState, advance_state
+from imgpipe.state.retention import expiry_of
+from imgpipe.state.row_outcomes import chunks_in_order
+from imgpipe.state.unfinished_requests import unmark_unfinished
 from imgpipe.storage.base import ObjectStorage
-from imgpipe.unfinished_requests import unmark_unfinished
+from imgpipe.storage.input_spool import read_input_spool
+from imgpipe.storage.request_paths import download_url
 
 logger = logging.getLogger(__name__)
 

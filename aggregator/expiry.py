@@ -29,7 +29,9 @@ from pymongo import DeleteOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from imgpipe.database import (
+from imgpipe.config.settings import Settings
+from imgpipe.contract.row_key import RowKey
+from imgpipe.state.database import (
     PUBLISHING,
     PUBLISHING_CLAIMS,
     REQUEST_STATES,
@@ -41,12 +43,10 @@ from imgpipe.database import (
     Document,
     RequestDocument,
 )
-from imgpipe.expiry_queue import ExpiryQueue
-from imgpipe.request_state import request_state, state_id
-from imgpipe.retention import expiry_of, retention_of
-from imgpipe.row_key import RowKey
-from imgpipe.row_outcomes import ROWS_PER_CHUNK, chunk_id
-from imgpipe.settings import Settings
+from imgpipe.state.expiry_queue import ExpiryQueue
+from imgpipe.state.request_state import request_state, state_id
+from imgpipe.state.retention import expiry_of, retention_of
+from imgpipe.state.row_outcomes import ROWS_PER_CHUNK, chunk_id
 from imgpipe.storage.base import ObjectStorage
 
 logger = logging.getLogger(__name__)

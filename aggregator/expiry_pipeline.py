@@ -1,6 +1,6 @@
 """The expiry pipeline: on the group's leader, every `BUCKET_S` seconds, what is due is deleted.
 
-It walks the expiry queue's buckets (imgpipe/expiry_queue.py) from the cursor to the last settled
+It walks the expiry queue's buckets (imgpipe/state/expiry_queue.py) from the cursor to the last settled
 one: each entry's request is expired, or its tombstone forgotten (aggregator/expiry.py); then the
 bucket's entries are deleted and the cursor moves past it. Then the output periods no request
 can use any more are deleted (aggregator/output_expiry.py), and the collections kept by period
@@ -20,8 +20,11 @@ from aggregator.clients import AggregatorClients
 from aggregator.expiry import expire_request, forget_request
 from aggregator.output_expiry import expire_legacy_outputs, expire_output_periods, oldest_unfinished
 from aggregator.period_collection_expiry import drop_out_of_use_collections
-from imgpipe.database import EXPIRY_QUEUE
-from imgpipe.expiry_queue import (
+from imgpipe.runtime.logs import logging_request
+from imgpipe.runtime.retrying import UNAVAILABLE
+from imgpipe.runtime.worker_clients import WorkerClients
+from imgpipe.state.database import EXPIRY_QUEUE
+from imgpipe.state.expiry_queue import (
     BUCKET_S,
     QueuedExpiry,
     cursor_bucket,
@@ -29,10 +32,7 @@ from imgpipe.expiry_queue import (
     move_cursor,
     queued_in,
 )
-from imgpipe.logs import logging_request
-from imgpipe.retrying import UNAVAILABLE
-from imgpipe.unfinished_requests import unfinished_requests
-from imgpipe.worker_clients import WorkerClients
+from imgpipe.state.unfinished_requests import unfinished_requests
 
 logger = logging.getLogger(__name__)
 

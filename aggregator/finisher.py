@@ -13,10 +13,10 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 
-from imgpipe.database import RequestDocument
-from imgpipe.logs import logging_request
-from imgpipe.request_state import RequestState
-from imgpipe.retrying import until_done
+from imgpipe.runtime.logs import logging_request
+from imgpipe.runtime.retrying import until_done
+from imgpipe.state.database import RequestDocument
+from imgpipe.state.request_state import RequestState
 
 logger = logging.getLogger(__name__)
 

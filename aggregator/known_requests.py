@@ -2,15 +2,15 @@
 
 A batch then costs its row writes and one insert of the next state, and no reads of the request.
 A remembered state may be stale (another instance counted meanwhile): moving the state from it
-fails on the unique version `_id` and re-reads (imgpipe/request_state.py), so it is only a hint.
+fails on the unique version `_id` and re-reads (imgpipe/state/request_state.py), so it is only a hint.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 
-from imgpipe.database import RequestDocument
-from imgpipe.request_state import RequestState
+from imgpipe.state.database import RequestDocument
+from imgpipe.state.request_state import RequestState
 
 KNOWN_REQUESTS = 10_000
 

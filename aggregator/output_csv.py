@@ -9,9 +9,9 @@ import csv
 import io
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 
-from imgpipe.input_spool import ProductRow
-from imgpipe.request_paths import output_csv_key
 from imgpipe.storage.base import ObjectStorage
+from imgpipe.storage.input_spool import ProductRow
+from imgpipe.storage.request_paths import output_csv_key
 
 CONTENT_TYPE = "text/csv; charset=utf-8"
 # An S3 multipart upload's parts must be 5 MiB at least (but the last): one part per chunk.

@@ -1,6 +1,6 @@
 """Deleting output periods: a whole prefix of outputs once no request can still use it.
 
-Outputs are stored by period of their requests' retention (imgpipe/output_periods.py). A period
+Outputs are stored by period of their requests' retention (imgpipe/storage/output_periods.py). A period
 of retention r can be deleted once every request unfinished during it has finished (none of
 the requests in flight of that retention was accepted before the period ended) and r has passed
 since that was first seen: each of those requests then expired. The first sighting is recorded
@@ -23,15 +23,15 @@ from prometheus_client import Counter
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from imgpipe.database import LAYOUT, OUTPUT_PERIODS, Document, RequestDocument
-from imgpipe.migration_runner import applied_id
-from imgpipe.migrations import FIRST_RETENTION_MIGRATION
-from imgpipe.output_periods import OUTPUTS_PREFIX, WRITES_SETTLE, OutputPeriod
-from imgpipe.periods import period_length
-from imgpipe.request_paths import CONTENT_IMAGES_PREFIX
-from imgpipe.retention import retention_of
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
+from imgpipe.state.database import LAYOUT, OUTPUT_PERIODS, Document, RequestDocument
+from imgpipe.state.migration_runner import applied_id
+from imgpipe.state.migrations import FIRST_RETENTION_MIGRATION
+from imgpipe.state.retention import retention_of
 from imgpipe.storage.base import ObjectStorage
+from imgpipe.storage.output_periods import OUTPUTS_PREFIX, WRITES_SETTLE, OutputPeriod
+from imgpipe.storage.periods import period_length
+from imgpipe.storage.request_paths import CONTENT_IMAGES_PREFIX
 
 logger = logging.getLogger(__name__)
 

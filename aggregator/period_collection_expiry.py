@@ -2,7 +2,7 @@
 old to use) and the upload rate's slots (their minutes are long past).
 
 The collections are found by listing the database's collection names (a few per period), and a
-period's collection is dropped whole (imgpipe/database.py's `PeriodCollections`): nothing is read,
+period's collection is dropped whole (imgpipe/state/database.py's `PeriodCollections`): nothing is read,
 whatever it holds. The one collection each had before periods (`source_cache`, `upload_slots`) is
 dropped too: nothing reads it any more, and what it held only ever saved work (a fetch in full per
 URL) or counted the minute it was written in.
@@ -15,7 +15,7 @@ from datetime import datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from imgpipe.database import SOURCE_CACHE, UPLOAD_SLOTS, Document
+from imgpipe.state.database import SOURCE_CACHE, UPLOAD_SLOTS, Document
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Requests in flight, looked after: finished when counted, repaired when stalled.
 
-The aggregator's leader walks the requests in flight (imgpipe/unfinished_requests.py) every few
+The aggregator's leader walks the requests in flight (imgpipe/state/unfinished_requests.py) every few
 seconds. A request whose rows are all counted but which is not finished (its aggregator crashed
 while finishing it) is finished. A request with no progress for `IMGPIPE_STALL_SECONDS` is
 repaired.
@@ -8,7 +8,7 @@ repaired.
 Results are counted incrementally (aggregator/tally.py), which is exact as long as Kafka hands
 every message over once in offset order, at least. Should a row message or a result ever go
 missing on the way, or a row's outcome be lost (FerretDB loses concurrent updates to one
-document: see imgpipe/database.py), the request would wait forever. So a stalled request is
+document: see imgpipe/state/database.py), the request would wait forever. So a stalled request is
 repaired: its counters are recomputed from its stored rows (first writer wins), and rows that
 have no outcome are published again. Both steps are idempotent; a repair is logged and counted in
 the request's state (`repairs`). Nothing is repaired while any request makes progress: the
@@ -25,10 +25,10 @@ from datetime import UTC, datetime, timedelta
 from pymongo.asynchronous.database import AsyncDatabase
 
 from aggregator.tally import Tally, tally_of_rows
-from imgpipe.database import Document, RequestDocument
-from imgpipe.request_state import RequestState, advance_state
-from imgpipe.row_outcomes import chunks_in_order
-from imgpipe.unfinished_requests import InFlight
+from imgpipe.state.database import Document, RequestDocument
+from imgpipe.state.request_state import RequestState, advance_state
+from imgpipe.state.row_outcomes import chunks_in_order
+from imgpipe.state.unfinished_requests import InFlight
 
 logger = logging.getLogger(__name__)
 

@@ -15,14 +15,14 @@ import faust
 from aggregator.clients import AggregatorClients
 from aggregator.completion import ready_to_finish
 from aggregator.repair import repair_request, stalled_requests
-from imgpipe.database import RequestDocument
-from imgpipe.input_spool import RowContext, read_input_spool, row_message
-from imgpipe.logs import logging_request
-from imgpipe.request_state import RequestState
-from imgpipe.retrying import UNAVAILABLE
-from imgpipe.topics import ROWS_TOPIC
-from imgpipe.unfinished_requests import requests_in_flight
-from imgpipe.worker_clients import WorkerClients
+from imgpipe.contract.topics import ROWS_TOPIC
+from imgpipe.runtime.logs import logging_request
+from imgpipe.runtime.retrying import UNAVAILABLE
+from imgpipe.runtime.worker_clients import WorkerClients
+from imgpipe.state.database import RequestDocument
+from imgpipe.state.request_state import RequestState
+from imgpipe.state.unfinished_requests import requests_in_flight
+from imgpipe.storage.input_spool import RowContext, read_input_spool, row_message
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The aggregator's MongoDB writes of results: rows stored first-writer-wins, counters moved exactly once.
 
-Each row is inserted as its own document (imgpipe/row_outcomes.py), then the counters move by
-one new version of the request's state (imgpipe/request_state.py): every write is an insert.
+Each row is inserted as its own document (imgpipe/state/row_outcomes.py), then the counters move by
+one new version of the request's state (imgpipe/state/request_state.py): every write is an insert.
 Rows are also gathered in memory by chunk, and a chunk whose rows are all stored is inserted as
 one document, so that reading rows back is one `_id` read per chunk.
 """
@@ -19,7 +19,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from aggregator.tally import OffsetResult, tally_new_results
-from imgpipe.database import (
+from imgpipe.contract.messages import RequestStatus
+from imgpipe.contract.row_key import RowKey
+from imgpipe.state.database import (
     ROW_CHUNKS,
     ROW_OUTCOMES,
     Document,
@@ -27,10 +29,8 @@ from imgpipe.database import (
     RowChunkDocument,
     taken_positions,
 )
-from imgpipe.messages import RequestStatus
-from imgpipe.request_state import RequestState, StateStep, advance_state
-from imgpipe.row_key import RowKey
-from imgpipe.row_outcomes import (
+from imgpipe.state.request_state import RequestState, StateStep, advance_state
+from imgpipe.state.row_outcomes import (
     RowOutcome,
     RowOutcomes,
     chunk_id,

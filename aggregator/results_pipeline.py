@@ -21,12 +21,12 @@ from aggregator.clients import AggregatorClients
 from aggregator.completion import ready_to_finish
 from aggregator.result_store import apply_results
 from aggregator.tally import OffsetResult
-from imgpipe.database import REQUESTS, RequestDocument
-from imgpipe.logs import logging_request
-from imgpipe.request_state import RequestState, request_state
-from imgpipe.retrying import until_done
-from imgpipe.topics import RESULTS_TOPIC
-from imgpipe.worker_clients import WorkerClients
+from imgpipe.contract.topics import RESULTS_TOPIC
+from imgpipe.runtime.logs import logging_request
+from imgpipe.runtime.retrying import until_done
+from imgpipe.runtime.worker_clients import WorkerClients
+from imgpipe.state.database import REQUESTS, RequestDocument
+from imgpipe.state.request_state import RequestState, request_state
 
 logger = logging.getLogger(__name__)
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from aggregator.app import create_aggregator_app
-from imgpipe.faust_worker import run_worker
-from imgpipe.logs import configure_logging
-from imgpipe.migration_runner import migrate
-from imgpipe.migrations import MIGRATIONS
-from imgpipe.service_settings import settings_for_service
+from imgpipe.runtime.faust_worker import run_worker
+from imgpipe.runtime.logs import configure_logging
+from imgpipe.state.migration_runner import migrate
+from imgpipe.state.migrations import MIGRATIONS
+from imgpipe.storage.startup import settings_for_service
 
 
 def run_aggregator() -> None:

@@ -14,9 +14,9 @@ from datetime import datetime
 
 from prometheus_client import Gauge
 
-from imgpipe.retention import retention_of
-from imgpipe.settings import Settings
-from imgpipe.unfinished_requests import InFlight
+from imgpipe.config.settings import Settings
+from imgpipe.state.retention import retention_of
+from imgpipe.state.unfinished_requests import InFlight
 
 logger = logging.getLogger(__name__)
 

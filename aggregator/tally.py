@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from imgpipe.messages import RowResult
-from imgpipe.row_key import RowKey
-from imgpipe.row_outcomes import RowOutcome
+from imgpipe.contract.messages import RowResult
+from imgpipe.contract.row_key import RowKey
+from imgpipe.state.row_outcomes import RowOutcome
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import aiohttp
 from yarl import URL
 
-from imgpipe.destination_guard import BlockedDestination, DestinationGuard, GuardedResolver
+from imgpipe.config.destination_guard import BlockedDestination, DestinationGuard, GuardedResolver
 
 SIGNATURE_HEADER = "X-Imgpipe-Signature"
 TIMESTAMP_HEADER = "X-Imgpipe-Timestamp"

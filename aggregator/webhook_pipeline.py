@@ -14,12 +14,12 @@ import faust
 from aggregator.clients import AggregatorClients
 from aggregator.webhook import WebhookPolicy, deliver_webhook, new_webhook_session
 from aggregator.webhook_store import record_webhook_attempt, webhook_target
-from imgpipe.destination_guard import DestinationGuard
-from imgpipe.faust_worker import handle_in_offset_order
-from imgpipe.logs import logging_request
-from imgpipe.retrying import until_available
-from imgpipe.topics import EVENTS_TOPIC
-from imgpipe.worker_clients import WorkerClients
+from imgpipe.config.destination_guard import DestinationGuard
+from imgpipe.contract.topics import EVENTS_TOPIC
+from imgpipe.runtime.faust_worker import handle_in_offset_order
+from imgpipe.runtime.logs import logging_request
+from imgpipe.runtime.retrying import until_available
+from imgpipe.runtime.worker_clients import WorkerClients
 
 WEBHOOK_CONCURRENCY = 4
 

@@ -1,7 +1,7 @@
 """The webhook agent's record of deliveries: one `webhooks` document per request.
 
 Not on the request document: an attempt recorded while a redelivered result is counted would
-collide with that write (see imgpipe/database.py), and could even undo the final status.
+collide with that write (see imgpipe/state/database.py), and could even undo the final status.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pymongo.asynchronous.database import AsyncDatabase
 
 from aggregator.webhook import DeliveryAttempt
-from imgpipe.database import REQUESTS, WEBHOOKS, Document
+from imgpipe.state.database import REQUESTS, WEBHOOKS, Document
 
 
 async def webhook_target(db: AsyncDatabase[Document], request_id: str) -> str | None:

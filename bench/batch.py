@@ -21,8 +21,8 @@ from bench.image_set import ensure_image_set
 from bench.memory import peak_rss_mb, reset_peak_rss
 from bench.stack import BenchStack
 from bench.topic_records import messages_in_topic
-from imgpipe.settings import Settings
-from imgpipe.topics import RESULTS
+from imgpipe.config.settings import Settings
+from imgpipe.contract.topics import RESULTS
 
 SMALL_WIDTH, SMALL_HEIGHT = 64, 48
 DISTINCT_IMAGES = 100

@@ -24,7 +24,7 @@ from PIL import Image, ImageChops, ImageStat
 
 from bench.client import product_csv, upload, wait_finished
 from bench.throughput import rows_of
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
 from processors.compress import decode_srgb
 from processors.encoders import encode_jpeg
 

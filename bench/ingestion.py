@@ -14,10 +14,10 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.topic_records import messages_in_topic
-from imgpipe.input_spool import ProductRow, RowContext, row_message
-from imgpipe.kafka import new_producer
-from imgpipe.settings import Settings
-from imgpipe.topics import ROWS, ROWS_TOPIC
+from imgpipe.config.settings import Settings
+from imgpipe.contract.topics import ROWS, ROWS_TOPIC
+from imgpipe.runtime.kafka import new_producer
+from imgpipe.storage.input_spool import ProductRow, RowContext, row_message
 
 RAW_TOPIC = "bench.raw-rows"
 

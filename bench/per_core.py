@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from multiprocessing.synchronize import Barrier
 from typing import Protocol, TypeVar
 
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
 from processors.compress import compress_jpeg
 from processors.image_memory import keep_freed_memory
 

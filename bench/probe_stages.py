@@ -21,8 +21,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.latency import Probe, percentile
 from bench.topic_records import records_since, topic_ends
-from imgpipe.settings import Settings
-from imgpipe.topics import RESULTS, ROWS
+from imgpipe.config.settings import Settings
+from imgpipe.contract.topics import RESULTS, ROWS
 
 
 async def _ends(settings: Settings) -> dict[TopicPartition, int]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from bench.per_core import items_per_s, recompress
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
 
 # Requests in flight per process: enough that one waiting on the image server never idles the core.
 CONCURRENCY = 16

@@ -22,9 +22,9 @@ from bench.image_server import IMAGE_SERVER_PORT
 from bench.partial_run import measure_into_last_results
 from bench.stack import BenchStack, running_bench_stack
 from bench.stored_rows import record_spool, stage_finished_request, stage_finished_rows
-from imgpipe.database import connect, database
-from imgpipe.expiry_queue import ExpiryQueue
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
+from imgpipe.state.database import connect, database
+from imgpipe.state.expiry_queue import ExpiryQueue
 from imgpipe.storage.factory import open_storage
 
 # 20 requests of 2,000 rows: a few seconds of deleting, the size of a day's small uploads.

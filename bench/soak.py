@@ -30,7 +30,7 @@ from bench.image_server import IMAGE_SERVER_PORT, fresh_urls
 from bench.latency import one_image_latencies_ms, percentile
 from bench.partial_run import measure_into_last_results
 from bench.stack import STATE_DIR, BenchStack, running_bench_stack
-from imgpipe.retention import DAY_S
+from imgpipe.state.retention import DAY_S
 
 RETENTION_S = 120.0
 SOAK_S = 21 * 60

@@ -28,7 +28,7 @@ from devstack.paths import IMGPIPE_COMMAND, ROOT, StackPaths
 from devstack.stack import down, gateway_answers, service_dir
 from devstack.throwaway import ThrowawayStack, running_throwaway_stack
 from devstack.waiting import wait_until
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
 
 STATE_DIR = ROOT / ".local" / "bench-stack"
 SET_ASIDE_DIR = ROOT / ".local" / "bench-stack-old"

@@ -26,17 +26,17 @@ from aggregator.result_store import ChunkCompactor, store_rows
 from aggregator.tally import OffsetResult
 from gateway.publishing_checkpoint import record_rows_published
 from gateway.request_store import insert_request
-from imgpipe.database import REQUESTS, Document, connect, database
-from imgpipe.input_spool import InputSpoolWriter, ProductRow, store_input_spool
-from imgpipe.messages import ImageOutcome, RequestStatus, RowResult
-from imgpipe.request_paths import INPUT_SPOOL_NAME
-from imgpipe.request_state import RequestState, advance_state, request_state
-from imgpipe.retention import DEFAULT_RETENTION_S
-from imgpipe.row_outcomes import ROWS_PER_CHUNK
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
+from imgpipe.contract.messages import ImageOutcome, RequestStatus, RowResult
+from imgpipe.contract.topics import RESULTS_TOPIC
+from imgpipe.state.database import REQUESTS, Document, connect, database
+from imgpipe.state.request_state import RequestState, advance_state, request_state
+from imgpipe.state.retention import DEFAULT_RETENTION_S
+from imgpipe.state.row_outcomes import ROWS_PER_CHUNK
+from imgpipe.state.unfinished_requests import unmark_unfinished
 from imgpipe.storage.factory import open_storage
-from imgpipe.topics import RESULTS_TOPIC
-from imgpipe.unfinished_requests import unmark_unfinished
+from imgpipe.storage.input_spool import InputSpoolWriter, ProductRow, store_input_spool
+from imgpipe.storage.request_paths import INPUT_SPOOL_NAME
 
 ROWS_PER_STAGED_REQUEST = 100_000
 

@@ -16,7 +16,7 @@ import httpx
 from bench.client import product_csv, time_to_completed
 from bench.image_server import fresh_urls
 from bench.per_core import items_per_s, recompress
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
 
 WARM_UP_IMAGES = 20
 IMAGES_PER_ROW = 5  # the throughput CSV's URLs per row

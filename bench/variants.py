@@ -40,9 +40,9 @@ from bench.partial_run import measure_into_last_results
 from bench.stack import running_bench_stack
 from bench.throughput import IMAGES_PER_ROW
 from bench.variant_throughput import presets_throughput
-from imgpipe.presets import OutputFormat, Preset, parse_presets
-from imgpipe.settings import DEFAULT_PRESETS as DEFAULT_PRESET_TEXT
-from imgpipe.settings import Settings
+from imgpipe.config.settings import DEFAULT_PRESETS as DEFAULT_PRESET_TEXT
+from imgpipe.config.settings import Settings
+from imgpipe.contract.presets import OutputFormat, Preset, parse_presets
 from processors.compress import compress_jpeg, decode_srgb
 from processors.encoders import AVIF_SPEED, WEBP_METHOD, encode
 from processors.variants import encode_variants, resized

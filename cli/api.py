@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from imgpipe.errors import CodedError
+from imgpipe.contract.errors import CodedError
 
 
 class ApiProblem(CodedError[str]):

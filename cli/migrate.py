@@ -6,10 +6,10 @@ the database driver.
 
 from __future__ import annotations
 
-from imgpipe.logs import configure_logging
-from imgpipe.migration_runner import migrate, migration_plan
-from imgpipe.migrations import MIGRATIONS
-from imgpipe.service_settings import settings_for_service
+from imgpipe.runtime.logs import configure_logging
+from imgpipe.state.migration_runner import migrate, migration_plan
+from imgpipe.state.migrations import MIGRATIONS
+from imgpipe.storage.startup import settings_for_service
 
 
 def run_migrate(dry_run: bool) -> int:

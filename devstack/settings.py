@@ -1,7 +1,7 @@
 """devstack's own settings: the ports of the servers it provisions for a local stack, and which of
 those servers a stack gets.
 
-The product's settings (imgpipe/settings.py) only say where a service connects. devstack
+The product's settings (imgpipe/config/settings.py) only say where a service connects. devstack
 provisions each server the environment does not point elsewhere, and points the services at it
 by setting the product's own variables (IMGPIPE_KAFKA_BOOTSTRAP_SERVERS, …) in their environment.
 """
@@ -15,8 +15,8 @@ from pydantic import AliasChoices, Field
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from imgpipe.settings import Settings
-from imgpipe.storage.location import S3Location, parse_storage_url
+from imgpipe.config.settings import Settings
+from imgpipe.config.storage_location import S3Location, parse_storage_url
 
 # The local SeaweedFS's one identity (devstack/seaweedfs.py): it listens on loopback only, and a
 # key it knows keeps wrong credentials elsewhere from going unnoticed.

@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings
 
 from devstack.paths import ROOT
 from devstack.settings import LocalPorts, variable_names
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
 
 CONFIGURATION_DOC = ROOT / "docs" / "configuration.md"
 DEVELOPMENT_DOC = ROOT / "docs" / "development.md"

@@ -17,9 +17,9 @@ from devstack.ports import require_free
 from devstack.seaweedfs import start_seaweedfs
 from devstack.settings import LocalServers
 from devstack.waiting import wait_until
-from imgpipe.settings import Settings
-from imgpipe.storage.location import FileLocation, parse_storage_url
-from imgpipe.topics import ensure_topics
+from imgpipe.config.settings import Settings
+from imgpipe.config.storage_location import FileLocation, parse_storage_url
+from imgpipe.runtime.topic_admin import ensure_topics
 
 # Stopped in this order: producers of work first, the broker and the database last.
 _SERVICE_ORDER = ("gateway", "processor", "aggregator", "kafka", "mongodb", "seaweedfs")

@@ -24,7 +24,7 @@ from devstack.settings import LocalPorts, location_variables, point_at_local_ser
 from devstack.stack import down, start_infrastructure, start_services
 from devstack.sync_run import run_sync
 from devstack.waiting import NotReady, wait_until
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
 
 # The workers' metrics ports follow the gateway's (devstack.stack.metrics_port): room for them.
 _GATEWAY_AND_METRICS_PORTS = 64

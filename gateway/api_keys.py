@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Mapping
 
 from gateway.key_policies import InvalidKeyPolicies, KeyPolicy, default_policy, read_keys_file
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
 
 # Where an owner id is needed (metrics, rate slots), the uploads to an open API: an owner id is 16
 # hex digits, never this.

@@ -20,12 +20,12 @@ from gateway.row_publisher import RowPublisher
 from gateway.unfinished_work import UnfinishedWork
 from gateway.upload_limit import UploadSizeLimit
 from gateway.upload_rate import UploadRate
-from imgpipe.database import connect, database
-from imgpipe.kafka import new_producer
-from imgpipe.retrying import until_available
-from imgpipe.settings import Settings, get_settings
+from imgpipe.config.settings import Settings, get_settings
+from imgpipe.runtime.kafka import new_producer
+from imgpipe.runtime.retrying import until_available
+from imgpipe.runtime.topic_admin import ensure_topics
+from imgpipe.state.database import connect, database
 from imgpipe.storage.factory import open_storage
-from imgpipe.topics import ensure_topics
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

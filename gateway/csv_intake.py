@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 from urllib.parse import urlsplit
 
-from imgpipe.errors import CodedError
-from imgpipe.input_spool import InputSpoolWriter, ProductRow
-from imgpipe.repeated_urls import RepeatedUrls
+from imgpipe.contract.errors import CodedError
+from imgpipe.contract.repeated_urls import RepeatedUrls
+from imgpipe.storage.input_spool import InputSpoolWriter, ProductRow
 
 MAX_REPORTED_PROBLEMS = 50
 # Far above any real row (50 URLs of 2,000 characters are 100,000), far below the upload limit.
@@ -54,7 +54,7 @@ class CsvProblem:
 class IntakeSummary:
     rows: int
     images: int
-    # For the publisher to tell the processors (imgpipe/repeated_urls.py).
+    # For the publisher to tell the processors (imgpipe/contract/repeated_urls.py).
     repeated_urls: RepeatedUrls = field(compare=False, repr=False)
 
 

@@ -13,8 +13,8 @@ from gateway.api_keys import ApiKeys
 from gateway.row_publisher import RowPublisher
 from gateway.unfinished_work import UnfinishedWork
 from gateway.upload_rate import UploadRate
-from imgpipe.database import Document
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
+from imgpipe.state.database import Document
 from imgpipe.storage.base import ObjectStorage
 
 

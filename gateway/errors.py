@@ -12,8 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from imgpipe.errors import CodedError
-from imgpipe.retrying import UNAVAILABLE
+from imgpipe.contract.errors import CodedError
+from imgpipe.runtime.retrying import UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ import logging
 
 from aiokafka import AIOKafkaConsumer
 
-from imgpipe.retrying import UNAVAILABLE
-from imgpipe.settings import Settings
-from imgpipe.topics import RESULTS_TOPIC
+from imgpipe.config.settings import Settings
+from imgpipe.contract.topics import RESULTS_TOPIC
+from imgpipe.runtime.retrying import UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 

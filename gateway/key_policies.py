@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
 
 DEFAULT_POLICY_NAME = "default"
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")

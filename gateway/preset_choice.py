@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gateway.errors import ApiError
-from imgpipe.presets import Preset
+from imgpipe.contract.presets import Preset
 
 
 def chosen_presets(fields: Sequence[str], known: Sequence[Preset]) -> list[Preset]:

@@ -1,7 +1,7 @@
 """A request's publishing checkpoint: how many rows are in `imgpipe.rows`, and a lease.
 
 It lives in its own `publishing` document, written only by gateways, so checkpointing never
-collides with the aggregator's counting on the request document (see imgpipe/database.py).
+collides with the aggregator's counting on the request document (see imgpipe/state/database.py).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from imgpipe.database import PUBLISHING, PUBLISHING_CLAIMS, REQUESTS, Document
-from imgpipe.unfinished_requests import unfinished_request_ids, unmark_unfinished
+from imgpipe.state.database import PUBLISHING, PUBLISHING_CLAIMS, REQUESTS, Document
+from imgpipe.state.unfinished_requests import unfinished_request_ids, unmark_unfinished
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ import asyncio
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
 
-from imgpipe.database import Document
-from imgpipe.retrying import UNAVAILABLE
+from imgpipe.runtime.retrying import UNAVAILABLE
+from imgpipe.state.database import Document
 from imgpipe.storage.base import ObjectStorage, StorageMisconfigured
 
 CHECK_TIMEOUT_S = 2.0

@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from pymongo.asynchronous.database import AsyncDatabase
 
 from gateway.publishing_checkpoint import insert_checkpoint
-from imgpipe.database import (
+from imgpipe.contract.presets import Preset
+from imgpipe.contract.request_presets import stored_presets
+from imgpipe.state.database import (
     REQUESTS,
     UNFINISHED_REQUESTS,
     WEBHOOKS,
@@ -16,10 +18,8 @@ from imgpipe.database import (
     RequestDocument,
     WebhookDocument,
 )
-from imgpipe.presets import Preset
-from imgpipe.request_presets import stored_presets
-from imgpipe.request_state import insert_initial_state, request_state
-from imgpipe.unfinished_requests import mark_unfinished
+from imgpipe.state.request_state import insert_initial_state, request_state
+from imgpipe.state.unfinished_requests import mark_unfinished
 
 
 async def insert_request(
@@ -51,7 +51,7 @@ async def insert_request(
             "presets": stored_presets(presets),
             "retention_s": retention_s,
             "created_at": now,
-            # The newest version of the request's state, or one before it (imgpipe/request_state.py).
+            # The newest version of the request's state, or one before it (imgpipe/state/request_state.py).
             "state_version": 0,
         }
     )

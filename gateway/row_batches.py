@@ -21,8 +21,8 @@ import zlib
 from aiokafka import AIOKafkaProducer
 from aiokafka.producer.message_accumulator import BatchBuilder
 
-from imgpipe.messages import RowMessage
-from imgpipe.topics import ROWS_TOPIC
+from imgpipe.contract.messages import RowMessage
+from imgpipe.contract.topics import ROWS_TOPIC
 
 
 def row_partition(message: RowMessage, partitions: list[int]) -> int:

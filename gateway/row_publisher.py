@@ -28,15 +28,15 @@ from gateway.publishing_checkpoint import (
 )
 from gateway.request_store import request_document, rows_finished
 from gateway.row_batches import RowBatchSender
-from imgpipe.database import Document
-from imgpipe.input_spool import RowContext, read_input_spool, row_message
-from imgpipe.logs import logging_request
-from imgpipe.messages import RowMessage
-from imgpipe.repeated_urls import RepeatedUrls
-from imgpipe.request_state import request_state
-from imgpipe.retrying import UNAVAILABLE, until_available
+from imgpipe.contract.messages import RowMessage
+from imgpipe.contract.repeated_urls import RepeatedUrls
+from imgpipe.contract.topics import ROWS_TOPIC
+from imgpipe.runtime.logs import logging_request
+from imgpipe.runtime.retrying import UNAVAILABLE, until_available
+from imgpipe.state.database import Document
+from imgpipe.state.request_state import request_state
 from imgpipe.storage.base import ObjectStorage
-from imgpipe.topics import ROWS_TOPIC
+from imgpipe.storage.input_spool import RowContext, read_input_spool, row_message
 
 logger = logging.getLogger(__name__)
 

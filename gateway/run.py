@@ -7,8 +7,8 @@ import uvicorn
 from gateway.app import create_app
 from gateway.header_limit import header_limited_protocol
 from gateway.key_policies import InvalidKeyPolicies
-from imgpipe.logs import configure_logging
-from imgpipe.service_settings import settings_for_service
+from imgpipe.runtime.logs import configure_logging
+from imgpipe.storage.startup import settings_for_service
 
 
 def run_gateway() -> None:

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from imgpipe.messages import ImageError, ImageOrigin, ImageVariant, RequestStatus
-from imgpipe.presets import Preset
+from imgpipe.contract.messages import ImageError, ImageOrigin, ImageVariant, RequestStatus
+from imgpipe.contract.presets import Preset
 
 
 class ErrorBody(BaseModel):

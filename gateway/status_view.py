@@ -20,14 +20,14 @@ from gateway.schemas import (
     WebhookDelivery,
     WebhookStatus,
 )
-from imgpipe.database import RequestDocument
-from imgpipe.input_spool import ProductRow, read_input_spool
-from imgpipe.messages import FINISHED_STATUSES
-from imgpipe.request_paths import download_url, status_url
-from imgpipe.request_presets import presets_of
-from imgpipe.request_state import RequestState, request_state
-from imgpipe.retention import expiry_of
-from imgpipe.row_outcomes import RowOutcome, read_rows
+from imgpipe.contract.messages import FINISHED_STATUSES
+from imgpipe.contract.request_presets import presets_of
+from imgpipe.state.database import RequestDocument
+from imgpipe.state.request_state import RequestState, request_state
+from imgpipe.state.retention import expiry_of
+from imgpipe.state.row_outcomes import RowOutcome, read_rows
+from imgpipe.storage.input_spool import ProductRow, read_input_spool
+from imgpipe.storage.request_paths import download_url, status_url
 
 DEFAULT_PAGE_ROWS = 500
 MAX_PAGE_ROWS = 5_000

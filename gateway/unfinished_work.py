@@ -1,6 +1,6 @@
 """The deployment's unfinished work by owner, as this gateway last saw it.
 
-Every gateway walks the requests in flight once a second (imgpipe/unfinished_requests.py): a few
+Every gateway walks the requests in flight once a second (imgpipe/state/unfinished_requests.py): a few
 single-`_id` reads per unfinished request, never a cost that grows with the database. From that
 walk come each owner's usage, which the upload limits are checked against, the requests that
 other gateways are publishing, which the scheduler shares the topic with, and where each request
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pymongo.asynchronous.database import AsyncDatabase
 
 from gateway.work_progress import RequestProgress, WorkProgress
-from imgpipe.database import REQUESTS, UNFINISHED_REQUESTS, Document
-from imgpipe.retrying import UNAVAILABLE
-from imgpipe.unfinished_requests import InFlight, requests_in_flight
+from imgpipe.runtime.retrying import UNAVAILABLE
+from imgpipe.state.database import REQUESTS, UNFINISHED_REQUESTS, Document
+from imgpipe.state.unfinished_requests import InFlight, requests_in_flight
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ PENDING_FOR_AT_MOST_S = 60.0
 @dataclass(frozen=True)
 class OwnerUsage:
     unfinished_requests: int
-    # Each row counted once per output it asks for (imgpipe/request_presets.py), as the limits count.
+    # Each row counted once per output it asks for (imgpipe/contract/request_presets.py), as the limits count.
     rows_unfinished: int
 
 

@@ -96,7 +96,7 @@ def refuse_before_reading(state: GatewayState, owner: str | None) -> None:
 async def admit_upload(state: GatewayState, owner: str | None, request_id: str, rows: int) -> None:
     """Check a validated upload of `rows` rows against every limit and count it: once this returns,
     the upload is accepted as far as the limits go. A request with presets counts each row once
-    per output it asks for (imgpipe/request_presets.py)."""
+    per output it asks for (imgpipe/contract/request_presets.py)."""
     policy = state.api_keys.policy_of(owner)
     if rows > policy.max_rows_per_upload:
         # Waiting does not help here; Retry-After is sent as with every 429.

@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 from pymongo.asynchronous.database import AsyncDatabase
 
 from gateway.api_keys import OPEN_OWNER
-from imgpipe.database import UPLOAD_SLOTS, Document
-from imgpipe.numbered_slots import take_slot
-from imgpipe.retention import DAY_S
+from imgpipe.state.database import UPLOAD_SLOTS, Document
+from imgpipe.state.numbered_slots import take_slot
+from imgpipe.state.retention import DAY_S
 
 MINUTE_S = 60
 

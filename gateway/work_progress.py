@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from imgpipe.unfinished_requests import InFlight
+from imgpipe.state.unfinished_requests import InFlight
 
 # Long enough to smooth the aggregator's batched counting, short enough to follow a share that
 # changes as other requests come and go.

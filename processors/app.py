@@ -20,18 +20,18 @@ from dataclasses import dataclass
 import faust
 from pydantic import ValidationError
 
-from imgpipe.database import connect, database
-from imgpipe.faust_app import new_faust_app
-from imgpipe.faust_worker import handle_in_offset_order
-from imgpipe.kafka import SharedProducer
-from imgpipe.logs import logging_request
-from imgpipe.messages import DeadLetterReason, RowResult
-from imgpipe.retention import DAY_S
-from imgpipe.row_key import RowKey
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
+from imgpipe.contract.messages import DeadLetterReason, RowResult
+from imgpipe.contract.row_key import RowKey
+from imgpipe.contract.topics import DEAD_LETTERS_TOPIC, RESULTS_TOPIC, ROWS_TOPIC
+from imgpipe.runtime.faust_app import new_faust_app
+from imgpipe.runtime.faust_worker import handle_in_offset_order
+from imgpipe.runtime.kafka import SharedProducer
+from imgpipe.runtime.logs import logging_request
+from imgpipe.runtime.worker_clients import WorkerClients
+from imgpipe.state.database import connect, database
+from imgpipe.state.retention import DAY_S
 from imgpipe.storage.factory import open_storage
-from imgpipe.topics import DEAD_LETTERS_TOPIC, RESULTS_TOPIC, ROWS_TOPIC
-from imgpipe.worker_clients import WorkerClients
 from processors.dead_letters import dead_letter, failed_row_result
 from processors.metrics import count_outcome
 from processors.publishing import work_then_publish

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from imgpipe.errors import CodedError
-from imgpipe.messages import ErrorCode
-from imgpipe.presets import Preset
+from imgpipe.contract.errors import CodedError
+from imgpipe.contract.messages import ErrorCode
+from imgpipe.contract.presets import Preset
 from processors.colour import to_srgb
 from processors.encoders import encode_jpeg
 from processors.variants import EncodedVariant, encode_variants

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 
-from imgpipe.presets import Preset
+from imgpipe.contract.presets import Preset
 from processors.encoders import encoder_effort
 
 # Bump whenever the pipeline would encode the same input with the same settings differently

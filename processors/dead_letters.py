@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime
 
-from imgpipe.messages import (
+from imgpipe.contract.messages import (
     DeadLetter,
     DeadLetterReason,
     ErrorCode,

@@ -10,7 +10,7 @@ import io
 
 from PIL import Image
 
-from imgpipe.presets import OutputFormat
+from imgpipe.contract.presets import OutputFormat
 
 # libwebp's effort, 0 (fastest) to 6; chosen by `make bench-variants` (docs/images.md).
 WEBP_METHOD = 4

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 import aiohttp
 from yarl import URL
 
-from imgpipe.destination_guard import BlockedDestination, DestinationGuard, GuardedResolver
-from imgpipe.errors import CodedError
-from imgpipe.messages import ErrorCode
+from imgpipe.config.destination_guard import BlockedDestination, DestinationGuard, GuardedResolver
+from imgpipe.contract.errors import CodedError
+from imgpipe.contract.messages import ErrorCode
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 

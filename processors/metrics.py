@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-from imgpipe.messages import ImageOutcome
+from imgpipe.contract.messages import ImageOutcome
 
 IMAGES_PROCESSED = Counter(
     "imgpipe_images_processed_total", "Images processed, by outcome and error code", ["outcome", "error_code"]

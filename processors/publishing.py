@@ -4,7 +4,7 @@ The slots bound what is fetched and compressed at once (memory, source servers).
 result mostly waits (the producer's linger, then the broker's acknowledgement), and with small
 images that wait is longer than the work: a row that held its slot through it kept the worker
 idle. So the slot is given back first; the row still counts as unacknowledged until its result
-is on the broker (imgpipe.ordered_acks), so no delivery guarantee changes.
+is on the broker (imgpipe.runtime.ordered_acks), so no delivery guarantee changes.
 """
 
 from __future__ import annotations

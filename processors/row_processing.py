@@ -34,13 +34,20 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
-from imgpipe.destination_guard import DestinationGuard
-from imgpipe.messages import ImageError, ImageOrigin, ImageOutcome, ImageVariant, RowMessage, RowResult
-from imgpipe.output_periods import OutputPeriod
-from imgpipe.presets import OutputFormat, Preset
-from imgpipe.retention import DAY_S
-from imgpipe.settings import Settings
+from imgpipe.config.destination_guard import DestinationGuard
+from imgpipe.config.settings import Settings
+from imgpipe.contract.messages import (
+    ImageError,
+    ImageOrigin,
+    ImageOutcome,
+    ImageVariant,
+    RowMessage,
+    RowResult,
+)
+from imgpipe.contract.presets import OutputFormat, Preset
+from imgpipe.state.retention import DAY_S
 from imgpipe.storage.base import ObjectStorage
+from imgpipe.storage.output_periods import OutputPeriod
 from processors.compress import CompressedImage, ImageRejected, compress_image
 from processors.content_address import content_name, source_digest, variant_name
 from processors.fetch import FetchedImage, FetchError, Validators, fetch_image, new_fetch_session
@@ -233,7 +240,7 @@ class _RowWork:
     async def _size_here_or_copied(self, output: _Output) -> int | None:
         """The output's size in this row's period, copied from the period before if it was stored
         there, so that a request reusing a known output holds it in its own period
-        (imgpipe/output_periods.py). Only for outputs the source cache knows: for fetched bytes, a
+        (imgpipe/storage/output_periods.py). Only for outputs the source cache knows: for fetched bytes, a
         copy attempt would cost every new image a storage request for a rare saving."""
         bytes_out = await self._size_here(output)
         storage, key = self.pipeline.storage, output.key_in(self._period)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from imgpipe.faust_worker import run_worker
-from imgpipe.service_settings import settings_for_service
+from imgpipe.runtime.faust_worker import run_worker
+from imgpipe.storage.startup import settings_for_service
 from processors.app import create_processor_app
 from processors.image_memory import keep_freed_memory
 from processors.variants import EncoderMissing, require_encoders

@@ -40,9 +40,15 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from imgpipe.database import SOURCE_CACHE, Document, SourceClaimDocument, SourceEntryDocument, taken_positions
-from imgpipe.periods import Period
-from imgpipe.retrying import UNAVAILABLE
+from imgpipe.runtime.retrying import UNAVAILABLE
+from imgpipe.state.database import (
+    SOURCE_CACHE,
+    Document,
+    SourceClaimDocument,
+    SourceEntryDocument,
+    taken_positions,
+)
+from imgpipe.storage.periods import Period
 from processors.fetch import Validators
 
 logger = logging.getLogger(__name__)

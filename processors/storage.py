@@ -10,7 +10,7 @@ import io
 
 from PIL import Image
 
-from imgpipe.retrying import until_available
+from imgpipe.runtime.retrying import until_available
 from imgpipe.storage.base import ObjectStorage
 
 # An output's header up to its first scan: it has no metadata, so a few hundred bytes.

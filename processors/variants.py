@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from PIL import Image, features
 
-from imgpipe.presets import OutputFormat, Preset
+from imgpipe.contract.presets import OutputFormat, Preset
 from processors.encoders import encode
 
 # The last, Lanczos step reduces by at least this factor: 1.25 lets a 1024 px photo be halved

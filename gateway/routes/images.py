@@ -1,7 +1,7 @@
 """GET /processed_images/outputs/{retention}/{period}/{fan_out}/{name}.{jpg,webp,avif}: stream one output.
 
 Outputs are stored under their content name (processors/content_address.py), in their period's
-prefix (imgpipe/output_periods.py), in the directory named by the name's first two digits. A
+prefix (imgpipe/storage/output_periods.py), in the directory named by the name's first two digits. A
 period's outputs are deleted together once every request that used them has expired: a missing
 output of such a period answers 410 Gone. Earlier layouts are served still at the URLs they were
 given: /processed_images/images/{fan_out}/{name}.jpg (before periods),
@@ -31,10 +31,15 @@ from gateway.route_responses import (
     stored_file,
 )
 from gateway.stored_objects import stream_object
-from imgpipe.database import OUTPUT_PERIODS, REQUESTS
-from imgpipe.output_periods import OUTPUTS_PREFIX, OutputPeriod
-from imgpipe.presets import OutputFormat
-from imgpipe.request_paths import CONTENT_IMAGES_PREFIX, content_image_key, flat_content_image_key, image_key
+from imgpipe.contract.presets import OutputFormat
+from imgpipe.state.database import OUTPUT_PERIODS, REQUESTS
+from imgpipe.storage.output_periods import OUTPUTS_PREFIX, OutputPeriod
+from imgpipe.storage.request_paths import (
+    CONTENT_IMAGES_PREFIX,
+    content_image_key,
+    flat_content_image_key,
+    image_key,
+)
 
 router = APIRouter()
 
@@ -97,7 +102,7 @@ async def period_image(
     except ApiError as missing:
         if missing.status_code != 404 or not output_period.expired_by(datetime.now(UTC)):
             raise
-        # Gone with its period: every request that used it had expired (imgpipe/output_periods.py).
+        # Gone with its period: every request that used it had expired (imgpipe/storage/output_periods.py).
         raise _expired(output_period.expires_at) from None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from gateway.dependencies import SettingsOnly
-from imgpipe.presets import Preset
+from imgpipe.contract.presets import Preset
 
 router = APIRouter()
 

@@ -27,7 +27,7 @@ from gateway.route_responses import (
     error,
 )
 from gateway.status_view import request_or_404, status_body
-from imgpipe.messages import FINISHED_STATUSES
+from imgpipe.contract.messages import FINISHED_STATUSES
 
 router = APIRouter()
 

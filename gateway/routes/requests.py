@@ -30,8 +30,8 @@ from gateway.status_view import (
     status_body,
 )
 from gateway.stored_objects import stream_object
-from imgpipe.request_paths import output_csv_key
-from imgpipe.request_state import request_state
+from imgpipe.state.request_state import request_state
+from imgpipe.storage.request_paths import output_csv_key
 
 router = APIRouter()
 

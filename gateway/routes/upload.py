@@ -25,12 +25,12 @@ from gateway.request_store import insert_request
 from gateway.route_responses import DEPENDENCY_UNAVAILABLE, INVALID_PARAMETERS, UNAUTHORIZED, error
 from gateway.schemas import CsvRejectedBody, ErrorBody, QuotaExceededBody, UploadAccepted
 from gateway.upload_quotas import admit_upload, refuse_before_reading
-from imgpipe.input_spool import delete_input_spool, store_input_spool
-from imgpipe.messages import MAX_JPEG_QUALITY, MIN_JPEG_QUALITY, RequestStatus
-from imgpipe.request_paths import INPUT_SPOOL_NAME, download_url, status_url
-from imgpipe.request_presets import outputs_per_image
-from imgpipe.retention import DAY_S
-from imgpipe.retrying import UNAVAILABLE
+from imgpipe.contract.messages import MAX_JPEG_QUALITY, MIN_JPEG_QUALITY, RequestStatus
+from imgpipe.contract.request_presets import outputs_per_image
+from imgpipe.runtime.retrying import UNAVAILABLE
+from imgpipe.state.retention import DAY_S
+from imgpipe.storage.input_spool import delete_input_spool, store_input_spool
+from imgpipe.storage.request_paths import INPUT_SPOOL_NAME, download_url, status_url
 
 router = APIRouter()
 

@@ -19,7 +19,7 @@ PutSource = bytes | Path | AsyncIterable[bytes]
 
 class StorageUnavailable(ConnectionError):
     """The store does not answer right now: wait and retry (a ConnectionError, so that
-    imgpipe.retrying treats it like an unreachable broker or database)."""
+    imgpipe.runtime.retrying treats it like an unreachable broker or database)."""
 
 
 class StorageMisconfigured(Exception):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
+from imgpipe.config.storage_location import FileLocation, parse_storage_url
 from imgpipe.storage.base import ObjectStorage
 from imgpipe.storage.file import FileStorage
-from imgpipe.storage.location import FileLocation, parse_storage_url
 from imgpipe.storage.s3 import S3Connection, S3Storage
 
 

@@ -1,4 +1,5 @@
-"""Before a service starts: the store must be usable, or the service stops with one clear line.
+"""Before a service starts: its settings must be valid and its store usable, or it stops with one
+clear line on stderr, not a traceback.
 
 Settings that cannot work (a missing bucket, refused credentials) end the process at once; a
 store that does not answer yet is waited for, as the broker and the database are.
@@ -16,8 +17,10 @@ import asyncio
 import os
 import sys
 
-from imgpipe.retrying import until_available
-from imgpipe.settings import Settings
+from pydantic import ValidationError
+
+from imgpipe.config.settings import Settings, get_settings
+from imgpipe.runtime.retrying import until_available
 from imgpipe.storage.base import ObjectStorage, StorageMisconfigured, StorageUnavailable
 from imgpipe.storage.factory import open_storage
 
@@ -32,6 +35,20 @@ def require_usable_storage(storage: ObjectStorage, service: str) -> None:
         asyncio.run(until_available(storage.check, "checking the storage"))
     except StorageMisconfigured as problem:
         _leave(f"imgpipe {service}: cannot start: {problem}", 1)
+
+
+def settings_for_service(service: str) -> Settings:
+    """The settings `service` starts with, once they are valid and the store they name is usable."""
+    try:
+        settings = get_settings()
+    except ValidationError as invalid:
+        problems = "; ".join(
+            f"IMGPIPE_{'.'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in invalid.errors()
+        )
+        raise SystemExit(f"imgpipe {service}: invalid settings: {problems}") from None
+    require_usable_storage(open_storage(settings), service)
+    return settings
 
 
 def main() -> None:

@@ -27,9 +27,9 @@ from gateway.finished_rows import FinishedRows
 from gateway.row_publisher import RowPublisher
 from gateway.unfinished_work import UnfinishedWork
 from gateway.upload_rate import UploadRate
-from imgpipe.database import connect, database
-from imgpipe.kafka import new_producer
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
+from imgpipe.runtime.kafka import new_producer
+from imgpipe.state.database import connect, database
 from imgpipe.storage.factory import open_storage
 
 # Nothing listens on port 1 (and only root could make something listen there).

@@ -25,8 +25,8 @@ from gateway.dependencies import GatewayState
 from gateway.row_publisher import RowPublisher
 from gateway.unfinished_work import UnfinishedWork
 from gateway.upload_rate import UploadRate
-from imgpipe.database import Document
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
+from imgpipe.state.database import Document
 from imgpipe.storage.factory import open_storage
 
 BOUNDARY = "imgpipe-test-boundary"

@@ -7,7 +7,7 @@ import pytest
 from pymongo import MongoClient
 
 from devstack import processes
-from imgpipe.database import Document
+from imgpipe.state.database import Document
 from tests.support.diagnostics import notable_log_lines
 from tests.support.local_http_server import LocalHttpServer
 from tests.support.stack import ON_S3, S3_STATE, RunningStack, running_test_stack, start_extra_gateway

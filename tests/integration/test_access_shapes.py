@@ -1,7 +1,7 @@
 """Every database access a request causes is one FerretDB answers from its primary key.
 
 FerretDB 1.24 on SQLite pushes only a plain `{"_id": <string>}` filter down to SQL and decodes
-the whole collection for any other (imgpipe/database.py). The test stack runs every service with
+the whole collection for any other (imgpipe/state/database.py). The test stack runs every service with
 IMGPIPE_LOG_DATABASE_COMMANDS on, so each command's collection and filter shape is in the service
 logs. A request goes from upload to completion, with every read a client makes (status with and
 without rows, the event stream, the download, the webhook), and the periodic scans run at least
@@ -18,7 +18,7 @@ import pytest
 from pymongo import MongoClient
 
 from bench.photos import photo_like_image
-from imgpipe.database import SOURCE_CACHE, UPLOAD_SLOTS, Document
+from imgpipe.state.database import SOURCE_CACHE, UPLOAD_SLOTS, Document
 from tests.support.database_commands import log_positions, logged_commands
 from tests.support.helpers import product_csv, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource

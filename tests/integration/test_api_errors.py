@@ -9,7 +9,7 @@ import pytest
 from pymongo import MongoClient
 
 from bench.photos import photo_like_image
-from imgpipe.database import PUBLISHING, REQUEST_STATES, REQUESTS, UNFINISHED_REQUESTS, Document
+from imgpipe.state.database import PUBLISHING, REQUEST_STATES, REQUESTS, UNFINISHED_REQUESTS, Document
 from tests.support.helpers import product_csv, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
 from tests.support.stack import RunningStack

@@ -24,10 +24,10 @@ from aggregator.webhook import DeliveryAttempt
 from aggregator.webhook_store import record_webhook_attempt
 from gateway.publishing_checkpoint import publishing_progress, record_rows_published
 from gateway.request_store import insert_request, webhook_record
-from imgpipe.database import PUBLISHING, REQUESTS, UNFINISHED_REQUESTS, WEBHOOKS, Document
-from imgpipe.messages import ImageOutcome, RowResult
-from imgpipe.request_state import RequestState, request_state
-from imgpipe.retention import DEFAULT_RETENTION_S
+from imgpipe.contract.messages import ImageOutcome, RowResult
+from imgpipe.state.database import PUBLISHING, REQUESTS, UNFINISHED_REQUESTS, WEBHOOKS, Document
+from imgpipe.state.request_state import RequestState, request_state
+from imgpipe.state.retention import DEFAULT_RETENTION_S
 from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,8 @@ import uuid
 import httpx
 import pytest
 
-from imgpipe.input_spool import ProductRow
-from imgpipe.topics import ROWS, ROWS_DLQ
+from imgpipe.contract.topics import ROWS, ROWS_DLQ
+from imgpipe.storage.input_spool import ProductRow
 from tests.support.helpers import read_csv, read_topic, wait_finished
 from tests.support.stack import RunningStack
 from tests.support.staged_requests import record_published_request, send_one

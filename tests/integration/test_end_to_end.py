@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from bench.photos import photo_like_image
-from imgpipe.topics import EVENTS
+from imgpipe.contract.topics import EVENTS
 from tests.support.helpers import (
     product_csv,
     read_csv,

@@ -23,7 +23,8 @@ from pymongo import MongoClient
 from bench.photos import photo_like_image
 from devstack import processes
 from devstack.waiting import wait_until
-from imgpipe.database import (
+from imgpipe.contract.topics import EVENTS, ROWS, ROWS_TOPIC
+from imgpipe.state.database import (
     EXPIRY_QUEUE,
     PUBLISHING,
     REQUEST_STATES,
@@ -35,11 +36,10 @@ from imgpipe.database import (
     connect,
     database,
 )
-from imgpipe.input_spool import ProductRow, RowContext, row_message
-from imgpipe.numbered_slots import first_free_slot, slot_id, take_slot, taken_slots
-from imgpipe.output_periods import OUTPUTS_PREFIX
+from imgpipe.state.numbered_slots import first_free_slot, slot_id, take_slot, taken_slots
 from imgpipe.storage.factory import open_storage
-from imgpipe.topics import EVENTS, ROWS, ROWS_TOPIC
+from imgpipe.storage.input_spool import ProductRow, RowContext, row_message
+from imgpipe.storage.output_periods import OUTPUTS_PREFIX
 from tests.support.helpers import product_csv, read_csv, read_topic, stored_key, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
 from tests.support.stack import RunningStack, start_extra_gateway

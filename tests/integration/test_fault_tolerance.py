@@ -30,10 +30,10 @@ from devstack.settings import LocalS3
 from devstack.stack import start_services
 from devstack.sync_run import run_sync
 from devstack.waiting import wait_until
-from imgpipe.database import REQUESTS, Document
-from imgpipe.input_spool import ProductRow, RowContext, row_message
-from imgpipe.output_periods import OUTPUTS_PREFIX
-from imgpipe.topics import RESULTS, ROWS, ROWS_TOPIC
+from imgpipe.contract.topics import RESULTS, ROWS, ROWS_TOPIC
+from imgpipe.state.database import REQUESTS, Document
+from imgpipe.storage.input_spool import ProductRow, RowContext, row_message
+from imgpipe.storage.output_periods import OUTPUTS_PREFIX
 from tests.support.backends import needs_local_infrastructure
 from tests.support.fault_injection import (
     Catalogue,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.photos import photo_like_image
-from imgpipe.topics import RESULTS
+from imgpipe.contract.topics import RESULTS
 from tests.support.helpers import (
     product_csv,
     read_topic,

@@ -16,9 +16,9 @@ from pymongo import MongoClient
 from devstack.paths import IMGPIPE_COMMAND, ROOT, VENV_PYTHON
 from devstack.sync_run import run_sync
 from devstack.waiting import wait_until
-from imgpipe.database import LAYOUT, Document
-from imgpipe.layout import LAYOUT_VERSION, stored_marker
-from imgpipe.migration_runner import applied_id, progress_id
+from imgpipe.state.database import LAYOUT, Document
+from imgpipe.state.layout import LAYOUT_VERSION, stored_marker
+from imgpipe.state.migration_runner import applied_id, progress_id
 from imgpipe.storage.factory import open_storage
 from tests.support.migration_runs import EFFECTS, ITEMS, items_collection
 from tests.support.stack import RunningStack

@@ -1,6 +1,6 @@
 """Where the file backend keeps outputs, and the URLs they are served at, old layouts included.
 
-Outputs are stored by period of their request's retention (imgpipe/output_periods.py), fanned
+Outputs are stored by period of their request's retention (imgpipe/storage/output_periods.py), fanned
 out over 256 directories by their content name's first two digits, so that no directory of the
 file backend nears a filesystem's limit on names. Outputs stored before periods (fanned out) and
 before the fan-out (flat) are served at the URLs their CSVs were given. A missing output of a
@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from bench.photos import photo_like_image
-from imgpipe.output_periods import OUTPUTS_PREFIX
-from imgpipe.request_paths import CONTENT_IMAGES_PREFIX
-from imgpipe.retention import DEFAULT_RETENTION_S
+from imgpipe.state.retention import DEFAULT_RETENTION_S
+from imgpipe.storage.output_periods import OUTPUTS_PREFIX
+from imgpipe.storage.request_paths import CONTENT_IMAGES_PREFIX
 from tests.support.helpers import product_csv, read_csv, stored_key, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
 from tests.support.stack import RunningStack

@@ -19,10 +19,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from bench.photos import photo_like_image
 from devstack.waiting import wait_until
-from imgpipe.database import REQUESTS, Document
-from imgpipe.input_spool import ProductRow, RowContext, row_message
-from imgpipe.request_state import RequestState, advance_state, request_state
-from imgpipe.topics import ROWS, ROWS_TOPIC
+from imgpipe.contract.topics import ROWS, ROWS_TOPIC
+from imgpipe.state.database import REQUESTS, Document
+from imgpipe.state.request_state import RequestState, advance_state, request_state
+from imgpipe.storage.input_spool import ProductRow, RowContext, row_message
 from tests.support.helpers import read_csv, read_topic, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
 from tests.support.stack import RunningStack

@@ -20,11 +20,11 @@ from pymongo import MongoClient
 from bench.photos import photo_like_image
 from devstack.paths import ROOT
 from devstack.sync_run import run_sync
-from imgpipe.database import SOURCE_CACHE, Document, connect, database
-from imgpipe.output_periods import OutputPeriod
-from imgpipe.retention import DEFAULT_RETENTION_S
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
+from imgpipe.state.database import SOURCE_CACHE, Document, connect, database
+from imgpipe.state.retention import DEFAULT_RETENTION_S
 from imgpipe.storage.factory import open_storage
+from imgpipe.storage.output_periods import OutputPeriod
 from processors.compress import compress_jpeg
 from processors.content_address import content_name, source_digest
 from processors.fetch import Validators
@@ -130,7 +130,7 @@ def test_a_new_url_in_one_row_only_costs_a_lookup_and_its_rows_one_insert(
     )
     # 8 rows' inserts, and the repeated URL's claim (two, when both workers reached it at once).
     # The gateway's filter also marks a URL in one row as repeated in about one such upload in
-    # 3,000 (imgpipe/repeated_urls.py), which claims it: two more writes.
+    # 3,000 (imgpipe/contract/repeated_urls.py), which claims it: two more writes.
     assert 9 <= commands["insert"] <= 10
     assert commands["update"] == 1  # the claimed URL's entry replacing its claim, and nothing else
     entries = mongo[stack.settings.mongodb_database][_cache_collection(stack.settings)]

@@ -8,8 +8,9 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from imgpipe.settings import Settings
-from imgpipe.topics import EVENTS, RESULTS, ROWS, ROWS_DLQ, ensure_topics, topic_overrides
+from imgpipe.config.settings import Settings
+from imgpipe.contract.topics import EVENTS, RESULTS, ROWS, ROWS_DLQ
+from imgpipe.runtime.topic_admin import ensure_topics, topic_overrides
 from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration

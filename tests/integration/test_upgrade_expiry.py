@@ -14,8 +14,8 @@ import pytest
 
 from devstack.sync_run import run_sync
 from devstack.waiting import wait_until
-from imgpipe.request_paths import CONTENT_IMAGES_PREFIX
 from imgpipe.storage.factory import open_storage
+from imgpipe.storage.request_paths import CONTENT_IMAGES_PREFIX
 from tests.support.helpers import read_csv
 from tests.support.layout_fixtures import LAYOUT_V1_FIXTURES, serving_old_sources, upgraded_stack
 from tests.support.stack import RunningStack

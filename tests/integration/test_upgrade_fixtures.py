@@ -26,9 +26,9 @@ import pytest
 from PIL import Image
 
 from devstack.sync_run import run_sync
-from imgpipe.layout import LAYOUT_VERSION, stored_marker
+from imgpipe.contract.topics import EVENTS, RESULTS, ROWS
+from imgpipe.state.layout import LAYOUT_VERSION, stored_marker
 from imgpipe.storage.factory import open_storage
-from imgpipe.topics import EVENTS, RESULTS, ROWS
 from tests.support.helpers import read_csv, read_topic, wait_finished
 from tests.support.layout_fixtures import LAYOUT_V1_FIXTURES, serving_old_sources, upgraded_stack
 from tests.support.local_http_server import LocalHttpServer

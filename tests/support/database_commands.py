@@ -1,7 +1,7 @@
 """The database commands a test stack's services sent, as they logged them.
 
 The test stack runs every service with IMGPIPE_LOG_DATABASE_COMMANDS on, so each command's name,
-collection and filter shape is a line in the service's log (imgpipe/command_shapes.py).
+collection and filter shape is a line in the service's log (imgpipe/state/command_shapes.py).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def logged_commands(paths: StackPaths, since: LogPositions | None = None) -> lis
             file.seek((since or {}).get(log, 0))
             text = file.read().decode(errors="replace")
         for line in text.splitlines():
-            if '"imgpipe.database.commands"' not in line:
+            if '"imgpipe.state.database.commands"' not in line:
                 continue
             record = json.loads(line)
             commands.append(

@@ -14,8 +14,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from devstack.consumer_groups import PROCESSORS_GROUP
 from devstack.sync_run import run_sync
-from imgpipe.settings import Settings
-from imgpipe.topics import RESULTS, ROWS
+from imgpipe.config.settings import Settings
+from imgpipe.contract.topics import RESULTS, ROWS
 
 CONSUMER_GROUPS = (PROCESSORS_GROUP, "imgpipe-aggregator")
 

@@ -21,10 +21,10 @@ from devstack.paths import ROOT
 from devstack.stack import start_services
 from devstack.sync_run import run_sync
 from devstack.throwaway import wait_for_processors
-from imgpipe.database import LAYOUT, Document
-from imgpipe.layout import STORAGE_MARKER_KEY
+from imgpipe.contract.topics import TOPICS, TopicSpec
+from imgpipe.state.database import LAYOUT, Document
+from imgpipe.state.layout import STORAGE_MARKER_KEY
 from imgpipe.storage.factory import open_storage
-from imgpipe.topics import TOPICS, TopicSpec
 from tests.fixtures.generate_layout_fixtures import source_etag
 from tests.support.local_http_server import LocalHttpServer, Resource
 from tests.support.stack import RunningStack, running_test_stack

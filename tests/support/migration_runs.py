@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from imgpipe.database import Document, TypedCollection
-from imgpipe.layout import LAYOUT_VERSION
-from imgpipe.logs import configure_logging
-from imgpipe.migration_runner import (
+from imgpipe.config.settings import Settings
+from imgpipe.runtime.logs import configure_logging
+from imgpipe.state.database import Document, TypedCollection
+from imgpipe.state.layout import LAYOUT_VERSION
+from imgpipe.state.migration_runner import (
     Migration,
     MigrationContext,
     describe_plan,
@@ -22,7 +23,6 @@ from imgpipe.migration_runner import (
     run_migrations,
     with_migration_context,
 )
-from imgpipe.settings import Settings
 
 ITEMS = tuple(f"item-{n:03d}" for n in range(20))
 EFFECTS = "migration_test_effects"

@@ -13,11 +13,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from gateway.publishing_checkpoint import record_rows_published
 from gateway.request_store import insert_request
-from imgpipe.database import Document
-from imgpipe.input_spool import InputSpoolWriter, ProductRow, store_input_spool
-from imgpipe.request_paths import INPUT_SPOOL_NAME
-from imgpipe.retention import DEFAULT_RETENTION_S
+from imgpipe.state.database import Document
+from imgpipe.state.retention import DEFAULT_RETENTION_S
 from imgpipe.storage.factory import open_storage
+from imgpipe.storage.input_spool import InputSpoolWriter, ProductRow, store_input_spool
+from imgpipe.storage.request_paths import INPUT_SPOOL_NAME
 from tests.support.stack import RunningStack
 from tests.support.stored_state import with_database
 

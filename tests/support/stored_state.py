@@ -9,10 +9,10 @@ from typing import TypeVar
 from pymongo.asynchronous.database import AsyncDatabase
 
 from devstack.sync_run import run_sync
-from imgpipe.database import REQUESTS, Document, connect, database
-from imgpipe.request_state import RequestState, request_state
-from imgpipe.row_outcomes import chunks_in_order
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
+from imgpipe.state.database import REQUESTS, Document, connect, database
+from imgpipe.state.request_state import RequestState, request_state
+from imgpipe.state.row_outcomes import chunks_in_order
 
 T = TypeVar("T")
 

@@ -16,7 +16,7 @@ from devstack.paths import StackPaths
 from devstack.ports import free_port_block
 from devstack.seaweedfs import start_seaweedfs
 from devstack.settings import LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_SECRET_ACCESS_KEY, LocalS3
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
 from imgpipe.storage.base import ObjectStorage
 from imgpipe.storage.factory import open_storage
 from imgpipe.storage.file import FileStorage

@@ -15,7 +15,7 @@ from bench.image_server import image_app
 from bench.photos import photo_like_image
 from bench.raw_batch import fetch_and_recompress
 from bench.report import MILLION_ROW_HEADING, million_row_section, with_million_row_run
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
 from processors.compress import compress_jpeg
 
 

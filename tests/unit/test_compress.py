@@ -11,8 +11,8 @@ import zlib
 import pytest
 from PIL import Image, JpegImagePlugin
 
-from imgpipe.messages import ErrorCode
-from imgpipe.presets import parse_presets
+from imgpipe.contract.messages import ErrorCode
+from imgpipe.contract.presets import parse_presets
 from processors import compress
 from processors.compress import CompressedImage, ImageRejected, compress_image, compress_jpeg, decode_srgb
 from processors.variants import encode_variants

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from imgpipe.presets import OutputFormat, Preset
+from imgpipe.contract.presets import OutputFormat, Preset
 from processors import encoders
 from processors.content_address import content_name, variant_name
 

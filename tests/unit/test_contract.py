@@ -9,8 +9,7 @@ from datetime import UTC, datetime
 import jsonschema
 import pytest
 
-from imgpipe.contract import TOPIC_MODELS, render_schema, schema_path
-from imgpipe.messages import (
+from imgpipe.contract.messages import (
     ErrorCode,
     ImageError,
     ImageOutcome,
@@ -20,7 +19,8 @@ from imgpipe.messages import (
     RowMessage,
     RowResult,
 )
-from imgpipe.topics import EVENTS, RESULTS, ROWS
+from imgpipe.contract.schemas import TOPIC_MODELS, render_schema, schema_path
+from imgpipe.contract.topics import EVENTS, RESULTS, ROWS
 
 
 @pytest.mark.parametrize("topic", list(TOPIC_MODELS))

@@ -21,8 +21,8 @@ from gateway.csv_intake import (
     IntakeSummary,
     validate_csv,
 )
-from imgpipe.input_spool import ProductRow, read_input_spool, store_input_spool
 from imgpipe.storage.file import FileStorage
+from imgpipe.storage.input_spool import ProductRow, read_input_spool, store_input_spool
 
 HEADER = "S. No.,Product Name,Input Image Urls\n"
 

@@ -1,4 +1,4 @@
-"""imgpipe.destination_guard.DestinationGuard: only public addresses on 80/443 by default."""
+"""imgpipe.config.destination_guard.DestinationGuard: only public addresses on 80/443 by default."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 from yarl import URL
 
-from imgpipe.destination_guard import BlockedDestination, DestinationGuard, parse_allowlist_entry
+from imgpipe.config.destination_guard import BlockedDestination, DestinationGuard, parse_allowlist_entry
 
 PUBLIC_IP = "93.184.216.34"
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from devstack.settings import LocalPorts, LocalS3, LocalServers, location_variables, point_at_local_servers
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
 

@@ -9,8 +9,8 @@ import faust
 import pytest
 
 from aggregator.app import create_aggregator_app
-from imgpipe.faust_transport import FETCH_MAX_WAIT_MS, Transport
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
+from imgpipe.runtime.faust_transport import FETCH_MAX_WAIT_MS, Transport
 from processors.app import create_processor_app
 
 

@@ -6,8 +6,8 @@ import asyncio
 from datetime import UTC, datetime
 
 from aggregator.finisher import Finisher
-from imgpipe.database import RequestDocument
-from imgpipe.request_state import RequestState, initial_state
+from imgpipe.state.database import RequestDocument
+from imgpipe.state.request_state import RequestState, initial_state
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 STATE = initial_state(NOW)

@@ -18,7 +18,7 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.header_limit import header_limited_protocol
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
 
 LIMIT = 64 * 1024
 

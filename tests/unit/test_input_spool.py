@@ -1,4 +1,4 @@
-"""imgpipe.input_spool: rows read back from any row number, through the offset index, on every
+"""imgpipe.storage.input_spool: rows read back from any row number, through the offset index, on every
 storage backend (a ranged read of a local file, or of an S3 object)."""
 
 from __future__ import annotations
@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from imgpipe.input_spool import (
+from imgpipe.storage.base import ObjectStorage
+from imgpipe.storage.input_spool import (
     INDEX_EVERY_ROWS,
     InputSpoolWriter,
     ProductRow,
@@ -15,8 +16,7 @@ from imgpipe.input_spool import (
     read_input_spool,
     store_input_spool,
 )
-from imgpipe.request_paths import input_spool_key
-from imgpipe.storage.base import ObjectStorage
+from imgpipe.storage.request_paths import input_spool_key
 
 ROWS = 3 * INDEX_EVERY_ROWS + 7
 

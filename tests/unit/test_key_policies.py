@@ -13,7 +13,7 @@ import pytest
 from devstack.paths import IMGPIPE_COMMAND, ROOT
 from gateway.api_keys import load_api_keys
 from gateway.key_policies import InvalidKeyPolicies, KeyPolicy
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
 

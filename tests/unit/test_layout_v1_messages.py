@@ -10,9 +10,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from imgpipe.contract import schema_path
-from imgpipe.presets import parse_presets
-from imgpipe.topics import EVENTS, RESULTS, ROWS, ROWS_DLQ
+from imgpipe.contract.presets import parse_presets
+from imgpipe.contract.schemas import schema_path
+from imgpipe.contract.topics import EVENTS, RESULTS, ROWS, ROWS_DLQ
 from tests.support.layout_fixtures import LAYOUT_V1_FIXTURES, TOPIC_SPECS
 
 TOPIC_NAMES = sorted(TOPIC_SPECS)

@@ -1,7 +1,7 @@
-"""imgpipe.log_summary.RepeatedErrorSummary on a fake clock: the exact lines a broker outage leaves.
+"""imgpipe.runtime.log_summary.RepeatedErrorSummary on a fake clock: the exact lines a broker outage leaves.
 
 The filter sits on a handler of the root logger that collects what it would write; flush() is
-called every second, as the daemon thread that imgpipe.logs.configure_logging starts does.
+called every second, as the daemon thread that imgpipe.runtime.logs.configure_logging starts does.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from imgpipe.log_summary import RepeatedErrorSummary
-from imgpipe.logs import configure_logging
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
+from imgpipe.runtime.log_summary import RepeatedErrorSummary
+from imgpipe.runtime.logs import configure_logging
 
 CONNECT = "Unable connect to node with id %s: %s"
 METADATA = "Unable to update metadata from %s"
@@ -101,7 +101,7 @@ def test_a_13_s_outage_is_9_lines_instead_of_80(clock: FakeClock, lines: Lines) 
         ("ERROR", "aiokafka", f"{metadata} (repeated 6 times in the last 8 s)"),
         (
             "WARNING",
-            "imgpipe.log_summary",
+            "imgpipe.runtime.log_summary",
             "aiokafka errors stopped: none for 5 s, after 13 s of them; 74 repeated lines were not logged",
         ),
     ]
@@ -146,7 +146,7 @@ def test_an_error_that_does_not_repeat_is_one_line(clock: FakeClock, lines: Line
 
 def test_other_loggers_and_lower_levels_pass_untouched(clock: FakeClock, lines: Lines) -> None:
     for _ in range(10):
-        logging.getLogger("imgpipe.kafka").error(CONNECT, 1, REFUSED)
+        logging.getLogger("imgpipe.runtime.kafka").error(CONNECT, 1, REFUSED)
         logging.getLogger("aiokafkaesque").error(CONNECT, 1, REFUSED)
         logging.getLogger("aiokafka.consumer.group_coordinator").info("Joined group")
         clock.now += 0.25

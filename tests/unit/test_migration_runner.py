@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from imgpipe.layout import FIRST_LAYOUT
-from imgpipe.migration_runner import LayoutRecords, Migration, MigrationContext
+from imgpipe.state.layout import FIRST_LAYOUT
+from imgpipe.state.migration_runner import LayoutRecords, Migration, MigrationContext
 
 
 async def _nothing(context: MigrationContext, item: str) -> None:

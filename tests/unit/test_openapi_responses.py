@@ -22,7 +22,7 @@ from fastapi.routing import APIRoute
 import gateway.routes
 from gateway.app import create_app
 from gateway.dependencies import gateway_state
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
 
 DOCUMENT = create_app(Settings()).openapi()
 # Each module of gateway/routes has a `router`; the app includes them all.

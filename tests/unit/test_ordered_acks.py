@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from imgpipe.ordered_acks import OrderedAcks
+from imgpipe.runtime.ordered_acks import OrderedAcks
 
 
 async def _run(acks: OrderedAcks[str] | OrderedAcks[int]) -> asyncio.Future[None]:

@@ -11,8 +11,8 @@ import pytest
 
 from aggregator import output_csv
 from aggregator.output_csv import OutputRow
-from imgpipe.input_spool import ProductRow
 from imgpipe.storage.file import FileStorage
+from imgpipe.storage.input_spool import ProductRow
 
 
 def write_output_csv(

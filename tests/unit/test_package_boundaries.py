@@ -1,6 +1,6 @@
 """What ships and what depends on what: the wheel holds only the product, no package imports
-"upward" (the CLI depends on the services, never the reverse), and importing a service starts
-nothing."""
+"upward" (the CLI depends on the services, never the reverse; in the kernel, the state depends on
+the contract, never the reverse), and importing a service starts nothing."""
 
 from __future__ import annotations
 
@@ -44,14 +44,18 @@ def test_the_wheel_ships_the_product_and_no_dev_tool() -> None:
             assert package in packages
 
 
-def _imported_packages(path: Path) -> set[str]:
+def _imported_modules(path: Path) -> set[str]:
     imported: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            imported.update(alias.name.split(".")[0] for alias in node.names)
+            imported.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            imported.add(node.module.split(".")[0])
+            imported.add(node.module)
     return imported
+
+
+def _imported_packages(path: Path) -> set[str]:
+    return {module.split(".")[0] for module in _imported_modules(path)}
 
 
 @pytest.mark.parametrize(
@@ -65,6 +69,26 @@ def _imported_packages(path: Path) -> set[str]:
 def test_no_package_imports_upward(package: str, may_not_import: set[str]) -> None:
     for path in sorted((ROOT / package).rglob("*.py")):
         assert not _imported_packages(path) & may_not_import, path.relative_to(ROOT)
+
+
+# The kernel's rooms, each allowed to import only the rooms before it (imgpipe/__init__.py).
+KERNEL_ROOMS = ("contract", "config", "runtime", "storage", "state")
+
+
+def test_every_kernel_module_lives_in_a_room() -> None:
+    loose = {path.name for path in (ROOT / "imgpipe").glob("*.py")} - {"__init__.py"}
+    rooms = {path.name for path in (ROOT / "imgpipe").iterdir() if (path / "__init__.py").exists()}
+    assert (loose, rooms) == (set(), set(KERNEL_ROOMS))
+
+
+@pytest.mark.parametrize("room", KERNEL_ROOMS)
+def test_a_kernel_room_imports_only_the_rooms_before_it(room: str) -> None:
+    later = set(KERNEL_ROOMS[KERNEL_ROOMS.index(room) + 1 :])
+    for path in sorted((ROOT / "imgpipe" / room).rglob("*.py")):
+        for module in _imported_modules(path):
+            parts = module.split(".")
+            if parts[0] == "imgpipe":
+                assert len(parts) > 1 and parts[1] not in later, (path.relative_to(ROOT), module)
 
 
 _WHAT_AN_IMPORT_STARTED = """

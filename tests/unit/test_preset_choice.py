@@ -6,7 +6,7 @@ import pytest
 
 from gateway.errors import ApiError
 from gateway.preset_choice import chosen_presets
-from imgpipe.presets import parse_presets
+from imgpipe.contract.presets import parse_presets
 
 KNOWN = parse_presets("thumb:400x400:webp:75,large:1600x1600:avif:50,page:800x800:jpeg:80")
 

@@ -1,10 +1,10 @@
-"""imgpipe.presets: the preset setting's syntax, and the size of a preset's variant of a source."""
+"""imgpipe.contract.presets: the preset setting's syntax, and the size of a preset's variant of a source."""
 
 from __future__ import annotations
 
 import pytest
 
-from imgpipe.presets import OutputFormat, Preset, parse_presets
+from imgpipe.contract.presets import OutputFormat, Preset, parse_presets
 
 
 def _preset(width: int, height: int) -> Preset:

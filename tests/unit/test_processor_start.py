@@ -7,7 +7,7 @@ from typing import NoReturn
 
 import pytest
 
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
 from processors import run, variants
 
 

@@ -1,5 +1,5 @@
 """The gateway tells the processors which URLs of an upload appear in more than one row
-(imgpipe/repeated_urls.py): those, and only about those, get their first fetch claimed."""
+(imgpipe/contract/repeated_urls.py): those, and only about those, get their first fetch claimed."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import io
 from pathlib import Path
 
 from gateway.csv_intake import IntakeLimits, validate_csv
-from imgpipe.input_spool import ProductRow, RowContext, row_message
-from imgpipe.repeated_urls import RepeatedUrls
+from imgpipe.contract.repeated_urls import RepeatedUrls
+from imgpipe.storage.input_spool import ProductRow, RowContext, row_message
 
 HEADER = "S. No.,Product Name,Input Image Urls\n"
 

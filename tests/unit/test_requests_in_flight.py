@@ -6,9 +6,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from aggregator.repair import stalled_requests
-from imgpipe.database import PublishingDocument, RequestDocument
-from imgpipe.request_state import initial_state
-from imgpipe.unfinished_requests import InFlight
+from imgpipe.state.database import PublishingDocument, RequestDocument
+from imgpipe.state.request_state import initial_state
+from imgpipe.state.unfinished_requests import InFlight
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 STALL_S = 60.0

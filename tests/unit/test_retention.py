@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from aggregator.output_expiry import drained, oldest_unfinished
-from imgpipe.database import RequestDocument
-from imgpipe.expiry_queue import BUCKET_S, SETTLED_BUCKETS, bucket_of, last_settled_bucket
-from imgpipe.output_periods import WRITES_SETTLE, OutputPeriod
-from imgpipe.retention import DAY_S, expiry_of
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
+from imgpipe.state.database import RequestDocument
+from imgpipe.state.expiry_queue import BUCKET_S, SETTLED_BUCKETS, bucket_of, last_settled_bucket
+from imgpipe.state.retention import DAY_S, expiry_of
+from imgpipe.storage.output_periods import WRITES_SETTLE, OutputPeriod
 
 T0 = datetime(2026, 12, 6, 3, 0, 0, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from imgpipe.messages import ErrorCode
+from imgpipe.contract.messages import ErrorCode
 from processors.fetch import FetchError
 from processors.retry import RetryPolicy, backoff_delay, with_retries
 

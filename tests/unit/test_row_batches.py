@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from gateway.row_batches import row_partition
-from imgpipe.messages import RowMessage
+from imgpipe.contract.messages import RowMessage
 
 PARTITIONS = [0, 1, 2, 3, 4, 5]
 

@@ -1,8 +1,8 @@
-"""imgpipe.row_outcomes: a row's outcome and a chunk's rows survive their trip through JSON strings."""
+"""imgpipe.state.row_outcomes: a row's outcome and a chunk's rows survive their trip through JSON strings."""
 
 from __future__ import annotations
 
-from imgpipe.row_outcomes import (
+from imgpipe.state.row_outcomes import (
     ROWS_PER_CHUNK,
     RowOutcome,
     RowOutcomes,

@@ -1,10 +1,10 @@
-"""imgpipe.row_key.RowKey: the `request_id:row` key round-trips, and keys of other shapes are refused."""
+"""imgpipe.contract.row_key.RowKey: `request_id:row` round-trips; keys of other shapes are refused."""
 
 from __future__ import annotations
 
 import pytest
 
-from imgpipe.row_key import RowKey
+from imgpipe.contract.row_key import RowKey
 
 REQUEST = "3f2c5a1e-8d4b-4c55-9a51-0c7f3e1b2a90"
 

@@ -20,9 +20,9 @@ from gateway import row_publisher
 from gateway.fair_scheduler import FairScheduler
 from gateway.finished_rows import FinishedRows
 from gateway.unfinished_work import UnfinishedWork
-from imgpipe.database import Document
-from imgpipe.input_spool import InputSpoolWriter, ProductRow, RowContext, store_input_spool
+from imgpipe.state.database import Document
 from imgpipe.storage.file import FileStorage
+from imgpipe.storage.input_spool import InputSpoolWriter, ProductRow, RowContext, store_input_spool
 
 SECONDS_PER_ROW = 0.25
 

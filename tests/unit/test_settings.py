@@ -1,4 +1,4 @@
-"""imgpipe.settings.Settings: environment variables in, typed settings out."""
+"""imgpipe.config.settings.Settings: environment variables in, typed settings out."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import ipaddress
 import pytest
 from pydantic import ValidationError
 
-from imgpipe.destination_guard import AllowedHostPort, parse_allowlist_entry
-from imgpipe.presets import OutputFormat, Preset
-from imgpipe.settings import Settings
+from imgpipe.config.destination_guard import AllowedHostPort, parse_allowlist_entry
+from imgpipe.config.settings import Settings
+from imgpipe.contract.presets import OutputFormat, Preset
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
 

@@ -13,7 +13,8 @@ import pytest
 from bench.photos import photo_like_image
 from devstack.seaweedfs import public_bucket_url
 from devstack.settings import LocalS3
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
+from imgpipe.config.storage_location import FileLocation, S3Location, parse_storage_url
 from imgpipe.storage.base import (
     ObjectNotFound,
     ObjectStorage,
@@ -22,7 +23,6 @@ from imgpipe.storage.base import (
     read_all,
 )
 from imgpipe.storage.file import FileStorage
-from imgpipe.storage.location import FileLocation, S3Location, parse_storage_url
 from tests.unit.conftest import GATEWAY, UNIT_BUCKET, s3_storage
 
 # More than one 5 MiB multipart part, and not a whole number of them.

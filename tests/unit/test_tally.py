@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from aggregator.result_store import row_outcome
 from aggregator.tally import OffsetResult, Tally, tally_new_results, tally_of_rows
-from imgpipe.messages import ErrorCode, ImageError, ImageOutcome, RowResult
-from imgpipe.row_key import RowKey
+from imgpipe.contract.messages import ErrorCode, ImageError, ImageOutcome, RowResult
+from imgpipe.contract.row_key import RowKey
 
 REQUEST = "req-1"
 

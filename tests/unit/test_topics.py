@@ -1,4 +1,4 @@
-"""imgpipe.topics: each topic's messages go on the wire as JSON of its model, keyed as its
+"""imgpipe.contract.topics: each topic's messages go on the wire as JSON of its model, keyed as its
 consumers rely on (rows per row, results and events per request, dead letters as the original)."""
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from imgpipe.messages import RowMessage, RowResult
-from imgpipe.settings import Settings
-from imgpipe.topics import DEAD_LETTERS_TOPIC, RESULTS_TOPIC, ROWS_TOPIC, TOPICS, topic_configs
+from imgpipe.config.settings import Settings
+from imgpipe.contract.messages import RowMessage, RowResult
+from imgpipe.contract.topics import DEAD_LETTERS_TOPIC, RESULTS_TOPIC, ROWS_TOPIC, TOPICS
+from imgpipe.runtime.topic_admin import topic_configs
 from processors.dead_letters import dead_letter
 
 

@@ -11,7 +11,7 @@ import pytest
 from gateway.app import create_app
 from gateway.errors import ApiError
 from gateway.routes.upload import _check_webhook_url, _jpeg_quality
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
 
 FIELDS = create_app(Settings()).openapi()["components"]["schemas"]["Body_upload_upload_post"]["properties"]
 

@@ -9,8 +9,8 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from gateway.upload_rate import UploadRate, minute_prefix
-from imgpipe.database import Document
-from imgpipe.numbered_slots import slot_id
+from imgpipe.state.database import Document
+from imgpipe.state.numbered_slots import slot_id
 
 NO_DATABASE = cast(AsyncDatabase[Document], None)
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, features
 
 from bench.photos import photo_like_image
-from imgpipe.presets import OutputFormat, Preset
+from imgpipe.contract.presets import OutputFormat, Preset
 from processors import variants
 from processors.compress import decode_srgb
 from processors.variants import EncoderMissing, encode_variants, require_encoders

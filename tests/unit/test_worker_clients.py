@@ -1,4 +1,4 @@
-"""imgpipe.worker_clients.WorkerClients: opened with the app's exit stack, closed with it."""
+"""imgpipe.runtime.worker_clients.WorkerClients: opened with the app's exit stack, closed with it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import pytest
 
-from imgpipe.worker_clients import WorkerClients
+from imgpipe.runtime.worker_clients import WorkerClients
 
 
 async def test_clients_exist_from_start_to_shutdown() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from imgpipe.presets import Preset
+from imgpipe.contract.presets import Preset
 
 
 def presets_of(request: Mapping[str, Any]) -> list[Preset]:

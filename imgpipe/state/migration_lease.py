@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from imgpipe.database import LAYOUT, Document
+from imgpipe.state.database import LAYOUT, Document
 
 logger = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
-"""The stored layout's migrations, in the order they apply (imgpipe/migration_runner.py runs them).
+"""The stored layout's migrations, in the order they apply (imgpipe/state/migration_runner.py runs them).
 
 Adding one: write a function that migrates one item (a document's `_id`, or an object's key) and is
 idempotent, then list it below with a new name and the layout it brings the data to; raise
-`LAYOUT_VERSION` (imgpipe/layout.py) when it changes what the code writes. For example:
+`LAYOUT_VERSION` (imgpipe/state/layout.py) when it changes what the code writes. For example:
 
     async def mark_request_layout_2(context: MigrationContext, request_id: str) -> None:
         await REQUESTS.of(context.db).update_one({"_id": request_id}, {"$set": {"layout": 2}})
@@ -23,11 +23,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from imgpipe.database import REQUESTS
-from imgpipe.expiry_queue import ExpiryQueue
-from imgpipe.migration_runner import Migration, MigrationContext
-from imgpipe.request_state import RequestState, advance_state, request_state
-from imgpipe.retention import retention_of
+from imgpipe.state.database import REQUESTS
+from imgpipe.state.expiry_queue import ExpiryQueue
+from imgpipe.state.migration_runner import Migration, MigrationContext
+from imgpipe.state.request_state import RequestState, advance_state, request_state
+from imgpipe.state.retention import retention_of
 
 
 async def give_finished_request_its_expiry(context: MigrationContext, request_id: str) -> None:

@@ -11,10 +11,10 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from imgpipe.destination_guard import AllowlistEntry, parse_allowlist
-from imgpipe.messages import JpegQuality
-from imgpipe.presets import Preset, parse_presets
-from imgpipe.storage.location import parse_storage_url
+from imgpipe.config.destination_guard import AllowlistEntry, parse_allowlist
+from imgpipe.config.storage_location import parse_storage_url
+from imgpipe.contract.messages import JpegQuality
+from imgpipe.contract.presets import Preset, parse_presets
 
 # A listing's thumbnail and a product page's image, each as good as a JPEG of quality 75 by SSIM
 # (`make bench-variants`, docs/images.md#variants).
@@ -255,7 +255,7 @@ class Settings(BaseSettings):
         default=1, description="replication factor of the topics imgpipe creates"
     )
     # How long each topic keeps messages: set when imgpipe creates a topic, and applied to existing
-    # ones when a gateway starts (imgpipe/topics.py; the reasons in docs/architecture.md).
+    # ones when a gateway starts (imgpipe/contract/topics.py; the reasons in docs/architecture.md).
     kafka_rows_retention_days: float = Field(
         default=7.0,
         gt=0,
@@ -316,7 +316,7 @@ class Settings(BaseSettings):
     log_database_commands: bool = Field(
         default=False,
         description="log every database command's collection and filter shape (keys and value types, "
-        "never values) at INFO, logger `imgpipe.database.commands`; the test suite uses it to check "
+        "never values) at INFO, logger `imgpipe.state.database.commands`; the test suite uses it to check "
         "that every hot access is a single-`_id` one",
     )
 

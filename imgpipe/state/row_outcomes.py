@@ -24,8 +24,8 @@ from typing import Any, TypedDict
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from imgpipe.database import ROW_CHUNKS, ROW_OUTCOMES, Document, RowOutcomeDocument
-from imgpipe.row_key import RowKey
+from imgpipe.contract.row_key import RowKey
+from imgpipe.state.database import ROW_CHUNKS, ROW_OUTCOMES, Document, RowOutcomeDocument
 
 # 500 rows of one image are about 150 KB: the largest page of row details (5,000 rows) is ten
 # reads, and a million-row request's output CSV two thousand.

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from imgpipe.database import RequestDocument
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
+from imgpipe.state.database import RequestDocument
 
 DAY_S = 24 * 3600.0
 # IMGPIPE_RETENTION_DAYS's default, in seconds.

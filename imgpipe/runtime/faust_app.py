@@ -1,5 +1,5 @@
 """The Faust app shared by the processor and aggregator workers: its settings, and its clients
-opened on start-up and closed on shutdown (imgpipe/worker_clients.py)."""
+opened on start-up and closed on shutdown (imgpipe/runtime/worker_clients.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import faust
 
-from imgpipe.settings import Settings
-from imgpipe.worker_clients import WorkerClients
+from imgpipe.config.settings import Settings
+from imgpipe.runtime.worker_clients import WorkerClients
 
 STREAM_BUFFER_MESSAGES = 16_384
 

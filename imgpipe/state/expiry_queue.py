@@ -1,7 +1,7 @@
 """The expiry queue: which requests are due to expire when, read by time without a query.
 
 Time is cut into buckets of `BUCKET_S` seconds. A request due at time t is queued as a numbered
-slot (imgpipe/numbered_slots.py) of its bucket: `"<bucket>/<n>"` in `expiry_queue`, holding the
+slot (imgpipe/state/numbered_slots.py) of its bucket: `"<bucket>/<n>"` in `expiry_queue`, holding the
 request's id and what is due (`expire` the request, or `forget` its tombstone). The expiry walks
 the buckets in order from a cursor (`expiry_cursor`, one document), so finding what is due costs
 one `_id` read per entry and one per bucket, never a scan of anything stored.
@@ -25,8 +25,8 @@ from typing import Literal
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from imgpipe.database import EXPIRY_CURSOR, EXPIRY_QUEUE, Document
-from imgpipe.numbered_slots import first_free_slot, slot_id, take_slot, taken_slots
+from imgpipe.state.database import EXPIRY_CURSOR, EXPIRY_QUEUE, Document
+from imgpipe.state.numbered_slots import first_free_slot, slot_id, take_slot, taken_slots
 
 BUCKET_S = 10
 SETTLED_BUCKETS = 2

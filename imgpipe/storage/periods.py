@@ -2,8 +2,8 @@
 
 Period `index` of length L covers [index * L, (index + 1) * L) seconds since the Unix epoch, so any
 process on any host names the same period for the same moment (give or take its clock). Outputs
-are stored by period of their requests' retention (imgpipe/output_periods.py); the source cache's
-entries and the upload rate's slots are kept in a collection per period (imgpipe/database.py's
+are stored by period of their requests' retention (imgpipe/storage/output_periods.py); the source cache's
+entries and the upload rate's slots are kept in a collection per period (imgpipe/state/database.py's
 `PeriodCollections`).
 """
 

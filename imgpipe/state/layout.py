@@ -1,6 +1,6 @@
 """The version of the stored layout: what shape the documents, stored objects and messages have.
 
-A release reads everything the previous release wrote, or migrates it (imgpipe/migrations.py).
+A release reads everything the previous release wrote, or migrates it (imgpipe/state/migrations.py).
 Where each kind of data says its version:
 
 - Documents: a document without a `layout` field is layout 1 (everything written up to and
@@ -10,7 +10,7 @@ Where each kind of data says its version:
   `layout` collection (`migration/<name>`), or 1 when none was.
 - Stored objects: the object `layout.json` at the root of the storage holds the layout of the
   data in it, written once the migrations are applied; objects without their own marker are layout 1.
-- Messages: each topic's JSON carries `schema_version` (imgpipe/messages.py); new fields are
+- Messages: each topic's JSON carries `schema_version` (imgpipe/contract/messages.py); new fields are
   optional, so consumers of either release read both.
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 from imgpipe.storage.base import ObjectStorage, read_all
 
 # Layout 1: release 8261b3e's documents and objects (tests/fixtures/layout_v1 records them).
-# Layout 2: retention (imgpipe/migrations.py says what it adds).
+# Layout 2: retention (imgpipe/state/migrations.py says what it adds).
 LAYOUT_VERSION = 2
 FIRST_LAYOUT = 1
 STORAGE_MARKER_KEY = "layout.json"

@@ -8,7 +8,7 @@ the last recorded item and redoes at most the last second of items, which idempo
 finished migration is recorded as `migration/<name>` and never runs again. Listing the items may
 scan a collection once: a migration runs at start, never on a hot path.
 
-One run at a time (imgpipe/migration_lease.py): the aggregator runs the pending migrations at start,
+One run at a time (imgpipe/state/migration_lease.py): the aggregator runs the pending migrations at start,
 before it joins its consumer group, and `imgpipe migrate` runs them by hand; a second starter
 waits for the first. The gateways and processors do not wait, so a migration must leave the data
 readable by both releases while it runs (add, then stop using; never change in place).
@@ -30,11 +30,11 @@ from typing import Any, TypeVar
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from imgpipe.database import LAYOUT, Document, TypedCollection, connect, database
-from imgpipe.layout import FIRST_LAYOUT, LAYOUT_VERSION, StorageMarker, stored_marker, write_marker
-from imgpipe.migration_lease import migration_lease
-from imgpipe.retrying import until_available
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
+from imgpipe.runtime.retrying import until_available
+from imgpipe.state.database import LAYOUT, Document, TypedCollection, connect, database
+from imgpipe.state.layout import FIRST_LAYOUT, LAYOUT_VERSION, StorageMarker, stored_marker, write_marker
+from imgpipe.state.migration_lease import migration_lease
 from imgpipe.storage.base import ObjectStorage
 from imgpipe.storage.factory import open_storage
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from imgpipe.topics import TOPICS
+from imgpipe.contract.topics import TOPICS
 
-SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
 TOPIC_MODELS: dict[str, type[BaseModel]] = {topic.name: topic.model for topic in TOPICS}
 
@@ -40,8 +40,3 @@ def write_schemas() -> list[Path]:
         path.write_text(render_schema(topic))
         written.append(path)
     return written
-
-
-if __name__ == "__main__":
-    for path in write_schemas():
-        print(f"wrote {path}")

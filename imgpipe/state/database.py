@@ -24,9 +24,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from imgpipe.command_shapes import CommandShapeLogger
-from imgpipe.periods import Period
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
+from imgpipe.state.command_shapes import CommandShapeLogger
+from imgpipe.storage.periods import Period
 
 # A document as the driver hands it over; the collections below say what each one holds.
 Document = dict[str, Any]
@@ -48,7 +48,7 @@ class TypedCollection(Generic[DocumentT]):
 @dataclass(frozen=True)
 class PeriodCollections(Generic[DocumentT]):
     """Documents useful for a fixed time after they are written, kept in a collection per period of
-    that length, `<base>_<length>_<index>` (imgpipe/periods.py). Once the period after a document's
+    that length, `<base>_<length>_<index>` (imgpipe/storage/periods.py). Once the period after a document's
     has ended it is out of use, so a period's collection is dropped whole then
     (aggregator/period_collection_expiry.py): nothing is read, whatever it holds."""
 
@@ -73,11 +73,11 @@ class RequestDocument(TypedDict):
     webhook_url: str | None
     owner: str | None  # the API key's owner id; None when the API is open
     quality: int
-    # The presets it asked for, each as defined when it was accepted (imgpipe/presets.py); missing
+    # The presets it asked for, each as defined when it was accepted (imgpipe/contract/presets.py); missing
     # in requests accepted before presets existed.
     presets: NotRequired[list[dict[str, Any]]]
     # How long the request is kept once finished; missing in requests accepted before retention
-    # existed (imgpipe/retention.py says what they are kept for).
+    # existed (imgpipe/state/retention.py says what they are kept for).
     retention_s: NotRequired[float]
     created_at: datetime
     state_version: int  # a hint to the newest version in request_states
@@ -86,7 +86,7 @@ class RequestDocument(TypedDict):
 
 
 class RequestStateDocument(TypedDict):
-    """One version of a request's progress (imgpipe/request_state.py)."""
+    """One version of a request's progress (imgpipe/state/request_state.py)."""
 
     _id: str
     version: int
@@ -105,12 +105,12 @@ class RequestStateDocument(TypedDict):
 
 class RowOutcomeDocument(TypedDict):
     _id: str
-    outcome: str  # JSON: see imgpipe/row_outcomes.py
+    outcome: str  # JSON: see imgpipe/state/row_outcomes.py
 
 
 class RowChunkDocument(TypedDict):
     _id: str
-    rows: str  # JSON: see imgpipe/row_outcomes.py
+    rows: str  # JSON: see imgpipe/state/row_outcomes.py
 
 
 class UnfinishedRequestDocument(TypedDict):
@@ -133,7 +133,7 @@ class PublishingClaimDocument(TypedDict):
 
 
 class ExpiryEntryDocument(TypedDict):
-    _id: str  # "<bucket>/<n>" (imgpipe/expiry_queue.py)
+    _id: str  # "<bucket>/<n>" (imgpipe/state/expiry_queue.py)
     request_id: str
     due: str  # expire, or forget (the tombstone)
 
@@ -144,7 +144,7 @@ class ExpiryCursorDocument(TypedDict):
 
 
 class OutputPeriodDocument(TypedDict):
-    _id: str  # the period's prefix, "outputs/<retention_s>/<index>" (imgpipe/output_periods.py)
+    _id: str  # the period's prefix, "outputs/<retention_s>/<index>" (imgpipe/storage/output_periods.py)
     drained_at: datetime  # when no request in flight could use it any more
     deleted_at: NotRequired[datetime]  # `images`, the outputs from before periods, once deleted
 
@@ -226,7 +226,7 @@ WEBHOOKS = TypedCollection[WebhookDocument]("webhooks")
 # fetch. The processors replace an entry whole; two writing at once write the same answer, the last
 # one stays.
 SOURCE_CACHE = PeriodCollections[SourceEntryDocument | SourceClaimDocument]("source_cache")
-# The stored layout's migrations (imgpipe/migration_runner.py): "run/<n>" a run's lease, inserted
+# The stored layout's migrations (imgpipe/state/migration_runner.py): "run/<n>" a run's lease, inserted
 # then moved by its holder; "progress/<name>" and "migration/<name>" (applied), by the lease holder
 LAYOUT = TypedCollection[Document]("layout")
 

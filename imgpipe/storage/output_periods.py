@@ -19,8 +19,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from imgpipe.periods import Period
-from imgpipe.presets import OutputFormat
+from imgpipe.contract.presets import OutputFormat
+from imgpipe.storage.periods import Period
 
 OUTPUTS_PREFIX = "outputs"
 # How far the clocks of the gateways (which time a request's acceptance) and of the processors

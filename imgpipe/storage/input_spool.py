@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from imgpipe.messages import RowMessage
-from imgpipe.presets import Preset
-from imgpipe.repeated_urls import RepeatedUrls
-from imgpipe.request_paths import input_spool_key
-from imgpipe.request_presets import presets_of
+from imgpipe.contract.messages import RowMessage
+from imgpipe.contract.presets import Preset
+from imgpipe.contract.repeated_urls import RepeatedUrls
+from imgpipe.contract.request_presets import presets_of
 from imgpipe.storage.base import ObjectNotFound, ObjectStorage, read_all
+from imgpipe.storage.request_paths import input_spool_key
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Code that works on a request runs inside `logging_request(request_id)`; every line logged
 meanwhile (by imgpipe, Faust, aiokafka or uvicorn) carries `"request_id"`, so one grep follows a
-request through all services. Repeated aiokafka errors are summarised (imgpipe/log_summary.py).
+request through all services. Repeated aiokafka errors are summarised (imgpipe/runtime/log_summary.py).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from imgpipe.log_summary import RepeatedErrorSummary
-from imgpipe.settings import Settings
+from imgpipe.config.settings import Settings
+from imgpipe.runtime.log_summary import RepeatedErrorSummary
 
 _current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 

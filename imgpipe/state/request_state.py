@@ -22,14 +22,14 @@ from datetime import datetime
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from imgpipe.database import (
+from imgpipe.contract.messages import FINISHED_STATUSES, RequestStatus
+from imgpipe.state.database import (
     REQUEST_STATES,
     REQUESTS,
     Document,
     RequestDocument,
     RequestStateDocument,
 )
-from imgpipe.messages import FINISHED_STATUSES, RequestStatus
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class RequestState:
     completed_at: datetime | None = None
     repairs: int = 0
     repaired_at: datetime | None = None
-    expires_at: datetime | None = None  # set with the final status (imgpipe/retention.py)
+    expires_at: datetime | None = None  # set with the final status (imgpipe/state/retention.py)
 
     @property
     def finished(self) -> bool:

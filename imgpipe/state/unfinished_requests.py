@@ -13,7 +13,8 @@ from datetime import datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from imgpipe.database import (
+from imgpipe.contract.request_presets import outputs_per_image, presets_of
+from imgpipe.state.database import (
     PUBLISHING,
     REQUESTS,
     UNFINISHED_REQUESTS,
@@ -21,8 +22,7 @@ from imgpipe.database import (
     PublishingDocument,
     RequestDocument,
 )
-from imgpipe.request_presets import outputs_per_image, presets_of
-from imgpipe.request_state import RequestState, request_state
+from imgpipe.state.request_state import RequestState, request_state
 
 
 async def mark_unfinished(db: AsyncDatabase[Document], request_id: str) -> None:

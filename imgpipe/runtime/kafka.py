@@ -9,9 +9,9 @@ from typing import TypeVar
 from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
 
-from imgpipe.retrying import until_available
-from imgpipe.settings import Settings
-from imgpipe.topics import TopicSpec
+from imgpipe.config.settings import Settings
+from imgpipe.contract.topics import TopicSpec
+from imgpipe.runtime.retrying import until_available
 
 Message = TypeVar("Message", bound=BaseModel)
 

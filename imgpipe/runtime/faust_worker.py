@@ -17,11 +17,11 @@ from typing import cast
 import faust
 from faust.streams import Stream
 
-from imgpipe.logs import configure_logging
-from imgpipe.ordered_acks import OrderedAcks
-from imgpipe.retrying import until_done
-from imgpipe.settings import Settings
-from imgpipe.worker_metrics import expose_worker_metrics
+from imgpipe.config.settings import Settings
+from imgpipe.runtime.logs import configure_logging
+from imgpipe.runtime.ordered_acks import OrderedAcks
+from imgpipe.runtime.retrying import until_done
+from imgpipe.runtime.worker_metrics import expose_worker_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +58,10 @@ Handle = Callable[[faust.EventT[bytes]], Awaitable[object]]
 
 async def handle_in_offset_order(stream: faust.StreamT[bytes], handle: Handle, max_in_flight: int) -> None:
     """The body of an agent: run `handle` on up to `max_in_flight` events at once, acknowledging
-    them in offset order per partition (see imgpipe.ordered_acks), drained on SIGTERM.
+    them in offset order per partition (see imgpipe.runtime.ordered_acks), drained on SIGTERM.
 
     `handle` must be idempotent: after an unexpected failure it runs again (see
-    imgpipe.retrying.until_done), since acknowledging the event would lose it."""
+    imgpipe.runtime.retrying.until_done), since acknowledging the event would lose it."""
     # noack exists on the concrete Stream but is missing from Faust's StreamT interface.
     manual = cast(Stream[bytes], stream).noack()
     acks: OrderedAcks[faust.EventT[bytes]] = OrderedAcks(manual.ack, max_in_flight)

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from imgpipe.presets import OutputFormat, Preset
+from imgpipe.contract.presets import OutputFormat, Preset
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -77,11 +77,11 @@ class RowMessage(_Message):
     # scoped per owner, so one owner cannot learn what another has processed.
     owner: str | None = None
     # Positions in input_urls of the URLs that may appear in other rows of the request too: the
-    # processors coordinate only those across workers (imgpipe/repeated_urls.py). None: not
+    # processors coordinate only those across workers (imgpipe/contract/repeated_urls.py). None: not
     # known (a row published again after a restart), so every new URL is coordinated.
     urls_in_other_rows: list[int] | None = None
     # How long the request is kept once finished, in seconds: its outputs are stored by period of
-    # that length (imgpipe/output_periods.py). None in rows published before retention existed:
+    # that length (imgpipe/storage/output_periods.py). None in rows published before retention existed:
     # IMGPIPE_RETENTION_DAYS then.
     retention_s: float | None = None
     # The presets the request asked for, whole: each image gets a variant of each beside its JPEG.
