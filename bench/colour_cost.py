@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 from PIL import Image, ImageCms
 
-from bench.icc_profiles import ADOBE_RGB, rgb_profile
-from bench.photos import photo_like_image
 from processors.compress import compress_jpeg
+from tests.support.icc_profiles import ADOBE_RGB, rgb_profile
+from tests.support.photos import photo_like_image
 
 QUALITY = 50
 PASSES = 5

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.photos import photo_like_image
 from devstack.paths import ROOT
+from tests.support.photos import photo_like_image
 
 CACHE = ROOT / ".local" / "bench"  # generated images and CSVs, reused by every run
 WIDTH, HEIGHT = 1024, 768

@@ -17,11 +17,11 @@ import httpx
 import pytest
 from pymongo import MongoClient
 
-from bench.photos import photo_like_image
 from imgpipe.state.database import SOURCE_CACHE, UPLOAD_SLOTS, Document
 from tests.support.database_commands import log_positions, logged_commands
 from tests.support.helpers import product_csv, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.photos import photo_like_image
 from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration

@@ -8,10 +8,10 @@ import httpx
 import pytest
 from pymongo import MongoClient
 
-from bench.photos import photo_like_image
 from imgpipe.state.database import PUBLISHING, REQUEST_STATES, REQUESTS, UNFINISHED_REQUESTS, Document
 from tests.support.helpers import product_csv, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.photos import photo_like_image
 from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration

@@ -20,13 +20,13 @@ import pillow_heif
 import pytest
 from PIL import Image
 
-from bench.photos import photo_like_image
 from devstack.sync_run import run_sync
 from imgpipe.storage.factory import open_storage
 from imgpipe.storage.request_paths import input_spool_key, output_csv_key
 from tests.support.error_answers import LEAKS, Answer, answer_of, assert_error
 from tests.support.helpers import product_csv, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.photos import photo_like_image
 from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration

@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench.photos import photo_like_image
 from devstack.paths import IMGPIPE_COMMAND
 from tests.integration.conftest import API_KEYS
 from tests.support.helpers import product_csv, read_csv, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.photos import photo_like_image
 from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration

@@ -8,10 +8,10 @@ import uuid
 
 import pytest
 
-from bench.photos import photo_like_image
 from devstack.paths import ROOT, VENV_PYTHON
 from tests.support.helpers import product_csv, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.photos import photo_like_image
 from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration

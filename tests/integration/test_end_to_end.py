@@ -8,7 +8,6 @@ import httpx
 import pytest
 from PIL import Image
 
-from bench.photos import photo_like_image
 from imgpipe.contract.topics import EVENTS
 from tests.support.helpers import (
     product_csv,
@@ -18,6 +17,7 @@ from tests.support.helpers import (
     wait_finished,
 )
 from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.photos import photo_like_image
 from tests.support.stack import RunningStack
 from tests.support.stored_state import stored_row_count, stored_state
 

@@ -20,7 +20,6 @@ import httpx
 import pytest
 from pymongo import MongoClient
 
-from bench.photos import photo_like_image
 from devstack import processes
 from devstack.waiting import wait_until
 from imgpipe.contract.topics import EVENTS, ROWS, ROWS_TOPIC
@@ -42,6 +41,7 @@ from imgpipe.storage.input_spool import ProductRow, RowContext, row_message
 from imgpipe.storage.output_periods import OUTPUTS_PREFIX
 from tests.support.helpers import product_csv, read_csv, read_topic, stored_key, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.photos import photo_like_image
 from tests.support.stack import RunningStack, start_extra_gateway
 from tests.support.staged_requests import record_published_request, send_one
 from tests.support.worker_metrics import scrape, value, worker_urls

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from bench.photos import photo_like_image
 from imgpipe.contract.topics import RESULTS
 from tests.support.helpers import (
     product_csv,
@@ -13,6 +12,7 @@ from tests.support.helpers import (
     wait_finished,
 )
 from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.photos import photo_like_image
 from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration

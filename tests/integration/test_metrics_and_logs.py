@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from bench.photos import photo_like_image
 from devstack.waiting import wait_until
 from tests.support.helpers import product_csv, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.photos import photo_like_image
 from tests.support.stack import RunningStack
 from tests.support.worker_metrics import processors_total, scrape, value, worker_urls
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench.photos import photo_like_image
 from imgpipe.state.retention import DEFAULT_RETENTION_S
 from imgpipe.storage.output_periods import OUTPUTS_PREFIX
 from imgpipe.storage.request_paths import CONTENT_IMAGES_PREFIX
 from tests.support.helpers import product_csv, read_csv, stored_key, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.photos import photo_like_image
 from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from bench.photos import photo_like_image
 from imgpipe.contract.topics import EVENTS, RESULTS
 from tests.support.helpers import product_csv, read_csv, read_topic, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.photos import photo_like_image
 from tests.support.stack import RunningStack
 from tests.support.worker_metrics import processors_total
 

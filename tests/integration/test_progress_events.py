@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.photos import photo_like_image
 from tests.integration.conftest import API_KEYS
 from tests.support.helpers import product_csv, upload
 from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.photos import photo_like_image
 from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration

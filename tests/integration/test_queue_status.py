@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.photos import photo_like_image
 from tests.support.helpers import FINISHED, product_csv, upload
 from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.photos import photo_like_image
 from tests.support.stack import RunningStack
 from tests.support.worker_metrics import scrape, value
 

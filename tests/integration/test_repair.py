@@ -17,7 +17,6 @@ import pytest
 from PIL import Image
 from pymongo.asynchronous.database import AsyncDatabase
 
-from bench.photos import photo_like_image
 from devstack.waiting import wait_until
 from imgpipe.contract.topics import ROWS, ROWS_TOPIC
 from imgpipe.state.database import REQUESTS, Document
@@ -25,6 +24,7 @@ from imgpipe.state.request_state import RequestState, advance_state, request_sta
 from imgpipe.storage.input_spool import ProductRow, RowContext, row_message
 from tests.support.helpers import read_csv, read_topic, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.photos import photo_like_image
 from tests.support.stack import RunningStack
 from tests.support.staged_requests import record_published_request, send_one
 from tests.support.stored_state import stored_row_count, stored_state, with_database

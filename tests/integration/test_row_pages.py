@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.photos import photo_like_image
 from tests.support.helpers import product_csv, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.photos import photo_like_image
 from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration

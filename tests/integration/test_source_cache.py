@@ -17,7 +17,6 @@ import httpx
 import pytest
 from pymongo import MongoClient
 
-from bench.photos import photo_like_image
 from devstack.paths import ROOT
 from devstack.sync_run import run_sync
 from imgpipe.config.settings import Settings
@@ -33,6 +32,7 @@ from tests.integration.conftest import API_KEYS
 from tests.support.database_commands import log_positions, logged_commands
 from tests.support.helpers import product_csv, read_csv, stored_key, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.photos import photo_like_image
 from tests.support.stack import RunningStack, running_test_stack
 from tests.support.worker_metrics import processors_total
 

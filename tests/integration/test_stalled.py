@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from bench.photos import photo_like_image
 from devstack import processes
 from tests.support.helpers import product_csv, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.photos import photo_like_image
 from tests.support.stack import RunningStack, start_extra_gateway
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,6 @@ import httpx
 import pytest
 from PIL import Image
 
-from bench.photos import photo_like_image
 from devstack.paths import IMGPIPE_COMMAND
 from devstack.sync_run import run_sync
 from imgpipe.storage.base import read_all
@@ -20,6 +19,7 @@ from imgpipe.storage.factory import open_storage
 from imgpipe.storage.request_paths import output_csv_key
 from tests.support.helpers import product_csv, read_csv, stored_key, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.photos import photo_like_image
 from tests.support.stack import TEST_BUCKET, RunningStack
 
 pytestmark = pytest.mark.integration

@@ -20,13 +20,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 from pymongo import MongoClient
 
-from bench.photos import photo_like_image
 from devstack import processes
 from imgpipe.contract.messages import RowMessage
 from imgpipe.contract.topics import ROWS, ROWS_TOPIC
 from imgpipe.state.database import REQUESTS, UPLOAD_SLOTS, Document
 from tests.support.helpers import product_csv, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.photos import photo_like_image
 from tests.support.stack import RunningStack, start_extra_gateway
 from tests.support.worker_metrics import scrape, value
 

@@ -15,11 +15,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, FilePayload, Page, expect, sync_playwright
 
-from bench.photos import photo_like_image
 from devstack.paths import ROOT
 from tests.integration.conftest import API_KEYS
 from tests.support.helpers import product_csv, read_csv, upload
 from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.photos import photo_like_image
 from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration

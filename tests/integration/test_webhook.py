@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.photos import photo_like_image
 from tests.support.helpers import product_csv, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, ReceivedPost, Resource
+from tests.support.photos import photo_like_image
 from tests.support.stack import WEBHOOK_SECRET, RunningStack
 
 pytestmark = pytest.mark.integration

@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from bench.photos import photo_like_image
 from devstack import processes
 from devstack.paths import StackPaths
 from tests.support.helpers import read_csv, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
+from tests.support.photos import photo_like_image
 from tests.support.stack import RunningStack
 from tests.support.stored_state import stored_row_count, stored_state
 

@@ -12,11 +12,11 @@ from aiohttp.test_utils import TestServer
 
 from bench.batch import batch_urls, write_batch_csv
 from bench.image_server import image_app
-from bench.photos import photo_like_image
 from bench.raw_batch import fetch_and_recompress
 from bench.report import MILLION_ROW_HEADING, million_row_section, with_million_row_run
 from imgpipe.config.settings import Settings
 from processors.compress import compress_jpeg
+from tests.support.photos import photo_like_image
 
 
 def test_every_row_has_a_url_of_its_own() -> None:

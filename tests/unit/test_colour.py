@@ -13,7 +13,9 @@ import random
 import pytest
 from PIL import Image, ImageChops, ImageCms, ImageStat
 
-from bench.icc_profiles import (
+from processors.colour import FLAGS, INTENT
+from processors.compress import compress_jpeg, decode_srgb
+from tests.support.icc_profiles import (
     ADOBE_RGB,
     DISPLAY_P3,
     PROPHOTO,
@@ -26,8 +28,6 @@ from bench.icc_profiles import (
     srgb_encode,
     srgb_reference,
 )
-from processors.colour import FLAGS, INTENT
-from processors.compress import compress_jpeg, decode_srgb
 
 MAX_PIXELS = 1_000_000
 MAX_MEAN_DIFFERENCE = 2.0  # levels, averaged over every channel of every pixel

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.photos import photo_like_image
 from devstack.paths import ROOT
+from tests.support.photos import photo_like_image
 
 _PAGE_FAULTS_PER_PHOTO = """
 import resource

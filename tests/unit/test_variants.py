@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image, features
 
-from bench.photos import photo_like_image
 from imgpipe.contract.presets import OutputFormat, Preset
 from processors import variants
 from processors.compress import decode_srgb
 from processors.variants import EncoderMissing, encode_variants, require_encoders
+from tests.support.photos import photo_like_image
 
 MAX_PIXELS = 10_000_000
 # Mean absolute difference, in levels of 255, from a plain Lanczos resize of the same pixels: the

@@ -10,11 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench.photos import photo_like_image
 from devstack.seaweedfs import public_bucket_url
 from devstack.settings import LocalS3
 from imgpipe.config.settings import Settings
-from imgpipe.config.storage_location import FileLocation, S3Location, parse_storage_url
 from imgpipe.storage.base import (
     ObjectNotFound,
     ObjectStorage,
@@ -23,7 +21,8 @@ from imgpipe.storage.base import (
     read_all,
 )
 from imgpipe.storage.file import FileStorage
-from tests.unit.conftest import GATEWAY, UNIT_BUCKET, s3_storage
+from tests.support.object_stores import GATEWAY, STORE_TESTS_BUCKET, s3_storage
+from tests.support.photos import photo_like_image
 
 # More than one 5 MiB multipart part, and not a whole number of them.
 LARGE = os.urandom(12 * 1024 * 1024 + 17)
@@ -159,7 +158,7 @@ async def test_an_object_is_served_at_its_public_url_straight_from_the_bucket(se
     which serves the bucket without credentials), an output URL fetches the stored bytes
     without the gateway."""
     assert seaweedfs.s3_endpoint is not None
-    bucket = LocalS3(int(seaweedfs.s3_endpoint.rsplit(":", 1)[1]), UNIT_BUCKET)
+    bucket = LocalS3(int(seaweedfs.s3_endpoint.rsplit(":", 1)[1]), STORE_TESTS_BUCKET)
     s3 = s3_storage(seaweedfs, public_image_base_url=public_bucket_url(bucket))
     image = photo_like_image(40, 30, seed=3)
     await s3.put("images/public.jpg", image, "image/jpeg")
@@ -199,30 +198,3 @@ async def test_a_directory_that_cannot_be_created_is_a_misconfiguration(tmp_path
     (tmp_path / "a-file").write_text("not a directory")
     with pytest.raises(StorageMisconfigured, match="cannot create the storage directory"):
         await FileStorage(tmp_path / "a-file" / "images", GATEWAY).check()
-
-
-@pytest.mark.parametrize(
-    ("url", "location"),
-    [
-        ("file://processed_images", FileLocation(Path("processed_images"))),
-        ("file:///srv/images", FileLocation(Path("/srv/images"))),
-        ("s3://imgpipe", S3Location("imgpipe", "")),
-        ("s3://imgpipe/team/a/", S3Location("imgpipe", "team/a")),
-    ],
-)
-def test_storage_urls(url: str, location: FileLocation | S3Location) -> None:
-    assert parse_storage_url(url) == location
-
-
-@pytest.mark.parametrize(
-    ("url", "problem"),
-    [
-        ("gs://bucket", "unknown storage scheme 'gs'"),
-        ("s3://", "names no bucket"),
-        ("processed_images", "is not a storage URL"),
-        ("file://", "needs a directory"),
-    ],
-)
-def test_bad_storage_urls_are_refused(url: str, problem: str) -> None:
-    with pytest.raises(ValueError, match=problem):
-        parse_storage_url(url)
