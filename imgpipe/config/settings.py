@@ -316,7 +316,7 @@ class Settings(BaseSettings):
     log_database_commands: bool = Field(
         default=False,
         description="log every database command's collection and filter shape (keys and value types, "
-        "never values) at INFO, logger `imgpipe.state.database.commands`; the test suite uses it to check "
+        "never values) at INFO, logger `imgpipe.database.commands`; the test suite uses it to check "
         "that every hot access is a single-`_id` one",
     )
 

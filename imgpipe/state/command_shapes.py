@@ -2,7 +2,7 @@
 
 FerretDB 1.24 on SQLite answers a filter of exactly `{"_id": <string or ObjectId>}` from its
 primary key and decodes the whole collection for any other (imgpipe/state/database.py). With
-`IMGPIPE_LOG_DATABASE_COMMANDS` on, each command is logged (logger `imgpipe.state.database.commands`)
+`IMGPIPE_LOG_DATABASE_COMMANDS` on, each command is logged (logger `imgpipe.database.commands`)
 as its name, its collection and the shape of its filters: the keys, with each value replaced by
 its type name. A test reads these lines while a request goes from upload to completion, so that
 a query bringing back a collection scan fails it.
@@ -17,7 +17,7 @@ from typing import Any
 
 from pymongo.monitoring import CommandFailedEvent, CommandListener, CommandStartedEvent, CommandSucceededEvent
 
-logger = logging.getLogger("imgpipe.state.database.commands")
+logger = logging.getLogger("imgpipe.database.commands")
 
 # Where each data command carries its filters (its collection is under the command's own name).
 _FILTERS: dict[str, Callable[[Mapping[str, Any]], list[Any]]] = {

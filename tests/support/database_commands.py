@@ -29,7 +29,7 @@ def logged_commands(paths: StackPaths, since: LogPositions | None = None) -> lis
             file.seek((since or {}).get(log, 0))
             text = file.read().decode(errors="replace")
         for line in text.splitlines():
-            if '"imgpipe.state.database.commands"' not in line:
+            if '"imgpipe.database.commands"' not in line:
                 continue
             record = json.loads(line)
             commands.append(
