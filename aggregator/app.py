@@ -27,7 +27,7 @@ from imgpipe.runtime.worker_clients import WorkerClients
 
 def create_aggregator_app(settings: Settings) -> faust.App:
     clients = WorkerClients(functools.partial(open_aggregator_clients, settings))
-    app = new_faust_app("imgpipe-aggregator", settings, clients)
+    app = new_faust_app("imgpipe-aggregator", settings.kafka, settings.process, clients)
     add_results_pipeline(app, clients)
     add_webhook_pipeline(app, clients)
     add_repair_pipeline(app, clients)

@@ -80,11 +80,15 @@ async def _finish_latest(
 @asynccontextmanager
 async def open_aggregator_clients(settings: Settings) -> AsyncIterator[AggregatorClients]:
     async with AsyncExitStack() as stack:
-        mongo = connect(settings)
+        mongo = connect(settings.database)
         stack.push_async_callback(mongo.close)
-        producer = SharedProducer(settings)
+        producer = SharedProducer(settings.kafka)
         stack.push_async_callback(producer.stop)
-        db, storage, known_requests = database(mongo, settings), open_storage(settings), KnownRequests()
+        db, storage, known_requests = (
+            database(mongo, settings.database),
+            open_storage(settings.storage, settings.base_url),
+            KnownRequests(),
+        )
         expiry_queue = ExpiryQueue(db)
         finisher = Finisher(
             functools.partial(_finish_latest, db, storage, settings, producer, known_requests, expiry_queue)

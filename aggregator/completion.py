@@ -112,7 +112,7 @@ async def finish_request(
         return state
     status = _final_status(state)
     completed_at = datetime.now(UTC)
-    expires_at = expiry_of(request, completed_at, settings)
+    expires_at = expiry_of(request, completed_at, settings.lifecycle)
     # Queued before the final state is written: a crash in between finishes the request again,
     # which queues it again (the expiry then finds the state's own expires_at: see aggregator/expiry.py).
     await expiry_queue.add(request_id, expires_at)

@@ -113,7 +113,7 @@ async def _due(
     if not state.finished:
         return False
     completed_at = state.completed_at or state.updated_at
-    return (state.expires_at or expiry_of(request, completed_at, settings)) <= now
+    return (state.expires_at or expiry_of(request, completed_at, settings.lifecycle)) <= now
 
 
 async def expire_request(
@@ -135,7 +135,7 @@ async def expire_request(
         request["expired_at"] = now
     await _delete_documents(db, request)
     objects = await storage.delete_prefix(request_id)
-    await queue.add(request_id, request["expired_at"] + retention_of(request, settings), "forget")
+    await queue.add(request_id, request["expired_at"] + retention_of(request, settings.lifecycle), "forget")
     REQUESTS_EXPIRED.inc()
     ROWS_EXPIRED.inc(request["rows_total"])
     logger.info(
@@ -151,5 +151,5 @@ async def forget_request(
     request = await REQUESTS.of(db).find_one({"_id": request_id})
     if request is None or "expired_at" not in request:
         return
-    if request["expired_at"] + retention_of(request, settings) <= now:
+    if request["expired_at"] + retention_of(request, settings.lifecycle) <= now:
         await REQUESTS.of(db).delete_one({"_id": request_id})

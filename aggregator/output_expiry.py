@@ -42,7 +42,7 @@ def oldest_unfinished(requests: Sequence[RequestDocument], settings: Settings) -
     """Per retention (whole seconds, as periods have it), when its oldest request in flight was accepted."""
     oldest: dict[int, datetime] = {}
     for request in requests:
-        length = period_length(retention_of(request, settings).total_seconds())
+        length = period_length(retention_of(request, settings.lifecycle).total_seconds())
         if length not in oldest or request["created_at"] < oldest[length]:
             oldest[length] = request["created_at"]
     return oldest

@@ -12,8 +12,8 @@ from imgpipe.storage.startup import settings_for_service
 
 def run_aggregator() -> None:
     settings = settings_for_service("aggregator")
-    configure_logging(settings)
+    configure_logging(settings.log_level)
     # The one service that migrates the stored layout at start (one run at a time, under a lease),
     # before it counts anything; the gateways and processors read both layouts meanwhile.
     migrate(settings, MIGRATIONS, "aggregator")
-    run_worker(create_aggregator_app(settings), settings)
+    run_worker(create_aggregator_app(settings), settings.process)

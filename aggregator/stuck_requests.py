@@ -34,7 +34,7 @@ class StuckRequests:
         stuck = {
             item.request["_id"]: item
             for item in in_flight
-            if item.request["created_at"] + retention_of(item.request, settings) <= now
+            if item.request["created_at"] + retention_of(item.request, settings.lifecycle) <= now
         }
         for request_id in stuck.keys() - self._reported:
             item = stuck[request_id]

@@ -59,7 +59,7 @@ async def raw_producer_rows_per_s(settings: Settings, csv_path: Path) -> float:
             await admin.create_topics([NewTopic(RAW_TOPIC, settings.rows_partitions, 1)])
     finally:
         await admin.close()
-    producer = new_producer(settings)
+    producer = new_producer(settings.kafka)
     await producer.start()
     try:
         started = time.perf_counter()

@@ -36,10 +36,10 @@ PAST_RETENTION_S = 0.001
 
 
 async def _delete_rows_per_s(settings: Settings, rows: int) -> float:
-    client = connect(settings)
+    client = connect(settings.database)
     rows_each = rows // EXPIRING_REQUESTS
     try:
-        db, storage = database(client, settings), open_storage(settings)
+        db, storage = database(client, settings.database), open_storage(settings.storage, settings.base_url)
         request_ids = []
         for _ in range(EXPIRING_REQUESTS):
             request_id = await stage_finished_request(db, rows_each, retention_s=PAST_RETENTION_S)

@@ -54,7 +54,7 @@ def _result(request_id: str, row: int) -> RowResult:
 
 
 async def record_spool(settings: Settings, request_id: str, rows: int) -> None:
-    storage = open_storage(settings)
+    storage = open_storage(settings.storage, settings.base_url)
     with tempfile.TemporaryDirectory(dir=storage.staging_dir) as staging:
         path = Path(staging) / INPUT_SPOOL_NAME
         spool = InputSpoolWriter(path)
@@ -111,9 +111,9 @@ async def stage_finished_request(
 
 
 async def _stage(settings: Settings, rows: int) -> None:
-    client = connect(settings)
+    client = connect(settings.database)
     try:
-        db = database(client, settings)
+        db = database(client, settings.database)
         for start in range(0, rows, ROWS_PER_STAGED_REQUEST):
             await stage_finished_request(db, min(ROWS_PER_STAGED_REQUEST, rows - start))
     finally:
@@ -134,13 +134,13 @@ async def _aggregator_rate(settings: Settings, rows: int) -> float:
     request_id = str(uuid.uuid4())
     await record_spool(settings, request_id, rows)
     messages = [RESULTS_TOPIC.encode(_result(request_id, row)) for row in range(rows)]
-    client = connect(settings)
+    client = connect(settings.database)
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=5, max_batch_size=1_000_000
     )
     await producer.start()
     try:
-        db = database(client, settings)
+        db = database(client, settings.database)
         await _insert_published_request(db, request_id, rows, DEFAULT_RETENTION_S)
         started = time.perf_counter()
         for value, key in messages:

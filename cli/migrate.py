@@ -14,7 +14,7 @@ from imgpipe.storage.startup import settings_for_service
 
 def run_migrate(dry_run: bool) -> int:
     settings = settings_for_service("migrate")
-    configure_logging(settings)  # each step is logged, on stderr
+    configure_logging(settings.log_level)  # each step is logged, on stderr
     if dry_run:
         for line in migration_plan(settings, MIGRATIONS):
             print(line)

@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings
 
 from devstack.paths import ROOT
 from devstack.settings import LocalPorts, variable_names
-from imgpipe.config.settings import Settings
+from imgpipe.config.settings import SETTINGS_PARTS, Settings
 
 CONFIGURATION_DOC = ROOT / "docs" / "configuration.md"
 DEVELOPMENT_DOC = ROOT / "docs" / "development.md"
@@ -44,16 +44,30 @@ def default_text(field: FieldInfo) -> str:
     return f"`{value}`"
 
 
-def settings_table(settings_class: type[BaseSettings]) -> str:
-    """One row per field, in declaration order: variables, default, description."""
+def settings_table(settings_class: type[BaseSettings], fields: dict[str, FieldInfo] | None = None) -> str:
+    """One row per field (of `fields`, or else all of them), in declaration order: variables,
+    default, description."""
     lines = ["| variable | default | meaning |", "|---|---|---|"]
-    for name, field in settings_class.model_fields.items():
+    for name, field in (settings_class.model_fields if fields is None else fields).items():
         if not field.description:
             raise ValueError(f"{settings_class.__name__}.{name} has no description")
         variables = " or ".join(f"`{v}`" for v in variable_names(settings_class, name, field))
         meaning = " ".join(field.description.split())  # one table row, whatever the source wrapping
         lines.append(f"| {variables} | {default_text(field)} | {meaning} |")
     return "\n".join(lines) + "\n"
+
+
+def settings_tables(settings_class: type[BaseSettings]) -> str:
+    """The product's settings part by part, each under its docstring's first sentence; any other
+    settings class as one table."""
+    if settings_class is not Settings:
+        return settings_table(settings_class)
+    sections = []
+    for part in SETTINGS_PARTS:
+        heading = (part.__doc__ or part.__name__).split(":")[0].split(".")[0].strip()
+        fields = {name: Settings.model_fields[name] for name in part.model_fields}
+        sections.append(f"**{heading}** (`{part.__name__}`)\n\n{settings_table(Settings, fields)}")
+    return "\n".join(sections)
 
 
 def with_table(document: str, table: str) -> str:
@@ -68,7 +82,7 @@ def with_table(document: str, table: str) -> str:
 def main() -> int:
     for doc, settings_class in DOCUMENTED_SETTINGS:
         current = doc.read_text()
-        updated = with_table(current, settings_table(settings_class))
+        updated = with_table(current, settings_tables(settings_class))
         if updated != current:
             doc.write_text(updated)
             print(f"rewrote the settings table in {doc.relative_to(ROOT)}", file=sys.stderr)

@@ -33,7 +33,7 @@ def start_infrastructure(settings: Settings, servers: LocalServers, paths: Stack
         start_kafka(paths, servers.kafka_port)
     if servers.s3 is not None:
         start_seaweedfs(paths, servers.s3)
-    asyncio.run(ensure_topics(settings))
+    asyncio.run(ensure_topics(settings.kafka))
 
 
 def service_dir(settings: Settings, paths: StackPaths, name: str) -> Path:

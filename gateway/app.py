@@ -35,14 +35,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        storage = open_storage(settings)
+        storage = open_storage(settings.storage, settings.base_url)
         await until_available(storage.check, "checking the storage")
-        client = connect(settings)
-        db = database(client, settings)
+        client = connect(settings.database)
+        db = database(client, settings.database)
         # Start even if a dependency is still coming up: wait for it rather than crash.
         await until_available(functools.partial(db.command, "ping"), "connecting to MongoDB")
         await until_available(functools.partial(ensure_topics, settings), "creating topics")
-        producer = new_producer(settings)
+        producer = new_producer(settings.kafka)
         await until_available(producer.start, "connecting to Kafka")
         finished = FinishedRows()
         unfinished = UnfinishedWork(db)

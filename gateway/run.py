@@ -13,7 +13,7 @@ from imgpipe.storage.startup import settings_for_service
 
 def run_gateway() -> None:
     settings = settings_for_service("gateway")
-    configure_logging(settings)
+    configure_logging(settings.log_level)
     try:
         app = create_app(settings)
     except InvalidKeyPolicies as invalid:

@@ -117,7 +117,7 @@ def _expires_at(state: GatewayState, request: RequestDocument, progress: Request
         return None
     # Requests finished before retention existed have none stored: the expiry computes the same.
     completed_at = progress.completed_at or progress.updated_at
-    return progress.expires_at or expiry_of(request, completed_at, state.settings)
+    return progress.expires_at or expiry_of(request, completed_at, state.settings.lifecycle)
 
 
 async def status_body(state: GatewayState, request: RequestDocument) -> RequestStatusBody:

@@ -61,20 +61,22 @@ async def open_processor_clients(settings: Settings) -> AsyncIterator[ProcessorC
     async with AsyncExitStack() as stack:
         source_cache = None
         if settings.source_cache:
-            mongo = connect(settings)
+            mongo = connect(settings.database)
             stack.push_async_callback(mongo.close)
             # Kept no longer than the outputs it points at are (a retention, and a period).
             period_s = min(settings.source_cache_ttl, settings.retention_days * DAY_S)
-            source_cache = SourceCache(database(mongo, settings), settings.source_cache_ttl, period_s)
+            source_cache = SourceCache(
+                database(mongo, settings.database), settings.source_cache_ttl, period_s
+            )
         executor = None
         if settings.compress_threads:
             executor = ThreadPoolExecutor(
                 max_workers=settings.compress_threads, thread_name_prefix="compress"
             )
             stack.callback(executor.shutdown, wait=False, cancel_futures=True)
-        producer = SharedProducer(settings)
+        producer = SharedProducer(settings.kafka)
         stack.push_async_callback(producer.stop)
-        storage = open_storage(settings)
+        storage = open_storage(settings.storage, settings.base_url)
         pipeline = await stack.enter_async_context(image_pipeline(settings, executor, storage, source_cache))
         yield ProcessorClients(pipeline, producer, settings.worker_id)
 
@@ -136,7 +138,7 @@ async def _process_and_publish(
 
 def create_processor_app(settings: Settings) -> faust.App:
     clients = WorkerClients(functools.partial(open_processor_clients, settings))
-    app = new_faust_app("imgpipe-processors", settings, clients)
+    app = new_faust_app("imgpipe-processors", settings.kafka, settings.process, clients)
 
     @app.agent(app.topic(ROWS_TOPIC.name), name="process_rows")
     async def process_rows(stream: faust.StreamT[bytes]) -> None:

@@ -17,4 +17,4 @@ def run_processor() -> None:
         # One clear line instead of a failure at the first image that asks for the preset.
         raise SystemExit(f"imgpipe processor: {missing}; remove the preset from IMGPIPE_PRESETS") from None
     keep_freed_memory()
-    run_worker(create_processor_app(settings), settings)
+    run_worker(create_processor_app(settings), settings.process)

@@ -7,7 +7,7 @@ from typing import Any
 
 import faust
 
-from imgpipe.config.settings import Settings
+from imgpipe.config.settings import KafkaSettings, ProcessSettings
 from imgpipe.runtime.worker_clients import WorkerClients
 
 STREAM_BUFFER_MESSAGES = 16_384
@@ -25,13 +25,15 @@ class WorkerApp(faust.App):
         await self._clients.open(self.async_exit_stack)
 
 
-def new_faust_app(app_id: str, settings: Settings, clients: WorkerClients[Any]) -> faust.App:
-    datadir = settings.state_dir / "faust" / f"{app_id}-{settings.worker_id}"
+def new_faust_app(
+    app_id: str, kafka: KafkaSettings, process: ProcessSettings, clients: WorkerClients[Any]
+) -> faust.App:
+    datadir = process.state_dir / "faust" / f"{app_id}-{process.worker_id}"
     datadir.parent.mkdir(parents=True, exist_ok=True)
     return WorkerApp(
         app_id,
         clients,
-        broker=f"imgpipe-kafka://{settings.kafka_bootstrap_servers}",
+        broker=f"imgpipe-kafka://{kafka.kafka_bootstrap_servers}",
         # A new consumer group starts from the beginning: rows published before the first worker
         # joined are work to do, not history to skip.
         consumer_auto_offset_reset="earliest",
@@ -42,8 +44,8 @@ def new_faust_app(app_id: str, settings: Settings, clients: WorkerClients[Any]) 
         broker_commit_interval=1.0,
         # A worker killed with -9 holds its partitions until its session expires: keep it short
         # (Faust's default is 60 s) so the group moves its work to the survivors quickly.
-        broker_session_timeout=settings.consumer_session_timeout_s,
-        broker_heartbeat_interval=settings.consumer_session_timeout_s / 4,
+        broker_session_timeout=kafka.consumer_session_timeout_s,
+        broker_heartbeat_interval=kafka.consumer_session_timeout_s / 4,
         # Faust stops fetching a partition once its stream buffer is 80% full, and its fetcher
         # then sleeps a whole second before looking again, even if the buffer has long drained.
         # A fetch (1 MB) holds up to about 7,500 small results: with Faust's 4,096 the buffer

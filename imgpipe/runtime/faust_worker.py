@@ -17,7 +17,7 @@ from typing import cast
 import faust
 from faust.streams import Stream
 
-from imgpipe.config.settings import Settings
+from imgpipe.config.settings import ProcessSettings
 from imgpipe.runtime.logs import configure_logging
 from imgpipe.runtime.ordered_acks import OrderedAcks
 from imgpipe.runtime.retrying import until_done
@@ -45,10 +45,10 @@ class DrainingWorker(faust.Worker):
         super()._on_sigterm()
 
 
-def run_worker(app: faust.App, settings: Settings) -> None:
-    configure_logging(settings)
-    expose_worker_metrics(app, settings.metrics_port)
-    worker = DrainingWorker(app, loglevel=settings.log_level, override_logging=False, quiet=True)
+def run_worker(app: faust.App, process: ProcessSettings) -> None:
+    configure_logging(process.log_level)
+    expose_worker_metrics(app, process.metrics_port)
+    worker = DrainingWorker(app, loglevel=process.log_level, override_logging=False, quiet=True)
     worker.spinner = None  # its terminal escape codes would land in the JSON log
     worker.execute_from_commandline()
 

@@ -9,18 +9,18 @@ from typing import TypeVar
 from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
 
-from imgpipe.config.settings import Settings
+from imgpipe.config.settings import KafkaSettings
 from imgpipe.contract.topics import TopicSpec
 from imgpipe.runtime.retrying import until_available
 
 Message = TypeVar("Message", bound=BaseModel)
 
 
-def new_producer(settings: Settings) -> AIOKafkaProducer:
+def new_producer(kafka: KafkaSettings) -> AIOKafkaProducer:
     # Idempotent with acks=all: a retried send is never written twice and a message counts as
     # sent only once every in-sync replica has it. linger_ms lets a burst of rows share batches.
     return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        bootstrap_servers=kafka.kafka_bootstrap_servers,
         enable_idempotence=True,
         acks="all",
         linger_ms=5,
@@ -32,15 +32,15 @@ class SharedProducer:
     """One producer per worker process, started on first use (inside the worker's event loop) and
     stopped with the worker's clients; messages go out only through `publish`."""
 
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
+    def __init__(self, kafka: KafkaSettings) -> None:
+        self._kafka = kafka
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
 
     async def _started(self) -> AIOKafkaProducer:
         async with self._lock:
             if self._producer is None:
-                producer = new_producer(self._settings)
+                producer = new_producer(self._kafka)
                 await producer.start()
                 self._producer = producer
             return self._producer

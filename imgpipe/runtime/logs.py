@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from imgpipe.config.settings import Settings
 from imgpipe.runtime.log_summary import RepeatedErrorSummary
 
 _current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -55,10 +54,10 @@ def _aiokafka_error_summary() -> RepeatedErrorSummary:
     return summary
 
 
-def configure_logging(settings: Settings) -> None:
+def configure_logging(log_level: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLineFormatter())
     # On the handler, not on the aiokafka loggers: a logger's filters do not see the records
     # of its child loggers (aiokafka.conn, aiokafka.consumer.…), which reach the handler.
     handler.addFilter(_aiokafka_error_summary())
-    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
+    logging.basicConfig(level=log_level.upper(), handlers=[handler], force=True)

@@ -13,17 +13,17 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
-from imgpipe.config.settings import Settings
+from imgpipe.config.settings import KafkaSettings
 from imgpipe.contract.topics import EVENTS, RESULTS, ROWS, ROWS_DLQ
 
 logger = logging.getLogger(__name__)
 
 
-def topic_partitions(settings: Settings) -> dict[str, int]:
+def topic_partitions(kafka: KafkaSettings) -> dict[str, int]:
     return {
-        ROWS: settings.rows_partitions,
-        RESULTS: settings.results_partitions,
-        EVENTS: settings.events_partitions,
+        ROWS: kafka.rows_partitions,
+        RESULTS: kafka.results_partitions,
+        EVENTS: kafka.events_partitions,
         ROWS_DLQ: 1,
     }
 
@@ -39,13 +39,13 @@ def _retention(days: float) -> dict[str, str]:
     return {"retention.ms": str(retention_ms), "segment.ms": str(min(retention_ms, _DAY_MS))}
 
 
-def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
+def topic_configs(kafka: KafkaSettings) -> dict[str, dict[str, str]]:
     """The configs imgpipe sets on each topic: how long it keeps messages."""
     return {
-        ROWS: _retention(settings.kafka_rows_retention_days),
-        RESULTS: _retention(settings.kafka_results_retention_days),
-        EVENTS: _retention(settings.kafka_events_retention_days),
-        ROWS_DLQ: _retention(settings.kafka_dlq_retention_days),
+        ROWS: _retention(kafka.kafka_rows_retention_days),
+        RESULTS: _retention(kafka.kafka_results_retention_days),
+        EVENTS: _retention(kafka.kafka_events_retention_days),
+        ROWS_DLQ: _retention(kafka.kafka_dlq_retention_days),
     }
 
 
@@ -79,22 +79,22 @@ async def _apply_configs(admin: AIOKafkaAdminClient, wanted: dict[str, dict[str,
             logger.info("topic %s: set %s", change.name, wanted[change.name])
 
 
-async def ensure_topics(settings: Settings) -> None:
+async def ensure_topics(kafka: KafkaSettings) -> None:
     """Create any missing imgpipe topic with its configs, and set those configs on existing ones
     (partitions and replication of an existing topic are left as they are)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.kafka_bootstrap_servers)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        configs = topic_configs(settings)
+        configs = topic_configs(kafka)
         missing = [
             NewTopic(
                 name,
                 num_partitions=partitions,
-                replication_factor=settings.topic_replication_factor,
+                replication_factor=kafka.topic_replication_factor,
                 topic_configs=configs[name],
             )
-            for name, partitions in topic_partitions(settings).items()
+            for name, partitions in topic_partitions(kafka).items()
             if name not in existing
         ]
         # Another service may create them between our list and create: that is fine.

@@ -24,7 +24,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from imgpipe.config.settings import Settings
+from imgpipe.config.settings import DatabaseSettings
 from imgpipe.state.command_shapes import CommandShapeLogger
 from imgpipe.storage.periods import Period
 
@@ -243,12 +243,12 @@ def taken_positions(error: BulkWriteError) -> list[int]:
     return [failure["index"] for failure in failures]
 
 
-def connect(settings: Settings) -> AsyncMongoClient[Document]:
-    listeners = [CommandShapeLogger()] if settings.log_database_commands else []
+def connect(config: DatabaseSettings) -> AsyncMongoClient[Document]:
+    listeners = [CommandShapeLogger()] if config.log_database_commands else []
     return AsyncMongoClient(
-        settings.mongodb_url, serverSelectionTimeoutMS=5000, tz_aware=True, event_listeners=listeners
+        config.mongodb_url, serverSelectionTimeoutMS=5000, tz_aware=True, event_listeners=listeners
     )
 
 
-def database(client: AsyncMongoClient[Document], settings: Settings) -> AsyncDatabase[Document]:
-    return client[settings.mongodb_database]
+def database(client: AsyncMongoClient[Document], config: DatabaseSettings) -> AsyncDatabase[Document]:
+    return client[config.mongodb_database]

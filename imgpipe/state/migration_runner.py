@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from imgpipe.config.settings import Settings
+from imgpipe.config.settings import LifecycleSettings, Settings
 from imgpipe.runtime.retrying import until_available
 from imgpipe.state.database import LAYOUT, Document, TypedCollection, connect, database
 from imgpipe.state.layout import FIRST_LAYOUT, LAYOUT_VERSION, StorageMarker, stored_marker, write_marker
@@ -52,7 +52,7 @@ class MigrationContext:
 
     db: AsyncDatabase[Document]
     storage: ObjectStorage
-    settings: Settings
+    lifecycle: LifecycleSettings
 
 
 # The `_id`s of the items still to migrate, after the given one (None: from the first), ascending.
@@ -252,9 +252,10 @@ def run_holder(service: str) -> str:
 
 
 async def with_migration_context(settings: Settings, use: Callable[[MigrationContext], Awaitable[T]]) -> T:
-    client = connect(settings)
+    client = connect(settings.database)
     try:
-        return await use(MigrationContext(database(client, settings), open_storage(settings), settings))
+        storage = open_storage(settings.storage, settings.base_url)
+        return await use(MigrationContext(database(client, settings.database), storage, settings.lifecycle))
     finally:
         await client.close()
 

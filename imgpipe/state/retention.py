@@ -10,20 +10,20 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from imgpipe.config.settings import Settings
+from imgpipe.config.settings import LifecycleSettings
 from imgpipe.state.database import RequestDocument
 
 DAY_S = 24 * 3600.0
 # IMGPIPE_RETENTION_DAYS's default, in seconds.
-DEFAULT_RETENTION_S = Settings.model_fields["retention_days"].default * DAY_S
+DEFAULT_RETENTION_S = LifecycleSettings.model_fields["retention_days"].default * DAY_S
 
 
-def retention_of(request: RequestDocument, settings: Settings) -> timedelta:
-    return timedelta(seconds=request.get("retention_s", settings.retention_days * DAY_S))
+def retention_of(request: RequestDocument, lifecycle: LifecycleSettings) -> timedelta:
+    return timedelta(seconds=request.get("retention_s", lifecycle.retention_days * DAY_S))
 
 
-def expiry_of(request: RequestDocument, completed_at: datetime, settings: Settings) -> datetime:
+def expiry_of(request: RequestDocument, completed_at: datetime, lifecycle: LifecycleSettings) -> datetime:
     """When a request that finished at `completed_at` expires, to the millisecond: as the database
     stores it, so that the completion event and the status say the same instant."""
-    expires_at = completed_at + retention_of(request, settings)
+    expires_at = completed_at + retention_of(request, lifecycle)
     return expires_at.replace(microsecond=expires_at.microsecond // 1000 * 1000)

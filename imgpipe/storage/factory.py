@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from imgpipe.config.settings import Settings
+from imgpipe.config.settings import StorageSettings
 from imgpipe.config.storage_location import FileLocation, parse_storage_url
 from imgpipe.storage.base import ObjectStorage
 from imgpipe.storage.file import FileStorage
 from imgpipe.storage.s3 import S3Connection, S3Storage
 
 
-def open_storage(settings: Settings) -> ObjectStorage:
+def open_storage(settings: StorageSettings, base_url: str) -> ObjectStorage:
+    """The backend `settings` name; objects it serves itself are at `base_url`/processed_images/…."""
     location = parse_storage_url(settings.storage_url)
     if isinstance(location, FileLocation):
-        return FileStorage(location.root, settings.base_url, settings.public_image_base_url)
+        return FileStorage(location.root, base_url, settings.public_image_base_url)
     connection = S3Connection(
         endpoint=settings.s3_endpoint,
         region=settings.s3_region,
@@ -20,6 +21,4 @@ def open_storage(settings: Settings) -> ObjectStorage:
         secret_access_key=settings.s3_secret_access_key,
         path_style=settings.s3_path_style,
     )
-    return S3Storage(
-        location.bucket, location.prefix, connection, settings.base_url, settings.public_image_base_url
-    )
+    return S3Storage(location.bucket, location.prefix, connection, base_url, settings.public_image_base_url)

@@ -47,13 +47,14 @@ def settings_for_service(service: str) -> Settings:
             for error in invalid.errors()
         )
         raise SystemExit(f"imgpipe {service}: invalid settings: {problems}") from None
-    require_usable_storage(open_storage(settings), service)
+    require_usable_storage(open_storage(settings.storage, settings.base_url), service)
     return settings
 
 
 def main() -> None:
     try:
-        asyncio.run(open_storage(Settings()).check())
+        settings = Settings()
+        asyncio.run(open_storage(settings.storage, settings.base_url).check())
     except StorageUnavailable as problem:
         _leave(f"unavailable: {problem}", 2)
     except StorageMisconfigured as problem:

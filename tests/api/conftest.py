@@ -54,10 +54,10 @@ async def in_process_gateway(
         **settings,
     )
     app = create_app(config)
-    storage = open_storage(config)
-    client = connect(config)
-    db = database(client, config)
-    producer = new_producer(config)
+    storage = open_storage(config.storage, config.base_url)
+    client = connect(config.database)
+    db = database(client, config.database)
+    producer = new_producer(config.kafka)
     unfinished = UnfinishedWork(db)
     scheduler = FairScheduler(config.scheduled_rows, FinishedRows(), unfinished, lambda owner: 1.0)
     state = app.state.gateway = GatewayState(

@@ -83,7 +83,7 @@ def test_a_csv_over_max_rows_is_413_in_bounded_memory(tmp_path: Path) -> None:
         producer=cast(AIOKafkaProducer, AnsweringProducer()),
         publisher=cast(RowPublisher, None),
         api_keys=load_api_keys(settings),
-        storage=open_storage(settings),
+        storage=open_storage(settings.storage, settings.base_url),
         unfinished=UnfinishedWork(cast(AsyncDatabase[Document], None)),
         upload_rate=UploadRate(cast(AsyncDatabase[Document], None)),
     )

@@ -349,7 +349,7 @@ def request_ids(stack: RunningStack, image_server: LocalHttpServer) -> Ids:
     assert response.status_code == 202, response.text
     request_id = response.json()["request_id"]
     assert wait_finished(stack.base_url, request_id)["status"] == "completed"
-    storage = open_storage(stack.settings)
+    storage = open_storage(stack.settings.storage, stack.settings.base_url)
     assert run_sync(storage.exists(input_spool_key(request_id)))
     assert run_sync(storage.exists(output_csv_key(request_id)))
     return Ids(unknown=str(uuid.uuid4()), known=request_id)

@@ -108,7 +108,7 @@ def _row_images(base_url: str, request_id: str, row: int) -> list[dict[str, Any]
 
 def _stored_periods(stack: RunningStack) -> list[str]:
     """Every output period's prefix the storage holds, of every retention."""
-    storage = open_storage(stack.settings)
+    storage = open_storage(stack.settings.storage, stack.settings.base_url)
 
     async def listing() -> list[str]:
         return [
@@ -153,7 +153,7 @@ def _request_document(stack: RunningStack, request_id: str) -> Document | None:
 
 
 def _stored_objects(stack: RunningStack, request_id: str) -> int:
-    storage = open_storage(stack.settings)
+    storage = open_storage(stack.settings.storage, stack.settings.base_url)
 
     async def count() -> int:
         keys = ("input.csv", "input.csv.index", "output.csv")
@@ -297,9 +297,9 @@ def test_a_request_unfinished_past_its_retention_is_reported_and_kept_until_it_f
 async def test_the_first_free_slot_is_found_in_a_few_reads_however_many_are_taken(
     stack: RunningStack,
 ) -> None:
-    client = connect(stack.settings)
+    client = connect(stack.settings.database)
     try:
-        queue = EXPIRY_QUEUE.of(database(client, stack.settings))
+        queue = EXPIRY_QUEUE.of(database(client, stack.settings.database))
         prefix = f"test-slots-{uuid.uuid4().hex}"
         await queue.insert_many(
             [{"_id": slot_id(prefix, n), "request_id": "r", "due": "expire"} for n in range(37)]

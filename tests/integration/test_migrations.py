@@ -38,7 +38,7 @@ def _run(stack: RunningStack, argv: list[str]) -> str:
 
 def _what_a_migration_touches(mongo: MongoClient[Document], stack: RunningStack, name: str) -> Any:
     db = mongo[stack.settings.mongodb_database]
-    marker = run_sync(stored_marker(open_storage(stack.settings)))
+    marker = run_sync(stored_marker(open_storage(stack.settings.storage, stack.settings.base_url)))
     return (
         sorted(map(str, db[LAYOUT.name].find())),
         sorted(map(str, db[EFFECTS].find({"migration": name}))),
@@ -92,7 +92,7 @@ def test_a_killed_migration_resumes_without_redoing_what_it_recorded(
     effects = Counter(effect["item"] for effect in db[EFFECTS].find({"migration": name}))
     assert set(effects) == set(ITEMS)
     assert all(effects[item] == 1 for item in ITEMS if item <= after_kill), effects
-    marker = run_sync(stored_marker(open_storage(stack.settings)))
+    marker = run_sync(stored_marker(open_storage(stack.settings.storage, stack.settings.base_url)))
     assert marker is not None and marker.layout == LAYOUT_VERSION and name in marker.migrations
 
     # Applied once: a second run does nothing.

@@ -291,9 +291,9 @@ def test_a_second_upload_of_urls_in_one_row_each_asks_the_source_not_the_databas
 
 
 async def test_a_remembered_entry_expires_with_the_ttl_as_a_stored_one_does(stack: RunningStack) -> None:
-    client = connect(stack.settings)
+    client = connect(stack.settings.database)
     try:
-        cache = SourceCache(database(client, stack.settings), ttl_s=0.5)
+        cache = SourceCache(database(client, stack.settings.database), ttl_s=0.5)
         entry = SourceEntry(
             validators=Validators('"x"', None),
             source_sha256="0" * 64,
@@ -354,7 +354,9 @@ def test_a_stored_output_gone_missing_is_fetched_and_stored_again(
     path = "/cache/deleted-output.jpg"
     url = image_server.add(path, Resource(_photo(500), "image/jpeg", etag='"kept"'))
     [before] = _images(_run(stack.base_url, [[url]]))
-    run_sync(open_storage(stack.settings).delete(stored_key(before["output_url"])))
+    run_sync(
+        open_storage(stack.settings.storage, stack.settings.base_url).delete(stored_key(before["output_url"]))
+    )
     assert httpx.get(before["output_url"], timeout=30).status_code == 404
 
     [after] = _images(_run(stack.base_url, [[url]]))
@@ -413,7 +415,11 @@ def test_an_expired_entry_is_fetched_in_full(
     name = content_name(None, digest, settings.jpeg_quality, settings.jpeg_progressive)
     output = compress_jpeg(image, settings.jpeg_quality, settings.max_image_pixels, settings.jpeg_progressive)
     period = OutputPeriod.at(DEFAULT_RETENTION_S, datetime.now(UTC))
-    run_sync(open_storage(settings).put(period.image_key(name), output.data, "image/jpeg"))
+    run_sync(
+        open_storage(settings.storage, settings.base_url).put(
+            period.image_key(name), output.data, "image/jpeg"
+        )
+    )
     entries = mongo[settings.mongodb_database][_cache_collection(settings)]
     entries.insert_one(
         {

@@ -59,7 +59,7 @@ def test_the_storage_is_the_s3_bucket(s3_stack: RunningStack, finished: tuple[st
     the output CSV itself, byte for byte what the gateway serves."""
     request_id, table = finished
     assert s3_stack.settings.storage_url == f"s3://{TEST_BUCKET}"
-    storage = open_storage(s3_stack.settings)
+    storage = open_storage(s3_stack.settings.storage, s3_stack.settings.base_url)
     for cells in table[1:]:
         stored = run_sync(read_all(storage, stored_key(cells[3])))
         assert httpx.get(cells[3], timeout=30).content == stored

@@ -64,7 +64,7 @@ async def test_a_start_sets_the_retention_of_existing_topics_and_keeps_an_operat
         "max.message.bytes": "2000000",
     }
 
-    await ensure_topics(settings)  # what a gateway does at start
+    await ensure_topics(settings.kafka)  # what a gateway does at start
 
     dlq = (await _overrides(settings))[ROWS_DLQ]
     assert dlq["retention.ms"] == str(round(settings.kafka_dlq_retention_days * DAY_MS))

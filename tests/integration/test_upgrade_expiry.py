@@ -59,7 +59,7 @@ def test_the_previous_release_s_requests_and_outputs_expire_after_the_upgrade(
         wait_until(_expired(stack, request_id), EXPIRY_TIMEOUT_S, f"{request_id} to expire")
 
     # None of the requests from before the upgrade is left: the outputs from before periods go.
-    storage = open_storage(stack.settings)
+    storage = open_storage(stack.settings.storage, stack.settings.base_url)
     wait_until(
         lambda: not run_sync(storage.holds_objects(CONTENT_IMAGES_PREFIX)),
         EXPIRY_TIMEOUT_S,

@@ -113,7 +113,7 @@ async def test_an_unfinished_request_completes_exactly(upgraded: RunningStack) -
     assert status["rows"] == {"total": 4, "done": 4, "failed": 0}
     assert status["images"] == {"total": 5, "done": 5, "failed": 0}
     # The aggregator migrated the old data at start: the storage says it is at this release's layout.
-    marker = run_sync(stored_marker(open_storage(upgraded.settings)))
+    marker = run_sync(stored_marker(open_storage(upgraded.settings.storage, upgraded.settings.base_url)))
     assert marker is not None and marker.layout == LAYOUT_VERSION
 
     async with httpx.AsyncClient(timeout=10) as client:

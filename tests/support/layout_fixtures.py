@@ -106,7 +106,7 @@ _SERVICES = ("gateway", "aggregator")
 def _load(stack: RunningStack, fixtures: LayoutFixtures) -> None:
     """The recorded objects, then the documents, as the old release left them: without the layout
     records and storage marker this release's first start wrote, which the old release never had."""
-    storage = open_storage(stack.settings)
+    storage = open_storage(stack.settings.storage, stack.settings.base_url)
 
     async def put_objects() -> None:
         await storage.delete(STORAGE_MARKER_KEY)

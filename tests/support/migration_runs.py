@@ -49,7 +49,7 @@ def test_migration(name: str) -> Migration:
 
 async def _main(name: str, mode: str) -> None:
     settings = Settings()
-    configure_logging(settings)
+    configure_logging(settings.log_level)
     migrations = [test_migration(name)]
     if mode == "plan":
         for line in await with_migration_context(

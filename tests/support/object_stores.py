@@ -16,4 +16,5 @@ GATEWAY = "http://gateway.test"
 def s3_storage(settings: Settings, **changes: object) -> ObjectStorage:
     """A store under a prefix of its own, so that tests never see each other's objects."""
     url = f"s3://{STORE_TESTS_BUCKET}/{uuid.uuid4().hex}"
-    return open_storage(settings.model_copy(update={"storage_url": url, **changes}))
+    changed = settings.model_copy(update={"storage_url": url, **changes})
+    return open_storage(changed.storage, changed.base_url)

@@ -31,7 +31,7 @@ def record_published_request(
 ) -> None:
     """A request recorded as the gateway records it, with its spooled input, once every row is
     published (but none of them really is)."""
-    storage = open_storage(stack.settings)
+    storage = open_storage(stack.settings.storage, stack.settings.base_url)
     rows, images = len(products), sum(len(product.input_urls) for product in products)
 
     async def record(db: AsyncDatabase[Document]) -> None:

@@ -19,9 +19,9 @@ T = TypeVar("T")
 
 def with_database(settings: Settings, use: Callable[[AsyncDatabase[Document]], Awaitable[T]]) -> T:
     async def run() -> T:
-        client = connect(settings)
+        client = connect(settings.database)
         try:
-            return await use(database(client, settings))
+            return await use(database(client, settings.database))
         finally:
             await client.close()
 

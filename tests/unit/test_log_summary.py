@@ -156,6 +156,6 @@ def test_other_loggers_and_lower_levels_pass_untouched(clock: FakeClock, lines: 
 def test_configure_logging_puts_the_summary_on_its_handler(monkeypatch: pytest.MonkeyPatch) -> None:
     configured: dict[str, Any] = {}
     monkeypatch.setattr(logging, "basicConfig", lambda **arguments: configured.update(arguments))
-    configure_logging(Settings())
+    configure_logging(Settings().log_level)
     (handler,) = configured["handlers"]
     assert [type(log_filter) for log_filter in handler.filters] == [RepeatedErrorSummary]

@@ -9,7 +9,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from devstack.paths import ROOT
-from devstack.settings_doc import DOCUMENTED_SETTINGS, settings_table, with_table
+from devstack.settings_doc import DOCUMENTED_SETTINGS, settings_table, settings_tables, with_table
 
 
 @pytest.mark.parametrize(
@@ -17,7 +17,7 @@ from devstack.settings_doc import DOCUMENTED_SETTINGS, settings_table, with_tabl
 )
 def test_each_doc_shows_the_current_settings(doc: Path, settings_class: type[BaseSettings]) -> None:
     document = doc.read_text()
-    assert with_table(document, settings_table(settings_class)) == document, (
+    assert with_table(document, settings_tables(settings_class)) == document, (
         f"{doc.relative_to(ROOT)}'s settings table differs from {settings_class.__module__}."
         f"{settings_class.__name__}: run `python -m devstack.settings_doc`"
     )
