@@ -453,7 +453,9 @@ class Settings(
 
     def part(self, kind: type[Part]) -> Part:
         """The part `kind` of these settings, holding only its own fields."""
-        return kind.model_validate({name: getattr(self, name) for name in kind.model_fields})
+        values = {name: getattr(self, name) for name in kind.model_fields}
+        # By name: the fields read under other names too (`MONGODB_URL`, …) have those as aliases.
+        return kind.model_validate(values, by_name=True)
 
     @property
     def kafka(self) -> KafkaSettings:

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from imgpipe.config.destination_guard import AllowedHostPort, parse_allowlist_entry
-from imgpipe.config.settings import Settings
+from imgpipe.config.settings import SETTINGS_PARTS, Settings
 from imgpipe.contract.presets import OutputFormat, Preset
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
@@ -161,3 +161,32 @@ def test_a_preset_box_over_the_pixel_limit_is_a_validation_error_naming_it(
         "preset 'poster': its box 2000x1000 is more than IMGPIPE_MAX_IMAGE_PIXELS (1000000 pixels)"
         in (error["msg"])
     )
+
+
+def test_each_part_holds_what_was_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Read under their conventional names, into fields whose alias is not their own name.
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "broker.test:9093")
+    monkeypatch.setenv("MONGODB_URL", "mongodb://db.test:27018/")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "key-id")
+    monkeypatch.setenv("IMGPIPE_FETCH_ALLOWLIST", "10.0.0.0/8")
+    monkeypatch.setenv("IMGPIPE_PRESETS", "small:100x100:webp:70")
+    monkeypatch.setenv("IMGPIPE_PUBLIC_BASE_URL", "https://imgpipe.test/")
+
+    settings = Settings()
+
+    assert settings.kafka.kafka_bootstrap_servers == "broker.test:9093"
+    assert settings.database.mongodb_url == "mongodb://db.test:27018/"
+    assert settings.storage.s3_access_key_id == "key-id"
+    assert settings.fetching.fetch_allowlist == (ipaddress.ip_network("10.0.0.0/8"),)
+    assert [preset.name for preset in settings.images.presets] == ["small"]
+    assert settings.urls.base_url == "https://imgpipe.test"
+    for part in SETTINGS_PARTS:
+        held = settings.part(part)
+        assert {name: getattr(held, name) for name in part.model_fields} == {
+            name: getattr(settings, name) for name in part.model_fields
+        }
+
+
+def test_every_setting_is_in_exactly_one_part() -> None:
+    names = [name for part in SETTINGS_PARTS for name in part.model_fields]
+    assert sorted(names) == sorted(Settings.model_fields)
