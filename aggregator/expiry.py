@@ -29,7 +29,7 @@ from pymongo import DeleteOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from imgpipe.config.settings import Settings
+from imgpipe.config.settings import LifecycleSettings
 from imgpipe.contract.row_key import RowKey
 from imgpipe.state.database import (
     PUBLISHING,
@@ -105,7 +105,7 @@ async def _delete_documents(db: AsyncDatabase[Document], request: RequestDocumen
 
 
 async def _due(
-    db: AsyncDatabase[Document], request: RequestDocument, settings: Settings, now: datetime
+    db: AsyncDatabase[Document], request: RequestDocument, lifecycle: LifecycleSettings, now: datetime
 ) -> bool:
     """Whether a request not yet marked expired is finished and past its expiry. Never one that is
     still worked on: a request stuck unfinished is reported (aggregator/repair_pipeline.py)."""
@@ -113,13 +113,13 @@ async def _due(
     if not state.finished:
         return False
     completed_at = state.completed_at or state.updated_at
-    return (state.expires_at or expiry_of(request, completed_at, settings.lifecycle)) <= now
+    return (state.expires_at or expiry_of(request, completed_at, lifecycle)) <= now
 
 
 async def expire_request(
     db: AsyncDatabase[Document],
     storage: ObjectStorage,
-    settings: Settings,
+    lifecycle: LifecycleSettings,
     queue: ExpiryQueue,
     request_id: str,
     now: datetime,
@@ -129,13 +129,13 @@ async def expire_request(
     if request is None:
         return False
     if "expired_at" not in request:
-        if not await _due(db, request, settings, now):
+        if not await _due(db, request, lifecycle, now):
             return False
         await REQUESTS.of(db).update_one({"_id": request_id}, {"$set": {"expired_at": now}})
         request["expired_at"] = now
     await _delete_documents(db, request)
     objects = await storage.delete_prefix(request_id)
-    await queue.add(request_id, request["expired_at"] + retention_of(request, settings.lifecycle), "forget")
+    await queue.add(request_id, request["expired_at"] + retention_of(request, lifecycle), "forget")
     REQUESTS_EXPIRED.inc()
     ROWS_EXPIRED.inc(request["rows_total"])
     logger.info(
@@ -145,11 +145,11 @@ async def expire_request(
 
 
 async def forget_request(
-    db: AsyncDatabase[Document], settings: Settings, request_id: str, now: datetime
+    db: AsyncDatabase[Document], lifecycle: LifecycleSettings, request_id: str, now: datetime
 ) -> None:
     """Delete an expired request's tombstone once it has answered 410 for a retention."""
     request = await REQUESTS.of(db).find_one({"_id": request_id})
     if request is None or "expired_at" not in request:
         return
-    if request["expired_at"] + retention_of(request, settings.lifecycle) <= now:
+    if request["expired_at"] + retention_of(request, lifecycle) <= now:
         await REQUESTS.of(db).delete_one({"_id": request_id})

@@ -23,7 +23,7 @@ from prometheus_client import Counter
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from imgpipe.config.settings import Settings
+from imgpipe.config.settings import LifecycleSettings
 from imgpipe.state.database import LAYOUT, OUTPUT_PERIODS, Document, RequestDocument
 from imgpipe.state.migration_runner import applied_id
 from imgpipe.state.migrations import FIRST_RETENTION_MIGRATION
@@ -38,11 +38,13 @@ logger = logging.getLogger(__name__)
 OUTPUTS_EXPIRED = Counter("imgpipe_outputs_expired_total", "Output images deleted with their period")
 
 
-def oldest_unfinished(requests: Sequence[RequestDocument], settings: Settings) -> dict[int, datetime]:
+def oldest_unfinished(
+    requests: Sequence[RequestDocument], lifecycle: LifecycleSettings
+) -> dict[int, datetime]:
     """Per retention (whole seconds, as periods have it), when its oldest request in flight was accepted."""
     oldest: dict[int, datetime] = {}
     for request in requests:
-        length = period_length(retention_of(request, settings.lifecycle).total_seconds())
+        length = period_length(retention_of(request, lifecycle).total_seconds())
         if length not in oldest or request["created_at"] < oldest[length]:
             oldest[length] = request["created_at"]
     return oldest
@@ -69,7 +71,7 @@ async def _periods(storage: ObjectStorage) -> list[OutputPeriod]:
 async def expire_legacy_outputs(
     db: AsyncDatabase[Document],
     storage: ObjectStorage,
-    settings: Settings,
+    lifecycle: LifecycleSettings,
     oldest: dict[int, datetime],
     now: datetime,
 ) -> None:
@@ -91,7 +93,7 @@ async def expire_legacy_outputs(
         with contextlib.suppress(DuplicateKeyError):
             await OUTPUT_PERIODS.of(db).insert_one({"_id": CONTENT_IMAGES_PREFIX, "drained_at": now})
         return
-    if record["drained_at"] + timedelta(days=settings.retention_days) > now:
+    if record["drained_at"] + timedelta(days=lifecycle.retention_days) > now:
         return
     await OUTPUT_PERIODS.of(db).update_one({"_id": CONTENT_IMAGES_PREFIX}, {"$set": {"deleted_at": now}})
     deleted = await storage.delete_prefix(CONTENT_IMAGES_PREFIX)

@@ -51,7 +51,7 @@ async def look_after_requests_in_flight(clients: AggregatorClients) -> None:
     for item in in_flight:
         if ready_to_finish(item.request, item.state):
             clients.finisher.start(item.request, item.state)
-    clients.stuck_requests.report(in_flight, clients.settings, datetime.now(UTC))
+    clients.stuck_requests.report(in_flight, clients.settings.lifecycle, datetime.now(UTC))
 
     for item in stalled_requests(in_flight, clients.settings.stall_seconds, datetime.now(UTC)):
         request_id = item.request["_id"]

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from prometheus_client import Gauge
 
-from imgpipe.config.settings import Settings
+from imgpipe.config.settings import LifecycleSettings
 from imgpipe.state.retention import retention_of
 from imgpipe.state.unfinished_requests import InFlight
 
@@ -30,11 +30,11 @@ class StuckRequests:
     def __init__(self) -> None:
         self._reported: set[str] = set()
 
-    def report(self, in_flight: Sequence[InFlight], settings: Settings, now: datetime) -> None:
+    def report(self, in_flight: Sequence[InFlight], lifecycle: LifecycleSettings, now: datetime) -> None:
         stuck = {
             item.request["_id"]: item
             for item in in_flight
-            if item.request["created_at"] + retention_of(item.request, settings.lifecycle) <= now
+            if item.request["created_at"] + retention_of(item.request, lifecycle) <= now
         }
         for request_id in stuck.keys() - self._reported:
             item = stuck[request_id]

@@ -48,7 +48,7 @@ async def _delete_rows_per_s(settings: Settings, rows: int) -> float:
         queue = ExpiryQueue(db)
         started = time.perf_counter()
         for request_id in request_ids:
-            assert await expire_request(db, storage, settings, queue, request_id, datetime.now(UTC))
+            assert await expire_request(db, storage, settings.lifecycle, queue, request_id, datetime.now(UTC))
         return EXPIRING_REQUESTS * rows_each / (time.perf_counter() - started)
     finally:
         await client.close()
