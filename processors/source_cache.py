@@ -16,9 +16,10 @@ a lookup finds nothing and a write is skipped, and the image is fetched as witho
 A URL nobody has fetched yet, when it may appear in other rows of its request, is claimed
 first: the worker that inserts the document (holding only `fetching_since`) fetches, and
 replaces it with the entry; a worker that finds the claim waits for the entry instead of
-fetching too. The insert is the arbiter: `_id` is unique, so exactly one of any number of
-workers on any number of hosts wins it. The entries of a row's other new URLs are inserted
-together when the row is done.
+fetching too (processors/source_plan.py says when a row claims, waits, writes and forgets). The
+insert is the arbiter: `_id` is unique, so exactly one of any number of workers on any number
+of hosts wins it. The entries of a row's other new URLs are inserted together when the row is
+done.
 
 Each worker also remembers the entries it read or wrote lately (bounded): for a URL in one row
 of its request, one of those answers instead of the database. A catalogue uploaded again goes
