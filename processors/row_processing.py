@@ -7,14 +7,14 @@ Each image of a row goes through the same steps, in this order (`_RowWork._produ
    (processors/source_plan.py, which holds the protocol with the other workers: claims, waiting
    for another worker's first fetch);
 2. fetch: a conditional GET to revalidate, a plain GET otherwise, transient failures retried
-   (processors/fetch.py, processors/retry.py);
+   (processors/fetch.py, processors/fetch_retries.py);
 3. outputs: after a `304`, the known outputs, nothing downloaded or compressed; after a `200`,
    the bytes' own, the missing ones encoded from one decode and stored
    (processors/compress.py, processors/image_outputs.py);
 4. write-back: what the source said goes back to the source cache, once;
 5. outcome: the image's output URLs and its origin (`reused`, `revalidated`, `fetched`).
 
-The same URL again in the same request is done once per worker (processors/in_flight.py): the
+The same URL again in the same request is done once per worker (processors/shared_work.py): the
 first occurrence goes through the steps, the others share its outcome (`reused`).
 
 An image's outputs are its JPEG and one variant per preset the request asked for, each under its
@@ -44,11 +44,11 @@ from imgpipe.storage.base import ObjectStorage
 from imgpipe.storage.output_periods import OutputPeriod
 from processors.compress import ImageRejected
 from processors.fetch import FetchedImage, FetchError, fetch_image, new_fetch_session
+from processors.fetch_retries import FetchRetryPolicy, with_retries
 from processors.image_outputs import RowOutputs, StoredOutputs
-from processors.in_flight import SharedWork
 from processors.metrics import FETCH_SECONDS
 from processors.output_encoding import Compressor, stored_outputs
-from processors.retry import RetryPolicy, with_retries
+from processors.shared_work import SharedWork
 from processors.source_cache import SourceCache
 from processors.source_plan import Fetch, Reuse, Revalidate, RowSources
 
@@ -66,7 +66,7 @@ class ImagePipeline:
     storage: ObjectStorage
     source_cache: SourceCache | None  # None: IMGPIPE_SOURCE_CACHE=off
     shared: SharedWork[ImageOutcome]
-    retries: RetryPolicy
+    retries: FetchRetryPolicy
     # How long a claimed first fetch can take; a claim older than this lost its worker (killed
     # mid-fetch) and is not waited for.
     longest_first_fetch: timedelta
@@ -79,7 +79,9 @@ async def image_pipeline(
     """`executor` None: compress on the event loop's own thread (processors/output_encoding.py)."""
     guard = DestinationGuard(settings.fetch_allowlist)
     session = new_fetch_session(guard, settings.fetch_connect_timeout_s, settings.fetch_timeout_s)
-    retries = RetryPolicy(settings.fetch_retries, settings.fetch_retry_base_s, settings.fetch_retry_max_s)
+    retries = FetchRetryPolicy(
+        settings.fetch_retries, settings.fetch_retry_base_s, settings.fetch_retry_max_s
+    )
     try:
         yield ImagePipeline(
             settings,
