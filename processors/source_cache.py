@@ -16,9 +16,10 @@ a lookup finds nothing and a write is skipped, and the image is fetched as witho
 A URL nobody has fetched yet, when it may appear in other rows of its request, is claimed
 first: the worker that inserts the document (holding only `fetching_since`) fetches, and
 replaces it with the entry; a worker that finds the claim waits for the entry instead of
-fetching too. The insert is the arbiter: `_id` is unique, so exactly one of any number of
-workers on any number of hosts wins it. The entries of a row's other new URLs are inserted
-together when the row is done.
+fetching too (processors/source_plan.py says when a row claims, waits, writes and forgets). The
+insert is the arbiter: `_id` is unique, so exactly one of any number of workers on any number
+of hosts wins it. The entries of a row's other new URLs are inserted together when the row is
+done.
 
 Each worker also remembers the entries it read or wrote lately (bounded): for a URL in one row
 of its request, one of those answers instead of the database. A catalogue uploaded again goes
@@ -45,28 +46,15 @@ from imgpipe.state.database import (
     SOURCE_CACHE,
     Document,
     SourceClaimDocument,
+    SourceEntry,
     SourceEntryDocument,
     taken_positions,
 )
 from imgpipe.storage.periods import Period
-from processors.fetch import Validators
 
 logger = logging.getLogger(__name__)
 
 SourceDocument = SourceEntryDocument | SourceClaimDocument
-
-
-@dataclass(frozen=True)
-class SourceEntry:
-    validators: Validators
-    source_sha256: str
-    bytes_in: int
-    width: int
-    height: int
-    # The source said `no-cache`: never use the entry without asking the source first.
-    no_cache: bool
-    fetched_at: datetime
-    validated_by: str  # the request during which the source last confirmed these bytes
 
 
 @dataclass(frozen=True)
@@ -131,7 +119,7 @@ class SourceCache:
         key = entry_id(owner, url)
         if recent_will_do:
             recent = self._recent.get(key)
-            if recent is not None and not self._expired(recent.fetched_at):
+            if recent is not None and not self._expired(recent["fetched_at"]):
                 self._recent.move_to_end(key)
                 return recent
         try:
@@ -143,18 +131,9 @@ class SourceCache:
             return Fetching(document["fetching_since"])
         if document is None or self._expired(document["fetched_at"]):
             return None
-        entry = SourceEntry(
-            validators=Validators(document.get("etag"), document.get("last_modified")),
-            source_sha256=document["source_sha256"],
-            bytes_in=document["bytes_in"],
-            width=document["width"],
-            height=document["height"],
-            no_cache=document["no_cache"],
-            fetched_at=document["fetched_at"],
-            validated_by=document["validated_by"],
-        )
-        self._keep_recent(key, entry)
-        return entry
+        # The document is the entry (its key and URL beside): nothing is copied out of it.
+        self._keep_recent(key, document)
+        return document
 
     def _expired(self, fetched_at: datetime) -> bool:
         return datetime.now(UTC) - fetched_at > self._ttl
@@ -181,7 +160,7 @@ class SourceCache:
         key = entry_id(owner, url)
         self._keep_recent(key, entry)
         document = _entry_document(key, url, entry)
-        collection = self._collection(entry.fetched_at)
+        collection = self._collection(entry["fetched_at"])
         try:
             try:
                 await collection.replace_one({"_id": key}, document, upsert=True)
@@ -223,16 +202,5 @@ class SourceCache:
 
 
 def _entry_document(key: str, url: str, entry: SourceEntry) -> SourceEntryDocument:
-    return {
-        "_id": key,
-        "url": url,
-        "etag": entry.validators.etag,
-        "last_modified": entry.validators.last_modified,
-        "source_sha256": entry.source_sha256,
-        "bytes_in": entry.bytes_in,
-        "width": entry.width,
-        "height": entry.height,
-        "no_cache": entry.no_cache,
-        "fetched_at": entry.fetched_at,
-        "validated_by": entry.validated_by,
-    }
+    # An entry read from the database carries its key and URL already: the same values.
+    return {"_id": key, "url": url, **entry}

@@ -1,7 +1,7 @@
 """Which URLs of an upload appear in more than one of its rows, told to the processors with each row.
 
 Two workers reaching the same new URL at once would both fetch it, so the processors claim a new
-URL's first fetch in the source cache (processors/row_processing.py). A claim costs two database
+URL's first fetch in the source cache (processors/source_plan.py). A claim costs two database
 writes (its insert, then the entry replacing it) where an unclaimed URL costs one batched insert:
 so only the URLs that can meet another worker are claimed. A URL repeated within one row never
 does (one worker does the whole row, and does each URL once); a URL in several rows may.

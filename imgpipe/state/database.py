@@ -176,19 +176,29 @@ class SourceClaimDocument(TypedDict):
     fetching_since: datetime
 
 
-@final
-class SourceEntryDocument(TypedDict):
-    _id: str  # entry_id(owner, url)
-    url: str
+class SourceEntry(TypedDict):
+    """What a source last sent for one owner's URL: the processors' entry as they pass it around
+    and keep it in memory, and every field of its stored document below (one shape, so no field
+    is mapped by hand). Never changed in place: a new answer from the source is a new entry."""
+
     etag: str | None
     last_modified: str | None
     source_sha256: str
     bytes_in: int
     width: int
     height: int
+    # The source said `no-cache`: never use the entry without asking the source first.
     no_cache: bool
     fetched_at: datetime
-    validated_by: str
+    validated_by: str  # the request during which the source last confirmed these bytes
+
+
+@final
+class SourceEntryDocument(SourceEntry):
+    """A source cache entry as stored: the entry, under its key, with the URL it is for."""
+
+    _id: str  # entry_id(owner, url)
+    url: str
 
 
 # One writer per document. FerretDB 1.24 (SQLite) applies an update by reading the document

@@ -20,14 +20,13 @@ from pymongo import MongoClient
 from devstack.paths import ROOT
 from devstack.sync_run import run_sync
 from imgpipe.config.settings import Settings
-from imgpipe.state.database import SOURCE_CACHE, Document, connect, database
+from imgpipe.state.database import SOURCE_CACHE, Document, SourceEntry, connect, database
 from imgpipe.state.retention import DEFAULT_RETENTION_S
 from imgpipe.storage.factory import open_storage
 from imgpipe.storage.output_periods import OutputPeriod
 from processors.compress import compress_jpeg
 from processors.content_address import content_name, source_digest
-from processors.fetch import Validators
-from processors.source_cache import SourceCache, SourceEntry, entry_id
+from processors.source_cache import SourceCache, entry_id
 from tests.integration.conftest import API_KEYS
 from tests.support.database_commands import log_positions, logged_commands
 from tests.support.helpers import product_csv, read_csv, stored_key, upload, wait_finished
@@ -295,7 +294,8 @@ async def test_a_remembered_entry_expires_with_the_ttl_as_a_stored_one_does(stac
     try:
         cache = SourceCache(database(client, stack.settings.database), ttl_s=0.5)
         entry = SourceEntry(
-            validators=Validators('"x"', None),
+            etag='"x"',
+            last_modified=None,
             source_sha256="0" * 64,
             bytes_in=1,
             width=1,

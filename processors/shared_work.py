@@ -1,4 +1,4 @@
-"""In-flight de-duplication: one piece of work per key at a time in a worker, its result shared.
+"""Work shared between the occurrences of one key: done once per key in a worker, its result shared.
 
 A URL that appears many times in one request is fetched and compressed once per worker: the
 first occurrence starts the work, every other occurrence, arriving while it runs or after it

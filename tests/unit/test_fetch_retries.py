@@ -6,9 +6,9 @@ import pytest
 
 from imgpipe.contract.messages import ErrorCode
 from processors.fetch import FetchError
-from processors.retry import RetryPolicy, backoff_delay, with_retries
+from processors.fetch_retries import FetchRetryPolicy, backoff_delay, with_retries
 
-POLICY = RetryPolicy(retries=3, base_s=0.5, max_s=4.0)
+POLICY = FetchRetryPolicy(retries=3, base_s=0.5, max_s=4.0)
 
 
 class FlakySource:
@@ -76,5 +76,5 @@ def test_backoff_grows_and_is_capped() -> None:
 
 
 def test_the_longest_retried_fetch_is_every_attempt_timing_out_and_every_backoff_at_its_cap() -> None:
-    assert RetryPolicy(retries=3, base_s=0.5, max_s=10).longest_s(attempt_timeout_s=3) == 4 * 3 + 3 * 10
-    assert RetryPolicy(retries=0, base_s=0.5, max_s=10).longest_s(attempt_timeout_s=3) == 3
+    assert FetchRetryPolicy(retries=3, base_s=0.5, max_s=10).longest_s(attempt_timeout_s=3) == 4 * 3 + 3 * 10
+    assert FetchRetryPolicy(retries=0, base_s=0.5, max_s=10).longest_s(attempt_timeout_s=3) == 3

@@ -1,7 +1,11 @@
-"""Retry transient fetch failures with exponential backoff and jitter, honoring Retry-After.
+"""A fetch's retries: a few, for transient failures, with exponential backoff and jitter,
+honoring Retry-After.
 
 Permanent failures (404, not an image, blocked destination) are returned at once: asking again
-cannot change the answer, and retrying them would only slow the row down.
+cannot change the answer, and retrying them would only slow the row down. The number of retries
+is bounded because a source that keeps failing is the image's error, reported in its row. The
+broker, the database and storage are waited out without a bound instead
+(imgpipe/runtime/retrying.py): their outage is the pipeline's, not the image's.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ Fetched = TypeVar("Fetched")
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class FetchRetryPolicy:
     retries: int
     base_s: float
     max_s: float
@@ -29,7 +33,7 @@ class RetryPolicy:
         return (self.retries + 1) * attempt_timeout_s + self.retries * self.max_s
 
 
-def backoff_delay(policy: RetryPolicy, retry: int, retry_after_s: float | None) -> float:
+def backoff_delay(policy: FetchRetryPolicy, retry: int, retry_after_s: float | None) -> float:
     """Seconds to wait before retry number `retry` (0-based)."""
     if retry_after_s is not None:
         return min(retry_after_s, policy.max_s)
@@ -39,7 +43,7 @@ def backoff_delay(policy: RetryPolicy, retry: int, retry_after_s: float | None) 
 
 async def with_retries(
     fetch: Callable[[], Awaitable[Fetched]],
-    policy: RetryPolicy,
+    policy: FetchRetryPolicy,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> Fetched:
     for retry in range(policy.retries + 1):

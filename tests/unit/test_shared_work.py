@@ -1,11 +1,11 @@
-"""In-flight de-duplication: one run of the work per key, its result shared with every caller."""
+"""Shared work: one run of the work per key, its result shared with every caller."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from processors.in_flight import SharedWork
+from processors.shared_work import SharedWork
 
 
 async def test_callers_arriving_during_and_after_the_work_share_one_run() -> None:
