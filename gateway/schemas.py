@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from imgpipe.contract.messages import ImageOutcome, RequestStatus
 from imgpipe.contract.presets import Preset
 from imgpipe.state.row_outcomes import RowState
+from imgpipe.state.webhook_deliveries import DeliveryStatus, WebhookDelivery
 
 
 class ErrorBody(BaseModel):
@@ -120,16 +121,11 @@ class QueueStatus(BaseModel):
     estimated_finish_at: datetime | None
 
 
-class WebhookDelivery(BaseModel):
-    attempt: int
-    at: datetime
-    status_code: int | None
-    error: str | None
-
-
 class WebhookStatus(BaseModel):
+    """The request's webhook URL and its deliveries as the aggregator stored them."""
+
     url: str
-    status: str  # pending, retrying, delivered, failed
+    status: DeliveryStatus
     deliveries: list[WebhookDelivery]
 
 

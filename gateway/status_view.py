@@ -16,7 +16,6 @@ from gateway.schemas import (
     RequestStatusBody,
     RowPage,
     RowStatus,
-    WebhookDelivery,
     WebhookStatus,
 )
 from imgpipe.contract.messages import FINISHED_STATUSES, ImageOutcome
@@ -25,6 +24,7 @@ from imgpipe.state.database import RequestDocument
 from imgpipe.state.request_state import RequestState, request_state
 from imgpipe.state.retention import expiry_of
 from imgpipe.state.row_outcomes import RowOutcome, RowState, read_rows
+from imgpipe.state.webhook_deliveries import DeliveryStatus, WebhookDelivery
 from imgpipe.storage.input_spool import ProductRow, read_input_spool
 from imgpipe.storage.request_paths import download_url, status_url
 
@@ -92,11 +92,13 @@ async def row_details(
 async def _webhook_status(state: GatewayState, request: RequestDocument) -> WebhookStatus | None:
     if not request.get("webhook_url"):
         return None
-    record = await webhook_record(state.db, request["_id"]) or {"status": "pending", "deliveries": []}
+    record = await webhook_record(state.db, request["_id"])
+    if record is None:
+        return WebhookStatus(url=request["webhook_url"], status=DeliveryStatus.PENDING, deliveries=[])
     return WebhookStatus(
         url=request["webhook_url"],
-        status=record["status"],
-        deliveries=[WebhookDelivery.model_validate(d) for d in record["deliveries"]],
+        status=DeliveryStatus(record["status"]),
+        deliveries=[WebhookDelivery.model_validate(delivery) for delivery in record["deliveries"]],
     )
 
 

@@ -136,17 +136,12 @@ class UploadSlotDocument(TypedDict):
     at: datetime
 
 
-class WebhookDeliveryDocument(TypedDict):
-    attempt: int
-    at: datetime
-    status_code: int | None
-    error: str | None
-
-
 class WebhookDocument(TypedDict):
     _id: str
-    status: str  # retrying, delivered or failed
-    deliveries: list[WebhookDeliveryDocument]
+    # What imgpipe/state/webhook_deliveries.py defines: a DeliveryStatus (retrying, delivered or
+    # failed), and each attempt a WebhookDelivery's fields.
+    status: str
+    deliveries: list[Document]
 
 
 # Final, so that `"fetching_since" in document` tells a claim from an entry.

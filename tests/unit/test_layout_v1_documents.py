@@ -12,6 +12,7 @@ import bson
 from imgpipe.contract.messages import ImageOutcome
 from imgpipe.state.request_state import state_document, state_of
 from imgpipe.state.row_outcomes import RowState, decode_chunk, encode_chunk, outcome_of, row_document
+from imgpipe.state.webhook_deliveries import DeliveryStatus, WebhookDelivery
 from tests.support.layout_fixtures import LAYOUT_V1_FIXTURES
 
 COLLECTIONS = LAYOUT_V1_FIXTURES.collections()
@@ -48,3 +49,12 @@ def test_finished_rows_read_typed_and_are_written_back_as_they_were() -> None:
 
 def _with_empty_variants(outcome: dict[str, Any]) -> dict[str, Any]:
     return {**outcome, "images": [{**image, "variants": None} for image in outcome["images"]]}
+
+
+def test_webhook_deliveries_read_typed_and_are_written_back_as_they_were() -> None:
+    for recorded in COLLECTIONS["webhooks"]:
+        assert DeliveryStatus(recorded["status"]) is DeliveryStatus.DELIVERED
+        for stored in recorded["deliveries"]:
+            delivery = WebhookDelivery.model_validate(stored)
+            assert delivery.succeeded
+            assert _as_stored(delivery.model_dump()) == stored
