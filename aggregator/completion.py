@@ -16,13 +16,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from aggregator.output_csv import OutputRow, write_output_csv
 from imgpipe.config.settings import Settings
-from imgpipe.contract.messages import RequestCounts, RequestEvent, RequestStatus
+from imgpipe.contract.messages import ImageOutcome, RequestCounts, RequestEvent, RequestStatus
 from imgpipe.contract.request_presets import presets_of
 from imgpipe.state.database import Document, RequestDocument
 from imgpipe.state.expiry_queue import ExpiryQueue
@@ -53,14 +52,11 @@ def _final_status(state: RequestState) -> RequestStatus:
     return RequestStatus.COMPLETED
 
 
-def _output_columns(images: list[dict[str, Any]], preset_names: Sequence[str]) -> list[list[str | None]]:
+def _output_columns(images: Sequence[ImageOutcome], preset_names: Sequence[str]) -> list[list[str | None]]:
     """A row's output URLs by column: the JPEGs', then each preset's variants'."""
-    variants = [
-        {variant["preset"]: variant["output_url"] for variant in image.get("variants") or ()}
-        for image in images
-    ]
+    variants = [{variant.preset: variant.output_url for variant in image.variants or ()} for image in images]
     return [
-        [image.get("output_url") for image in images],
+        [image.output_url for image in images],
         *([of_image.get(name) for of_image in variants] for name in preset_names),
     ]
 
@@ -83,7 +79,7 @@ async def _output_rows(
                     raise RowWithoutOutcome(
                         f"row {row} of request {request_id} is counted but has no outcome"
                     )
-                yield spooled[1], _output_columns(outcome["images"], preset_names)
+                yield spooled[1], _output_columns(outcome.images, preset_names)
 
 
 async def finish_request(

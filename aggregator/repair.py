@@ -61,7 +61,7 @@ async def repair_request(
         tally += tally_of_rows(outcomes.values())
         # Every result up to the highest stored one is now reflected in the counters: the
         # results agent skips those (its counted mark), so none is counted twice.
-        highest_offset = max([highest_offset, *(outcome["result_offset"] for outcome in outcomes.values())])
+        highest_offset = max([highest_offset, *(outcome.result_offset for outcome in outcomes.values())])
         missing.extend(row for row in rows if row not in outcomes)
 
     def repaired(head: RequestState) -> RequestState | None:

@@ -33,6 +33,7 @@ from imgpipe.state.request_state import RequestState, StateStep, advance_state
 from imgpipe.state.row_outcomes import (
     RowOutcome,
     RowOutcomes,
+    RowState,
     chunk_id,
     chunk_of,
     chunk_rows,
@@ -49,14 +50,14 @@ OPEN_CHUNKS = 200
 
 def row_outcome(item: OffsetResult, finished_at: str) -> RowOutcome:
     result = item.result
-    return {
-        "status": "failed" if result.failed else "done",
-        "error": result.error,
-        "images": [image.model_dump(mode="json") for image in result.images],
-        "worker_id": result.worker_id,
-        "result_offset": item.offset,
-        "finished_at": finished_at,
-    }
+    return RowOutcome(
+        status=RowState.FAILED if result.failed else RowState.DONE,
+        error=result.error,
+        images=result.images,
+        worker_id=result.worker_id,
+        result_offset=item.offset,
+        finished_at=finished_at,
+    )
 
 
 async def store_rows(
@@ -113,7 +114,7 @@ async def _insert_chunk(db: AsyncDatabase[Document], key: str, rows: RowOutcomes
 
 def _counted(items: Sequence[OffsetResult], stored: RowOutcomes, request_id: str) -> StateStep:
     highest_offset = max(item.offset for item in items)
-    finishing_offsets = {RowKey(request_id, row): outcome["result_offset"] for row, outcome in stored.items()}
+    finishing_offsets = {RowKey(request_id, row): outcome.result_offset for row, outcome in stored.items()}
 
     def step(head: RequestState) -> RequestState | None:
         if head.finished or head.results_offset >= highest_offset:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from imgpipe.contract.messages import RowResult
 from imgpipe.contract.row_key import RowKey
-from imgpipe.state.row_outcomes import RowOutcome
+from imgpipe.state.row_outcomes import RowOutcome, RowState
 
 
 @dataclass(frozen=True)
@@ -82,9 +82,9 @@ def tally_of_rows(outcomes: Iterable[RowOutcome]) -> Tally:
     return sum(
         (
             tally_of_row(
-                len(outcome["images"]),
-                sum(1 for image in outcome["images"] if image.get("error") is not None),
-                outcome["status"] == "failed",
+                len(outcome.images),
+                sum(1 for image in outcome.images if image.error is not None),
+                outcome.status is RowState.FAILED,
             )
             for outcome in outcomes
         ),

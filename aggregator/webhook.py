@@ -21,25 +21,14 @@ import aiohttp
 from yarl import URL
 
 from imgpipe.config.destination_guard import BlockedDestination, DestinationGuard, GuardedResolver
+from imgpipe.state.webhook_deliveries import WebhookDelivery
 
 SIGNATURE_HEADER = "X-Imgpipe-Signature"
 TIMESTAMP_HEADER = "X-Imgpipe-Timestamp"
 
 
-@dataclass(frozen=True)
-class DeliveryAttempt:
-    attempt: int
-    at: datetime
-    status_code: int | None
-    error: str | None
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
-
-
 # Called after every attempt; the flag says whether it was the last one.
-RecordAttempt = Callable[[DeliveryAttempt, bool], Awaitable[None]]
+RecordAttempt = Callable[[WebhookDelivery, bool], Awaitable[None]]
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -94,10 +83,15 @@ async def deliver_webhook(
             status_code, error = await _attempt(session, guard, URL(url), body, policy.secret)
         except BlockedDestination as blocked:
             # Not a transient failure: trying again cannot make the destination allowed.
-            failure = DeliveryAttempt(attempt, datetime.now(UTC), None, f"blocked_destination: {blocked}")
+            failure = WebhookDelivery(
+                attempt=attempt,
+                at=datetime.now(UTC),
+                status_code=None,
+                error=f"blocked_destination: {blocked}",
+            )
             await record(failure, True)
             return False
-        result = DeliveryAttempt(attempt, datetime.now(UTC), status_code, error)
+        result = WebhookDelivery(attempt=attempt, at=datetime.now(UTC), status_code=status_code, error=error)
         await record(result, result.succeeded or attempt == policy.attempts)
         if result.succeeded:
             return True

@@ -6,12 +6,10 @@ collide with that write (see imgpipe/state/database.py), and could even undo the
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from pymongo.asynchronous.database import AsyncDatabase
 
-from aggregator.webhook import DeliveryAttempt
 from imgpipe.state.database import REQUESTS, WEBHOOKS, Document
+from imgpipe.state.webhook_deliveries import DeliveryStatus, WebhookDelivery
 
 
 async def webhook_target(db: AsyncDatabase[Document], request_id: str) -> str | None:
@@ -21,15 +19,19 @@ async def webhook_target(db: AsyncDatabase[Document], request_id: str) -> str | 
     if url is None:
         return None
     record = await WEBHOOKS.of(db).find_one({"_id": request_id}, {"status": 1})
-    return None if record is not None and record["status"] == "delivered" else url
+    return None if record is not None and record["status"] == DeliveryStatus.DELIVERED else url
 
 
 async def record_webhook_attempt(
-    db: AsyncDatabase[Document], request_id: str, attempt: DeliveryAttempt, final: bool
+    db: AsyncDatabase[Document], request_id: str, attempt: WebhookDelivery, final: bool
 ) -> None:
-    status = "delivered" if attempt.succeeded else ("failed" if final else "retrying")
+    if attempt.succeeded:
+        status = DeliveryStatus.DELIVERED
+    else:
+        status = DeliveryStatus.FAILED if final else DeliveryStatus.RETRYING
     await WEBHOOKS.of(db).update_one(
         {"_id": request_id},
-        {"$push": {"deliveries": asdict(attempt)}, "$set": {"status": status}},
+        # Stored as they are: the status as its string, the attempt as its fields.
+        {"$push": {"deliveries": attempt.model_dump()}, "$set": {"status": status}},
         upsert=True,
     )

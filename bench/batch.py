@@ -16,12 +16,12 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaConsumer
 
-from bench.client import FINISHED
 from bench.image_set import ensure_image_set
 from bench.memory import peak_rss_mb, reset_peak_rss
 from bench.stack import BenchStack
 from bench.topic_records import messages_in_topic
 from imgpipe.config.settings import Settings
+from imgpipe.contract.messages import FINISHED_STATUSES, RequestStatus
 from imgpipe.contract.topics import RESULTS
 
 SMALL_WIDTH, SMALL_HEIGHT = 64, 48
@@ -95,7 +95,7 @@ async def _follow(
                 ):
                     results_seconds = now
                 status = (await client.get(f"{base_url}/status/{request_id}")).raise_for_status().json()
-                if status["status"] in FINISHED:
+                if status["status"] in FINISHED_STATUSES:
                     break
                 if now > timeout_s:
                     raise TimeoutError(f"batch {request_id} not finished after {timeout_s:.0f} s: {status}")
@@ -103,7 +103,7 @@ async def _follow(
             seconds = time.perf_counter() - started
     finally:
         await consumer.stop()
-    if status["status"] != "completed" or status["rows"]["done"] != rows:
+    if status["status"] != RequestStatus.COMPLETED or status["rows"]["done"] != rows:
         raise RuntimeError(f"batch {request_id} ended {status['status']}: {status}")
     return request_id, seconds, results_seconds if results_seconds is not None else seconds
 

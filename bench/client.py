@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-FINISHED = ("completed", "completed_with_errors", "failed")
+from imgpipe.contract.messages import FINISHED_STATUSES, RequestStatus
 
 
 def product_csv(rows: Sequence[Sequence[str]]) -> bytes:
@@ -41,7 +41,7 @@ def wait_finished(
     deadline = time.monotonic() + timeout_s
     while True:
         status: dict[str, object] = client.get(f"{base_url}/status/{request_id}").json()
-        if status["status"] in FINISHED:
+        if status["status"] in FINISHED_STATUSES:
             return status
         if time.monotonic() > deadline:
             raise TimeoutError(f"request {request_id} not finished after {timeout_s} s: {status}")
@@ -61,6 +61,6 @@ def time_to_completed(
     request_id = upload(client, base_url, csv_file, presets)
     status = wait_finished(client, base_url, request_id, poll_s, timeout_s)
     elapsed = time.perf_counter() - started
-    if status["status"] != "completed":
+    if status["status"] != RequestStatus.COMPLETED:
         raise RuntimeError(f"request {request_id} ended {status['status']}: {status}")
     return elapsed, status

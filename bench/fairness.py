@@ -40,6 +40,7 @@ from bench.partial_run import measure_into_last_results
 from bench.probe_stages import stages_ms, topics_now
 from bench.stack import BenchStack, running_bench_stack
 from bench.throughput import IMAGES_PER_ROW, pipeline_images_per_s, warm_up
+from imgpipe.contract.messages import FINISHED_STATUSES
 
 # Rows of each batch: at least the 20,000, about 40 s each at this machine's 500 rows/s.
 FAIRNESS_ROWS = 20_000
@@ -136,7 +137,7 @@ class _Progress:
                 status = client.get(f"{self.base_url}/status/{self.request_id}").json()
                 now = time.monotonic()
                 self.samples.append((now, _rows_finished(status)))
-                if status["status"] in ("completed", "completed_with_errors", "failed"):
+                if status["status"] in FINISHED_STATUSES:
                     self.finished_at = now
                 time.sleep(POLL_S)
 

@@ -25,6 +25,7 @@ from PIL import Image, ImageChops, ImageStat
 from bench.client import product_csv, upload, wait_finished
 from bench.throughput import rows_of
 from imgpipe.config.settings import Settings
+from imgpipe.contract.messages import RequestStatus
 from processors.compress import decode_srgb
 from processors.encoders import encode_jpeg
 
@@ -45,7 +46,7 @@ def _pipeline_outputs(base_url: str, urls: Sequence[str], images_per_row: int) -
     with httpx.Client(timeout=60) as client:
         request_id = upload(client, base_url, product_csv(rows_of(urls, images_per_row)))
         status = wait_finished(client, base_url, request_id, poll_s=0.2, timeout_s=900)
-        if status["status"] != "completed":
+        if status["status"] != RequestStatus.COMPLETED:
             raise RuntimeError(f"request {request_id} ended {status['status']}: {status}")
         details = client.get(f"{base_url}/status/{request_id}", params={"rows": "true", "limit": 5000}).json()
         return [

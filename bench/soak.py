@@ -24,12 +24,13 @@ from typing import Any
 import httpx
 
 from bench.batch import SMALL_IMAGES_PATH, batch_urls, ensure_small_images
-from bench.client import FINISHED, product_csv, upload
+from bench.client import product_csv, upload
 from bench.disk_usage import disk_usage
 from bench.image_server import IMAGE_SERVER_PORT, fresh_urls
 from bench.latency import one_image_latencies_ms, percentile
 from bench.partial_run import measure_into_last_results
 from bench.stack import STATE_DIR, BenchStack, running_bench_stack
+from imgpipe.contract.messages import FINISHED_STATUSES
 from imgpipe.state.retention import DAY_S
 
 RETENTION_S = 120.0
@@ -71,7 +72,7 @@ class _Uploads:
     def check_finished(self, client: httpx.Client) -> None:
         for request_id, rows in list(self.pending.items()):
             status = client.get(f"{self.base_url}/status/{request_id}").json()
-            if status["status"] not in FINISHED:
+            if status["status"] not in FINISHED_STATUSES:
                 continue
             del self.pending[request_id]
             if status["rows"] == {"total": rows, "done": rows, "failed": 0}:

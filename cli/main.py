@@ -21,13 +21,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from cli.api import ApiProblem, GatewayClient
 from cli.queue_note import queue_note
 from cli.services import SERVICES, run_service
+from imgpipe.contract.messages import RequestStatus
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 EXIT_COMPLETED, EXIT_COMPLETED_WITH_ERRORS, EXIT_REJECTED_OR_FAILED = 0, 1, 2
 _EXIT_BY_STATUS = {
-    "completed": EXIT_COMPLETED,
-    "completed_with_errors": EXIT_COMPLETED_WITH_ERRORS,
-    "failed": EXIT_REJECTED_OR_FAILED,
+    RequestStatus.COMPLETED: EXIT_COMPLETED,
+    RequestStatus.COMPLETED_WITH_ERRORS: EXIT_COMPLETED_WITH_ERRORS,
+    RequestStatus.FAILED: EXIT_REJECTED_OR_FAILED,
 }
 
 # Progress and problems go to stderr, so that stdout carries only what a script would capture.
@@ -87,7 +88,7 @@ def submit(client: GatewayClient, csv_path: Path, wait: bool, out: Path | None, 
     if final.get("status") not in _EXIT_BY_STATUS:
         errors.print("[bold red]the status stream ended before the request finished[/]")
         return EXIT_REJECTED_OR_FAILED
-    if final["status"] != "failed":
+    if final["status"] != RequestStatus.FAILED:
         destination = out or csv_path.with_name(f"{csv_path.stem}-output.csv")
         client.download(request_id, destination)
         errors.print(f"output CSV saved to {destination}")

@@ -7,8 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from imgpipe.contract.messages import ImageError, ImageOrigin, ImageVariant, RequestStatus
+from imgpipe.contract.messages import ImageOutcome, RequestStatus
 from imgpipe.contract.presets import Preset
+from imgpipe.state.row_outcomes import RowState
+from imgpipe.state.webhook_deliveries import DeliveryStatus, WebhookDelivery
 
 
 class ErrorBody(BaseModel):
@@ -86,27 +88,14 @@ class Counts(BaseModel):
     failed: int
 
 
-class RowImage(BaseModel):
-    input_url: str
-    output_url: str | None
-    error: ImageError | None
-    # Known once the image is compressed: sizes of the fetched and the stored file, and its pixels.
-    bytes_in: int | None = None
-    bytes_out: int | None = None
-    width: int | None = None
-    height: int | None = None
-    # With the output: `fetched`, `revalidated` (the source said 304) or `reused` (not asked again).
-    origin: ImageOrigin | None = None
-    # With the output, when the request asked for presets: each preset's variant, in its order.
-    variants: list[ImageVariant] | None = None
-
-
 class RowStatus(BaseModel):
     row: int
     serial_number: str
     product_name: str
-    status: str
-    images: list[RowImage]
+    status: RowState
+    # Each input URL's outcome as the processors published it on imgpipe.results (only the input
+    # URL while the row is pending): sizes, pixels and origin are known once it is compressed.
+    images: list[ImageOutcome]
 
 
 class RowPage(BaseModel):
@@ -132,16 +121,11 @@ class QueueStatus(BaseModel):
     estimated_finish_at: datetime | None
 
 
-class WebhookDelivery(BaseModel):
-    attempt: int
-    at: datetime
-    status_code: int | None
-    error: str | None
-
-
 class WebhookStatus(BaseModel):
+    """The request's webhook URL and its deliveries as the aggregator stored them."""
+
     url: str
-    status: str  # pending, retrying, delivered, failed
+    status: DeliveryStatus
     deliveries: list[WebhookDelivery]
 
 

@@ -14,18 +14,17 @@ from gateway.schemas import (
     Counts,
     QueueStatus,
     RequestStatusBody,
-    RowImage,
     RowPage,
     RowStatus,
-    WebhookDelivery,
     WebhookStatus,
 )
-from imgpipe.contract.messages import FINISHED_STATUSES
+from imgpipe.contract.messages import FINISHED_STATUSES, ImageOutcome
 from imgpipe.contract.request_presets import presets_of
 from imgpipe.state.database import RequestDocument
 from imgpipe.state.request_state import RequestState, request_state
 from imgpipe.state.retention import expiry_of
-from imgpipe.state.row_outcomes import RowOutcome, read_rows
+from imgpipe.state.row_outcomes import RowOutcome, RowState, read_rows
+from imgpipe.state.webhook_deliveries import DeliveryStatus, WebhookDelivery
 from imgpipe.storage.input_spool import ProductRow, read_input_spool
 from imgpipe.storage.request_paths import download_url, status_url
 
@@ -58,17 +57,12 @@ def check_page(offset: int, limit: int) -> None:
 
 
 def _row_status(index: int, product: ProductRow, row: RowOutcome | None) -> RowStatus:
-    images = (
-        [RowImage.model_validate(image) for image in row["images"]]
-        if row
-        else [RowImage(input_url=url, output_url=None, error=None) for url in product.input_urls]
-    )
     return RowStatus(
         row=index,
         serial_number=product.serial_number,
         product_name=product.product_name,
-        status=row["status"] if row else "pending",
-        images=images,
+        status=row.status if row else RowState.PENDING,
+        images=row.images if row else [ImageOutcome(input_url=url) for url in product.input_urls],
     )
 
 
@@ -98,11 +92,13 @@ async def row_details(
 async def _webhook_status(state: GatewayState, request: RequestDocument) -> WebhookStatus | None:
     if not request.get("webhook_url"):
         return None
-    record = await webhook_record(state.db, request["_id"]) or {"status": "pending", "deliveries": []}
+    record = await webhook_record(state.db, request["_id"])
+    if record is None:
+        return WebhookStatus(url=request["webhook_url"], status=DeliveryStatus.PENDING, deliveries=[])
     return WebhookStatus(
         url=request["webhook_url"],
-        status=record["status"],
-        deliveries=[WebhookDelivery.model_validate(d) for d in record["deliveries"]],
+        status=DeliveryStatus(record["status"]),
+        deliveries=[WebhookDelivery.model_validate(delivery) for delivery in record["deliveries"]],
     )
 
 

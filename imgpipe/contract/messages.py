@@ -48,11 +48,12 @@ class RequestStatus(StrEnum):
     PROCESSING = "processing"
     COMPLETED = "completed"
     COMPLETED_WITH_ERRORS = "completed_with_errors"
+    # Never set: a row that cannot be processed fails its images, so every request ends completed
+    # or completed_with_errors. Kept because the published schema lists it and consumers (the
+    # CLI's exit code 2 among them) switch on it; dropping a value would break their validation.
     FAILED = "failed"
 
 
-# As stored in MongoDB (plain strings), for queries: accepted, not finished yet.
-UNFINISHED_STATUSES = [RequestStatus.QUEUED.value, RequestStatus.PROCESSING.value]
 FINISHED_STATUSES = frozenset(
     {RequestStatus.COMPLETED, RequestStatus.COMPLETED_WITH_ERRORS, RequestStatus.FAILED}
 )
@@ -165,6 +166,7 @@ class RequestCounts(BaseModel):
 class RequestEvent(_Message):
     """`imgpipe.events`, keyed `request_id`: a request finished."""
 
+    # Always request.completed; request.failed is reserved, like RequestStatus.FAILED.
     type: Literal["request.completed", "request.failed"]
     request_id: str
     status: RequestStatus

@@ -85,24 +85,6 @@ class RequestDocument(TypedDict):
     expired_at: NotRequired[datetime]
 
 
-class RequestStateDocument(TypedDict):
-    """One version of a request's progress (imgpipe/state/request_state.py)."""
-
-    _id: str
-    version: int
-    status: str
-    rows_done: int
-    rows_failed: int
-    images_done: int
-    images_failed: int
-    results_offset: int
-    updated_at: datetime
-    completed_at: datetime | None
-    repairs: int
-    repaired_at: datetime | None
-    expires_at: NotRequired[datetime | None]  # set with the final status
-
-
 class RowOutcomeDocument(TypedDict):
     _id: str
     outcome: str  # JSON: see imgpipe/state/row_outcomes.py
@@ -154,17 +136,12 @@ class UploadSlotDocument(TypedDict):
     at: datetime
 
 
-class WebhookDeliveryDocument(TypedDict):
-    attempt: int
-    at: datetime
-    status_code: int | None
-    error: str | None
-
-
 class WebhookDocument(TypedDict):
     _id: str
-    status: str  # retrying, delivered or failed
-    deliveries: list[WebhookDeliveryDocument]
+    # What imgpipe/state/webhook_deliveries.py defines: a DeliveryStatus (retrying, delivered or
+    # failed), and each attempt a WebhookDelivery's fields.
+    status: str
+    deliveries: list[Document]
 
 
 # Final, so that `"fetching_since" in document` tells a claim from an entry.
@@ -206,8 +183,9 @@ class SourceEntryDocument(SourceEntry):
 # (measured: concurrent $inc on different fields lost ~40% of them). Hence the split:
 # what was accepted: inserted by the gateway; the aggregator moves its state hint
 REQUESTS = TypedCollection[RequestDocument]("requests")
-# "<id>#<version>": a request's progress, insert-only (see request_state.py)
-REQUEST_STATES = TypedCollection[RequestStateDocument]("request_states")
+# "<id>#<version>": a request's progress, insert-only; its fields are RequestState's, mapped in
+# imgpipe/state/request_state.py alone
+REQUEST_STATES = TypedCollection[Document]("request_states")
 # "<id>:<row>": a finished row, insert-only: the aggregator
 ROW_OUTCOMES = TypedCollection[RowOutcomeDocument]("row_outcomes")
 # "<id>/<chunk>": a chunk of finished rows, inserted once complete: the aggregator

@@ -23,13 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from imgpipe.contract.messages import FINISHED_STATUSES, RequestStatus
-from imgpipe.state.database import (
-    REQUEST_STATES,
-    REQUESTS,
-    Document,
-    RequestDocument,
-    RequestStateDocument,
-)
+from imgpipe.state.database import REQUEST_STATES, REQUESTS, Document, RequestDocument
 
 
 @dataclass(frozen=True)
@@ -77,43 +71,27 @@ def state_id(request_id: str, version: int) -> str:
     return f"{request_id}#{version}"
 
 
-def _state_document(request_id: str, state: RequestState) -> RequestStateDocument:
-    return RequestStateDocument(
-        _id=state_id(request_id, state.version),
-        version=state.version,
-        status=state.status.value,
-        rows_done=state.rows_done,
-        rows_failed=state.rows_failed,
-        images_done=state.images_done,
-        images_failed=state.images_failed,
-        results_offset=state.results_offset,
-        updated_at=state.updated_at,
-        completed_at=state.completed_at,
-        repairs=state.repairs,
-        repaired_at=state.repaired_at,
-        expires_at=state.expires_at,
-    )
+# A version's document is its state's fields as they are, under `_id` "<request_id>#<version>":
+# RequestState is the one definition of a `request_states` document, and these two functions the
+# only mapping between the two, written once for every field.
+_FIELDS = frozenset(field.name for field in dataclasses.fields(RequestState))
 
 
-def _state_of(document: RequestStateDocument) -> RequestState:
-    return RequestState(
-        version=document["version"],
-        status=RequestStatus(document["status"]),
-        rows_done=document["rows_done"],
-        rows_failed=document["rows_failed"],
-        images_done=document["images_done"],
-        images_failed=document["images_failed"],
-        results_offset=document["results_offset"],
-        updated_at=document["updated_at"],
-        completed_at=document["completed_at"],
-        repairs=document["repairs"],
-        repaired_at=document["repaired_at"],
-        expires_at=document.get("expires_at"),
-    )
+def state_document(request_id: str, state: RequestState) -> Document:
+    # The status is a StrEnum, which BSON stores as its plain string.
+    return {"_id": state_id(request_id, state.version), **vars(state)}
+
+
+def state_of(document: Document) -> RequestState:
+    # A field a version lacks takes its default (a state written before retention has no
+    # expires_at); one it has beyond these (written by a newer release) is left out.
+    fields = {name: value for name, value in document.items() if name in _FIELDS}
+    fields["status"] = RequestStatus(fields["status"])
+    return RequestState(**fields)
 
 
 async def insert_initial_state(db: AsyncDatabase[Document], request_id: str, now: datetime) -> None:
-    await REQUEST_STATES.of(db).insert_one(_state_document(request_id, initial_state(now)))
+    await REQUEST_STATES.of(db).insert_one(state_document(request_id, initial_state(now)))
 
 
 async def latest_state(db: AsyncDatabase[Document], request_id: str, hint: int) -> RequestState:
@@ -126,7 +104,7 @@ async def latest_state(db: AsyncDatabase[Document], request_id: str, hint: int) 
             {"_id": state_id(request_id, document["version"] + 1)}
         )
         if following is None:
-            return _state_of(document)
+            return state_of(document)
         document = following
 
 
@@ -149,7 +127,7 @@ async def advance_state(
             return head
         following = dataclasses.replace(following, version=head.version + 1)
         try:
-            await REQUEST_STATES.of(db).insert_one(_state_document(request_id, following))
+            await REQUEST_STATES.of(db).insert_one(state_document(request_id, following))
         except DuplicateKeyError:
             # Another writer moved first: decide again on what it wrote.
             head = await latest_state(db, request_id, head.version)

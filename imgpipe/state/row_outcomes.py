@@ -18,12 +18,14 @@ inserted with 67 µs of FerretDB's CPU each as nested documents against 25 µs a
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, TypedDict
+from enum import StrEnum
+from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 from pymongo.asynchronous.database import AsyncDatabase
 
+from imgpipe.contract.messages import ImageOutcome
 from imgpipe.contract.row_key import RowKey
 from imgpipe.state.database import ROW_CHUNKS, ROW_OUTCOMES, Document, RowOutcomeDocument
 
@@ -32,37 +34,48 @@ from imgpipe.state.database import ROW_CHUNKS, ROW_OUTCOMES, Document, RowOutcom
 ROWS_PER_CHUNK = 500
 
 
-class RowOutcome(TypedDict):
+class RowState(StrEnum):
+    """Where a CSV row stands: stored and answered (GET /status's row details) as these strings."""
+
+    PENDING = "pending"  # no result yet: answered, never stored
+    DONE = "done"  # every image has an output
+    FAILED = "failed"  # at least one image has none, or the row message went to the DLQ
+
+
+class RowOutcome(BaseModel):
     """A finished row, as the aggregator stored it (aggregator/result_store.py)."""
 
-    status: str  # done or failed
+    model_config = ConfigDict(frozen=True)
+
+    status: Literal[RowState.DONE, RowState.FAILED]
     error: str | None  # why the row message could not be processed (it went to the DLQ)
-    images: list[dict[str, Any]]  # each an `ImageOutcome` as JSON, in input order
+    images: list[ImageOutcome]  # in input order
     worker_id: str
     result_offset: int  # the imgpipe.results offset of the result that finished the row
     finished_at: str  # ISO 8601
 
 
 RowOutcomes = dict[int, RowOutcome]
+# A chunk's rows as one JSON object, by row number (JSON's keys are strings).
+_CHUNK = TypeAdapter(RowOutcomes)
 
 
 def row_document(request_id: str, row: int, outcome: RowOutcome) -> RowOutcomeDocument:
     """The `row_outcomes` document of one finished row."""
-    return RowOutcomeDocument(_id=str(RowKey(request_id, row)), outcome=json.dumps(outcome))
+    return RowOutcomeDocument(_id=str(RowKey(request_id, row)), outcome=outcome.model_dump_json())
 
 
 def outcome_of(document: RowOutcomeDocument) -> RowOutcome:
-    outcome: RowOutcome = json.loads(document["outcome"])
-    return outcome
+    return RowOutcome.model_validate_json(document["outcome"])
 
 
 def encode_chunk(rows: RowOutcomes) -> str:
     """The chunk's rows as one JSON string."""
-    return json.dumps({str(row): outcome for row, outcome in sorted(rows.items())})
+    return _CHUNK.dump_json(dict(sorted(rows.items()))).decode()
 
 
 def decode_chunk(text: str) -> RowOutcomes:
-    return {int(row): outcome for row, outcome in json.loads(text).items()}
+    return _CHUNK.validate_json(text)
 
 
 def chunk_of(row: int) -> int:

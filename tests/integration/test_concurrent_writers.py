@@ -20,7 +20,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from aggregator.result_store import ChunkCompactor, apply_results
 from aggregator.tally import OffsetResult
-from aggregator.webhook import DeliveryAttempt
 from aggregator.webhook_store import record_webhook_attempt
 from gateway.publishing_checkpoint import publishing_progress, record_rows_published
 from gateway.request_store import insert_request, webhook_record
@@ -28,6 +27,7 @@ from imgpipe.contract.messages import ImageOutcome, RowResult
 from imgpipe.state.database import PUBLISHING, REQUESTS, UNFINISHED_REQUESTS, WEBHOOKS, Document
 from imgpipe.state.request_state import RequestState, request_state
 from imgpipe.state.retention import DEFAULT_RETENTION_S
+from imgpipe.state.webhook_deliveries import WebhookDelivery
 from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.integration
@@ -116,7 +116,7 @@ async def test_webhook_records_do_not_undo_counting(db: AsyncDatabase[Document],
 
     async def record_attempts() -> None:
         for attempt in range(1, ROWS + 1):
-            delivery = DeliveryAttempt(attempt, datetime.now(UTC), 500, None)
+            delivery = WebhookDelivery(attempt=attempt, at=datetime.now(UTC), status_code=500, error=None)
             await record_webhook_attempt(db, request_id, delivery, final=attempt == ROWS)
 
     await asyncio.gather(record_attempts(), _count_one_by_one(db, request_id))

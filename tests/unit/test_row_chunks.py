@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from imgpipe.contract.messages import ImageOutcome
 from imgpipe.state.row_outcomes import (
     ROWS_PER_CHUNK,
     RowOutcome,
     RowOutcomes,
+    RowState,
     chunk_id,
     chunk_of,
     chunk_rows,
@@ -17,15 +19,15 @@ from imgpipe.state.row_outcomes import (
 
 ROWS: RowOutcomes = {
     7: RowOutcome(
-        status="done",
+        status=RowState.DONE,
         error=None,
-        images=[{"input_url": "https://a/1.jpg", "output_url": "http://o/1.jpg"}],
+        images=[ImageOutcome(input_url="https://a/1.jpg", output_url="http://o/1.jpg")],
         worker_id="w1",
         result_offset=41,
         finished_at="2026-11-28T12:29:59+00:00",
     ),
     3: RowOutcome(
-        status="failed",
+        status=RowState.FAILED,
         error="undecodable row message",
         images=[],
         worker_id="w2",
