@@ -296,7 +296,7 @@ def test_kill_the_gateway_while_it_publishes(
 def test_kill_a_gateway_mid_batch_and_another_takes_over_its_paced_publishing(
     two_processors: RunningStack, fault_server: LocalHttpServer, fault_mongo: MongoClient[Document]
 ) -> None:
-    """Rows are published at the pace they finish (gateway/fair_scheduler.py), so a batch is
+    """Rows are published at the pace they finish (gateway/publishing/fair_scheduler.py), so a batch is
     still being published long after its upload. Its gateway dies: the other gateway claims the
     batch once the lease runs out, goes on publishing it paced, and a new request uploaded there
     is still served before the batch."""

@@ -37,7 +37,7 @@ def _wheel_packages() -> list[str]:
 def test_the_wheel_ships_the_product_and_no_dev_tool() -> None:
     packages = _wheel_packages()
     assert {name.split(".")[0] for name in packages} == PRODUCT
-    # Every subpackage of the product is in it too (imgpipe.storage, gateway.routes, …).
+    # Every subpackage of the product is in it too (imgpipe.storage, gateway.api.routes, …).
     for init in ROOT.glob("*/**/__init__.py"):
         package = ".".join(init.parent.relative_to(ROOT).parts)
         if package.split(".")[0] in PRODUCT:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from gateway.csv_intake import IntakeLimits, validate_csv
+from gateway.intake.csv_intake import IntakeLimits, validate_csv
 from imgpipe.contract.repeated_urls import RepeatedUrls
 from imgpipe.storage.input_spool import ProductRow, RowContext, row_message
 

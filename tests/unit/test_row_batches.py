@@ -1,10 +1,10 @@
-"""gateway.row_batches.row_partition: a row's partition follows its URLs, and rows spread."""
+"""gateway.publishing.row_batches.row_partition: a row's partition follows its URLs, and rows spread."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from gateway.row_batches import row_partition
+from gateway.publishing.row_batches import row_partition
 from imgpipe.contract.messages import RowMessage
 
 PARTITIONS = [0, 1, 2, 3, 4, 5]

@@ -1,4 +1,5 @@
-"""gateway.work_progress: rows ahead, the pace of a request, its estimated finish, and owners' rows."""
+"""gateway.publishing.work_progress: rows ahead, the pace of a request, its estimated finish, and
+owners' rows."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from datetime import UTC, datetime
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.owner_metrics import owner_rows_exposition
-from gateway.work_progress import (
+from gateway.api.owner_metrics import owner_rows_exposition
+from gateway.publishing.work_progress import (
     RATE_WINDOW_S,
     OwnerRows,
     RequestProgress,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.dependencies import SettingsOnly
+from gateway.api.dependencies import SettingsOnly
 from imgpipe.contract.presets import Preset
 
 router = APIRouter()

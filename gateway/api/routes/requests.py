@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from gateway.auth import Owner
-from gateway.dependencies import State
-from gateway.errors import ApiError
-from gateway.route_responses import (
+from gateway.api.auth import Owner
+from gateway.api.dependencies import State
+from gateway.api.errors import ApiError
+from gateway.api.route_responses import (
     DEPENDENCY_UNAVAILABLE,
     EXPIRED,
     INVALID_PARAMETERS,
@@ -20,8 +20,8 @@ from gateway.route_responses import (
     error,
     stored_file,
 )
-from gateway.schemas import NotFinishedBody, RequestStatusBody
-from gateway.status_view import (
+from gateway.api.schemas import NotFinishedBody, RequestStatusBody
+from gateway.api.status_view import (
     DEFAULT_PAGE_ROWS,
     MAX_PAGE_ROWS,
     check_page,
@@ -29,7 +29,7 @@ from gateway.status_view import (
     row_details,
     status_body,
 )
-from gateway.stored_objects import stream_object
+from gateway.api.stored_objects import stream_object
 from imgpipe.state.request_state import request_state
 from imgpipe.storage.request_paths import output_csv_key
 

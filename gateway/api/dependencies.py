@@ -9,10 +9,10 @@ from aiokafka import AIOKafkaProducer
 from fastapi import Depends, Request
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gateway.api_keys import ApiKeys
-from gateway.row_publisher import RowPublisher
-from gateway.unfinished_work import UnfinishedWork
-from gateway.upload_rate import UploadRate
+from gateway.api.api_keys import ApiKeys
+from gateway.api.upload_rate import UploadRate
+from gateway.publishing.row_publisher import RowPublisher
+from gateway.publishing.unfinished_work import UnfinishedWork
 from imgpipe.config.settings import Settings
 from imgpipe.state.database import Document
 from imgpipe.storage.base import ObjectStorage

@@ -14,17 +14,17 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, File, Form, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from gateway.auth import Owner
-from gateway.csv_intake import CsvRejected, CsvTooLarge, IntakeLimits, validate_csv
-from gateway.dependencies import GatewayState, State
-from gateway.errors import ApiError
-from gateway.metrics import counted_upload
-from gateway.preset_choice import chosen_presets, refuse_parameters_beside_presets
-from gateway.readiness import kafka_state, storage_state
-from gateway.request_store import insert_request
-from gateway.route_responses import DEPENDENCY_UNAVAILABLE, INVALID_PARAMETERS, UNAUTHORIZED, error
-from gateway.schemas import CsvRejectedBody, ErrorBody, QuotaExceededBody, UploadAccepted
-from gateway.upload_quotas import admit_upload, refuse_before_reading
+from gateway.api.auth import Owner
+from gateway.api.dependencies import GatewayState, State
+from gateway.api.errors import ApiError
+from gateway.api.metrics import counted_upload
+from gateway.api.preset_choice import chosen_presets, refuse_parameters_beside_presets
+from gateway.api.readiness import kafka_state, storage_state
+from gateway.api.route_responses import DEPENDENCY_UNAVAILABLE, INVALID_PARAMETERS, UNAUTHORIZED, error
+from gateway.api.schemas import CsvRejectedBody, ErrorBody, QuotaExceededBody, UploadAccepted
+from gateway.api.upload_quotas import admit_upload, refuse_before_reading
+from gateway.intake.csv_intake import CsvRejected, CsvTooLarge, IntakeLimits, validate_csv
+from gateway.intake.request_store import insert_request
 from imgpipe.contract.messages import MAX_JPEG_QUALITY, MIN_JPEG_QUALITY, RequestStatus
 from imgpipe.contract.request_presets import outputs_per_image
 from imgpipe.runtime.retrying import UNAVAILABLE

@@ -1,4 +1,4 @@
-"""GET /: the web page (gateway/web/, plain HTML, CSS and JavaScript), and its files under /web/."""
+"""GET /: the web page (gateway/api/web/, plain HTML, CSS and JavaScript), and its files under /web/."""
 
 from __future__ import annotations
 

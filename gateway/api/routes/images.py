@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
-from gateway.dependencies import State
-from gateway.errors import ApiError
-from gateway.route_responses import (
+from gateway.api.dependencies import State
+from gateway.api.errors import ApiError
+from gateway.api.route_responses import (
     DEPENDENCY_UNAVAILABLE,
     EXPIRED,
     INVALID_PARAMETERS,
@@ -30,7 +30,7 @@ from gateway.route_responses import (
     error,
     stored_file,
 )
-from gateway.stored_objects import stream_object
+from gateway.api.stored_objects import stream_object
 from imgpipe.contract.presets import OutputFormat
 from imgpipe.state.database import OUTPUT_PERIODS, REQUESTS
 from imgpipe.storage.output_periods import OUTPUTS_PREFIX, OutputPeriod

@@ -6,11 +6,9 @@ import uuid
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 
-from gateway.dependencies import GatewayState
-from gateway.errors import ApiError
-from gateway.publishing_checkpoint import publishing_progress
-from gateway.request_store import find_request, webhook_record
-from gateway.schemas import (
+from gateway.api.dependencies import GatewayState
+from gateway.api.errors import ApiError
+from gateway.api.schemas import (
     Counts,
     QueueStatus,
     RequestStatusBody,
@@ -20,6 +18,8 @@ from gateway.schemas import (
     WebhookDelivery,
     WebhookStatus,
 )
+from gateway.intake.request_store import find_request, webhook_record
+from gateway.publishing.checkpoint import publishing_progress
 from imgpipe.contract.messages import FINISHED_STATUSES
 from imgpipe.contract.request_presets import presets_of
 from imgpipe.state.database import RequestDocument

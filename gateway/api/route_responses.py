@@ -2,14 +2,14 @@
 
 Every status a route can answer is listed with its body, so a client generated from the document
 handles all of them. A route builds its `responses=` from these entries; the error handlers
-(gateway/errors.py) make the bodies.
+(gateway/api/errors.py) make the bodies.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from gateway.schemas import ErrorBody, ExpiredBody, InternalErrorBody, InvalidRequestBody
+from gateway.api.schemas import ErrorBody, ExpiredBody, InternalErrorBody, InvalidRequestBody
 
 Responses = dict[int | str, dict[str, Any]]
 
@@ -27,7 +27,7 @@ def content(media_type: str, description: str, schema: dict[str, Any] | None = N
 
 
 UNAUTHORIZED = error("API keys are configured, and the request carries no valid one")
-# FastAPI's own 422 body would be `{"detail": [...]}`; gateway/errors.py answers with this one.
+# FastAPI's own 422 body would be `{"detail": [...]}`; gateway/api/errors.py answers with this one.
 INVALID_PARAMETERS = error("a parameter has the wrong type or shape", InvalidRequestBody)
 DEPENDENCY_UNAVAILABLE = error(
     "the database, the message broker or the storage is unavailable; retry after `Retry-After` seconds"
@@ -41,7 +41,7 @@ _BINARY = {"type": "string", "format": "binary"}
 
 
 def stored_file(media_type: str, what: str) -> Responses:
-    """The answers of a file streamed from storage (gateway/stored_objects.py): whole, a range of
+    """The answers of a file streamed from storage (gateway/api/stored_objects.py): whole, a range of
     it, not modified, or a range beyond its end."""
     return {
         200: content(media_type, what, _BINARY),

@@ -14,8 +14,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from gateway.api_keys import OPEN_OWNER
-from gateway.work_progress import OwnerRows
+from gateway.api.api_keys import OPEN_OWNER
+from gateway.publishing.work_progress import OwnerRows
 
 
 class _OwnerRowsCollector(Collector):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gateway.dependencies import State
-from gateway.metrics import REQUESTS_IN_FLIGHT
-from gateway.owner_metrics import owner_rows_exposition
-from gateway.request_store import count_unfinished_requests
-from gateway.route_responses import DEPENDENCY_UNAVAILABLE, content
+from gateway.api.dependencies import State
+from gateway.api.metrics import REQUESTS_IN_FLIGHT
+from gateway.api.owner_metrics import owner_rows_exposition
+from gateway.api.route_responses import DEPENDENCY_UNAVAILABLE, content
+from gateway.intake.request_store import count_unfinished_requests
 
 router = APIRouter()
 

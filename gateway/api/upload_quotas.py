@@ -1,6 +1,6 @@
 """Each key's limits on the work it holds unfinished and on its uploads per minute: 429.
 
-Checked where a refusal costs least and leaves nothing behind (gateway/routes/upload.py): before
+Checked where a refusal costs least and leaves nothing behind (gateway/api/routes/upload.py): before
 the file is read, what needs no file (unfinished requests, a minute this gateway already knows to
 be full); once the CSV is validated and before anything is stored, what needs its rows; the rate
 slot last, so that an upload refused for anything else takes none. The upload is counted as
@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NoReturn
 
-from gateway.api_keys import OPEN_OWNER
-from gateway.dependencies import GatewayState
-from gateway.errors import ApiError
-from gateway.key_policies import KeyPolicy
-from gateway.metrics import UPLOADS_REFUSED
-from gateway.unfinished_work import OwnerUsage
+from gateway.api.api_keys import OPEN_OWNER
+from gateway.api.dependencies import GatewayState
+from gateway.api.errors import ApiError
+from gateway.api.key_policies import KeyPolicy
+from gateway.api.metrics import UPLOADS_REFUSED
+from gateway.publishing.unfinished_work import OwnerUsage
 
 # When a key's unfinished work is at its limit, the wait worth trying again after: the requests in
 # flight are walked every second and a small request finishes within seconds, while a client that

@@ -36,7 +36,7 @@ class InvalidKeyPolicies(Exception):
 
 class KeyPolicy(BaseModel):
     """What one owner may do: its share of the pipeline (`weight`, relative to the other keys') and
-    its limits, each refused with 429 (gateway/upload_quotas.py)."""
+    its limits, each refused with 429 (gateway/api/upload_quotas.py)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

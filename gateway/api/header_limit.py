@@ -2,7 +2,7 @@
 
 uvicorn's httptools parser puts no limit on the head: one 8 MB header is read, held and handed
 to the app. This protocol counts the head's bytes as they arrive and answers `431` (JSON, the
-shape of gateway/errors.py) once the head would cross the limit, without reading the rest, so
+shape of gateway/api/errors.py) once the head would cross the limit, without reading the rest, so
 no client can make the gateway hold more than the limit per connection. The check is exact: a
 read that crosses the limit is fed in two parts, and the head is refused only if it does not
 end within the limit.
@@ -15,7 +15,7 @@ import logging
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from gateway.errors import error_response
+from gateway.api.errors import error_response
 
 logger = logging.getLogger(__name__)
 

@@ -1,10 +1,11 @@
-"""Admit rows to `imgpipe.rows` at the pace they finish, in fair shares (gateway/fair_windows.py).
+"""Admit rows to `imgpipe.rows` at the pace they finish, in fair shares (gateway/publishing/fair_windows.py).
 
 Each request this gateway publishes holds a window: how many of its rows may be published and
 not yet finished. Its publisher sends a row while the window has room and otherwise waits for a
-row of the request to finish (gateway/finished_rows.py). Windows are shared out again whenever a
-request of this gateway starts or stops publishing, and after every walk of the requests in
-flight (gateway/unfinished_work.py calls `share_out`), which brings in the requests other gateways publish.
+row of the request to finish (gateway/publishing/finished_rows.py). Windows are shared out again
+whenever a request of this gateway starts or stops publishing, and after every walk of the requests
+in flight (gateway/publishing/unfinished_work.py calls `share_out`), which brings in the requests
+other gateways publish.
 
 With `IMGPIPE_SCHEDULED_ROWS` at 0 nothing waits: rows are published as fast as they are read.
 """
@@ -13,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gateway.fair_windows import Demand, fair_windows
-from gateway.finished_rows import FinishedRows
-from gateway.unfinished_work import UnfinishedWork
+from gateway.publishing.fair_windows import Demand, fair_windows
+from gateway.publishing.finished_rows import FinishedRows
+from gateway.publishing.unfinished_work import UnfinishedWork
 
 # A window that has not moved for this long is re-counted from the aggregator's counters (the
 # results read while this gateway was cut off from the broker are not seen).

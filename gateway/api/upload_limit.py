@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.errors import ApiError
+from gateway.api.errors import ApiError
 
 
 def upload_too_large(max_bytes: int) -> ApiError:

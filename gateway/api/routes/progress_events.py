@@ -14,10 +14,9 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from gateway.auth import Owner
-from gateway.dependencies import GatewayState, State
-from gateway.request_store import find_request
-from gateway.route_responses import (
+from gateway.api.auth import Owner
+from gateway.api.dependencies import GatewayState, State
+from gateway.api.route_responses import (
     DEPENDENCY_UNAVAILABLE,
     EXPIRED,
     INVALID_PARAMETERS,
@@ -26,7 +25,8 @@ from gateway.route_responses import (
     content,
     error,
 )
-from gateway.status_view import request_or_404, status_body
+from gateway.api.status_view import request_or_404, status_body
+from gateway.intake.request_store import find_request
 from imgpipe.contract.messages import FINISHED_STATUSES
 
 router = APIRouter()

@@ -1,4 +1,4 @@
-"""API keys, kept only as SHA-256 digests, and each one's policy (gateway/key_policies.py).
+"""API keys, kept only as SHA-256 digests, and each one's policy (gateway/api/key_policies.py).
 
 A request's owner is a short id derived from the digest, so neither MongoDB nor the logs ever
 hold a key.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-from gateway.key_policies import InvalidKeyPolicies, KeyPolicy, default_policy, read_keys_file
+from gateway.api.key_policies import InvalidKeyPolicies, KeyPolicy, default_policy, read_keys_file
 from imgpipe.config.settings import Settings
 
 # Where an owner id is needed (metrics, rate slots), the uploads to an open API: an owner id is 16

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gateway.publishing_checkpoint import insert_checkpoint
+from gateway.publishing.checkpoint import insert_checkpoint
 from imgpipe.contract.presets import Preset
 from imgpipe.contract.request_presets import stored_presets
 from imgpipe.state.database import (

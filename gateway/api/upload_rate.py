@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gateway.api_keys import OPEN_OWNER
+from gateway.api.api_keys import OPEN_OWNER
 from imgpipe.state.database import UPLOAD_SLOTS, Document
 from imgpipe.state.numbered_slots import take_slot
 from imgpipe.state.retention import DAY_S

@@ -1,9 +1,9 @@
 """Where each unfinished request stands and how fast it goes, from the walks of the requests in flight.
 
-Pure: gateway/unfinished_work.py feeds it every walk it makes (once a second), so a status call or
+Pure: gateway/publishing/unfinished_work.py feeds it every walk it makes (once a second), so a status call or
 a scrape reads what the last walk saw and never touches the database. What a request waits behind
 is the rows of the other requests that are published and not yet finished: they share the
-processors with its own (gateway/fair_windows.py), so with scheduling on they are about
+processors with its own (gateway/publishing/fair_windows.py), so with scheduling on they are about
 IMGPIPE_SCHEDULED_ROWS, however large the batches before it. How fast it goes is measured, not
 predicted: its rows finished per second between walks, over the last RATE_WINDOW_S.
 """

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from gateway.dependencies import State
-from gateway.errors import ApiError
+from gateway.api.dependencies import State
+from gateway.api.errors import ApiError
 
 
 def _presented_key(request: Request) -> str | None:

@@ -1,6 +1,6 @@
 """Publish an accepted request's rows to `imgpipe.rows`, one message per row, in the background.
 
-Progress is checkpointed in MongoDB (gateway/publishing_checkpoint.py) together with a heartbeat.
+Progress is checkpointed in MongoDB (gateway/publishing/checkpoint.py) together with a heartbeat.
 A request whose heartbeat is older than the lease while rows remain unpublished belongs to a
 gateway that died (or lost the broker): any gateway picks it up and resumes from the checkpoint.
 Rows after the checkpoint may be published twice; the aggregator counts each row once.
@@ -18,16 +18,16 @@ from dataclasses import replace
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gateway.checkpoint_clock import CheckpointClock
-from gateway.fair_scheduler import RESYNC_AFTER_S, FairScheduler, Window
-from gateway.metrics import ROWS_PUBLISHED
-from gateway.publishing_checkpoint import (
+from gateway.api.metrics import ROWS_PUBLISHED
+from gateway.intake.request_store import request_document, rows_finished
+from gateway.publishing.checkpoint import (
     claim_stale_publishing,
     publishing_progress,
     record_rows_published,
 )
-from gateway.request_store import request_document, rows_finished
-from gateway.row_batches import RowBatchSender
+from gateway.publishing.checkpoint_clock import CheckpointClock
+from gateway.publishing.fair_scheduler import RESYNC_AFTER_S, FairScheduler, Window
+from gateway.publishing.row_batches import RowBatchSender
 from imgpipe.contract.messages import RowMessage
 from imgpipe.contract.repeated_urls import RepeatedUrls
 from imgpipe.contract.topics import ROWS_TOPIC
@@ -41,7 +41,7 @@ from imgpipe.storage.input_spool import RowContext, read_input_spool, row_messag
 logger = logging.getLogger(__name__)
 
 # After this much publishing the publisher waits for the broker's acknowledgements and records a
-# checkpoint (gateway/checkpoint_clock.py): a restart re-sends about this much, and the lease is
+# checkpoint (gateway/publishing/checkpoint_clock.py): a restart re-sends about this much, and the lease is
 # renewed.
 PUBLISH_CHECKPOINT_INTERVAL_S = 1.0
 # A publisher that has not checkpointed for this long is presumed dead.

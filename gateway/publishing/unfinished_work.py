@@ -4,7 +4,7 @@ Every gateway walks the requests in flight once a second (imgpipe/state/unfinish
 single-`_id` reads per unfinished request, never a cost that grows with the database. From that
 walk come each owner's usage, which the upload limits are checked against, the requests that
 other gateways are publishing, which the scheduler shares the topic with, and where each request
-stands and how fast it goes (gateway/work_progress.py), which status calls and scrapes read.
+stands and how fast it goes (gateway/publishing/work_progress.py), which status calls and scrapes read.
 Uploads this gateway accepted are added until a walk sees them, so a burst into one gateway is
 counted at once; a burst spread over several gateways within one second may pass a limit by what
 they accept in that second.
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gateway.work_progress import RequestProgress, WorkProgress
+from gateway.publishing.work_progress import RequestProgress, WorkProgress
 from imgpipe.runtime.retrying import UNAVAILABLE
 from imgpipe.state.database import REQUESTS, UNFINISHED_REQUESTS, Document
 from imgpipe.state.unfinished_requests import InFlight, requests_in_flight

@@ -15,7 +15,7 @@ from email.utils import format_datetime
 from fastapi import Response
 from fastapi.responses import StreamingResponse
 
-from gateway.errors import ApiError, error_response
+from gateway.api.errors import ApiError, error_response
 from imgpipe.storage.base import ObjectInfo, ObjectStorage
 
 _SINGLE_RANGE = re.compile(r"bytes=(\d*)-(\d*)")

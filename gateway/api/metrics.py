@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from prometheus_client import Counter, Gauge
 
-from gateway.errors import ApiError
+from gateway.api.errors import ApiError
 from imgpipe.runtime.retrying import UNAVAILABLE
 
 UPLOADS = Counter("imgpipe_uploads_total", "Uploads, by outcome: accepted or the error code", ["outcome"])

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from gateway.dependencies import State
-from gateway.readiness import dependency_states
-from gateway.schemas import ReadinessBody
+from gateway.api.dependencies import State
+from gateway.api.readiness import dependency_states
+from gateway.api.schemas import ReadinessBody
 
 router = APIRouter()
 

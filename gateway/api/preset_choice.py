@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gateway.errors import ApiError
+from gateway.api.errors import ApiError
 from imgpipe.contract.presets import Preset
 
 
