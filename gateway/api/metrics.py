@@ -1,4 +1,5 @@
-"""The gateway's Prometheus metrics, served on its own port at GET /metrics."""
+"""The HTTP API's Prometheus metrics, served at GET /metrics with every other of the process
+(the rows published are counted where they are, gateway/publishing/row_publisher.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ UPLOADS_REFUSED = Counter(
     "Uploads refused with 429, by owner (the key's owner id, or open) and the limit crossed",
     ["owner", "limit"],
 )
-ROWS_PUBLISHED = Counter("imgpipe_rows_published_total", "Rows published to imgpipe.rows")
 REQUESTS_IN_FLIGHT = Gauge(
     "imgpipe_requests_in_flight", "Requests queued or processing (read at scrape time)"
 )

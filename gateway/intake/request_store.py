@@ -18,7 +18,7 @@ from imgpipe.state.database import (
     RequestDocument,
     WebhookDocument,
 )
-from imgpipe.state.request_state import insert_initial_state, request_state
+from imgpipe.state.request_state import insert_initial_state
 from imgpipe.state.unfinished_requests import mark_unfinished
 
 
@@ -66,19 +66,6 @@ async def find_request(
     without scanning the collection."""
     request = await REQUESTS.of(db).find_one({"_id": request_id})
     return request if request is not None and request["owner"] == owner else None
-
-
-async def request_document(db: AsyncDatabase[Document], request_id: str) -> RequestDocument:
-    """A request being published (it exists: its rows are published only after it is inserted)."""
-    request = await REQUESTS.of(db).find_one({"_id": request_id})
-    if request is None:
-        raise RuntimeError(f"request {request_id} has a publishing checkpoint but no request document")
-    return request
-
-
-async def rows_finished(db: AsyncDatabase[Document], request_id: str) -> int:
-    """The rows of a request the aggregator has counted."""
-    return (await request_state(db, await request_document(db, request_id))).rows_finished
 
 
 async def webhook_record(db: AsyncDatabase[Document], request_id: str) -> WebhookDocument | None:

@@ -16,10 +16,9 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from aiokafka import AIOKafkaProducer
+from prometheus_client import Counter
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gateway.api.metrics import ROWS_PUBLISHED
-from gateway.intake.request_store import request_document, rows_finished
 from gateway.publishing.checkpoint import (
     claim_stale_publishing,
     publishing_progress,
@@ -33,7 +32,7 @@ from imgpipe.contract.repeated_urls import RepeatedUrls
 from imgpipe.contract.topics import ROWS_TOPIC
 from imgpipe.runtime.logs import logging_request
 from imgpipe.runtime.retrying import UNAVAILABLE, until_available
-from imgpipe.state.database import Document
+from imgpipe.state.database import REQUESTS, Document, RequestDocument
 from imgpipe.state.request_state import request_state
 from imgpipe.storage.base import ObjectStorage
 from imgpipe.storage.input_spool import RowContext, read_input_spool, row_message
@@ -47,6 +46,21 @@ PUBLISH_CHECKPOINT_INTERVAL_S = 1.0
 # A publisher that has not checkpointed for this long is presumed dead.
 PUBLISH_LEASE_S = 15.0
 RESUME_SCAN_INTERVAL_S = 5.0
+
+ROWS_PUBLISHED = Counter("imgpipe_rows_published_total", "Rows published to imgpipe.rows")
+
+
+async def _request_document(db: AsyncDatabase[Document], request_id: str) -> RequestDocument:
+    """A request being published (it exists: its rows are published only after it is inserted)."""
+    request = await REQUESTS.of(db).find_one({"_id": request_id})
+    if request is None:
+        raise RuntimeError(f"request {request_id} has a publishing checkpoint but no request document")
+    return request
+
+
+async def _rows_finished(db: AsyncDatabase[Document], request_id: str) -> int:
+    """The rows of a request the aggregator has counted."""
+    return (await request_state(db, await _request_document(db, request_id))).rows_finished
 
 
 class _Publishing:
@@ -95,7 +109,7 @@ class _Publishing:
             if self._checkpoints.due():
                 await self.checkpoint(done=False)
             if self._clock() - heard_at >= RESYNC_AFTER_S:
-                self._scheduler.resync(self._window, await rows_finished(self._db, self._window.request_id))
+                self._scheduler.resync(self._window, await _rows_finished(self._db, self._window.request_id))
                 heard_at = self._clock()
 
 
@@ -148,7 +162,7 @@ class RowPublisher:
         progress = await publishing_progress(self._db, request_id)
         if progress is None:
             raise RuntimeError(f"request {request_id} has no publishing checkpoint")
-        request = await request_document(self._db, request_id)
+        request = await _request_document(self._db, request_id)
         context = replace(RowContext.of_request(request), repeated_urls=repeated_urls)
         # Rows up to the checkpoint count as unfinished but for those the aggregator has counted
         # (a new request has none: its state is not read). Rows a dead gateway sent after its

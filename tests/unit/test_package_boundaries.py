@@ -1,6 +1,7 @@
 """What ships and what depends on what: the wheel holds only the product, no package imports
 "upward" (the CLI depends on the services, never the reverse; in the kernel, the state depends on
-the contract, never the reverse), and importing a service starts nothing."""
+the contract, never the reverse; in the gateway, the HTTP API depends on publishing, never the
+reverse), and importing a service starts nothing."""
 
 from __future__ import annotations
 
@@ -89,6 +90,31 @@ def test_a_kernel_room_imports_only_the_rooms_before_it(room: str) -> None:
             parts = module.split(".")
             if parts[0] == "imgpipe":
                 assert len(parts) > 1 and parts[1] not in later, (path.relative_to(ROOT), module)
+
+
+# The gateway's jobs, each allowed to import only the jobs before it: publishing knows nothing of
+# uploads or HTTP, intake records a request (and its publishing checkpoint) without answering HTTP.
+# Only the entry points at the top (app.py, run.py) wire them all.
+GATEWAY_JOBS = ("publishing", "intake", "api")
+
+
+def test_every_gateway_module_serves_a_job_or_is_an_entry_point() -> None:
+    top = {path.name for path in (ROOT / "gateway").glob("*.py")}
+    jobs = {path.name for path in (ROOT / "gateway").iterdir() if (path / "__init__.py").exists()}
+    assert (top, jobs) == ({"__init__.py", "__main__.py", "app.py", "run.py"}, set(GATEWAY_JOBS))
+
+
+@pytest.mark.parametrize("job", GATEWAY_JOBS)
+def test_a_gateway_job_imports_only_the_jobs_before_it(job: str) -> None:
+    later = set(GATEWAY_JOBS[GATEWAY_JOBS.index(job) + 1 :])
+    for path in sorted((ROOT / "gateway" / job).rglob("*.py")):
+        for module in _imported_modules(path):
+            parts = module.split(".")
+            if parts[0] == "gateway":
+                assert len(parts) > 1 and parts[1] in GATEWAY_JOBS and parts[1] not in later, (
+                    path.relative_to(ROOT),
+                    module,
+                )
 
 
 _WHAT_AN_IMPORT_STARTED = """
