@@ -15,27 +15,34 @@ import faust
 from aggregator.clients import AggregatorClients
 from aggregator.completion import ready_to_finish
 from aggregator.repair import repair_request, stalled_requests
-from imgpipe.contract.topics import ROWS_TOPIC
 from imgpipe.runtime.logs import logging_request
-from imgpipe.runtime.retrying import UNAVAILABLE
+from imgpipe.runtime.retrying import UNAVAILABLE, until_available
 from imgpipe.runtime.worker_clients import WorkerClients
 from imgpipe.state.database import RequestDocument
 from imgpipe.state.request_state import RequestState
 from imgpipe.state.unfinished_requests import requests_in_flight
-from imgpipe.storage.input_spool import RowContext, read_input_spool, row_message
+from imgpipe.storage.row_producer import RowContext, RowProducer, spooled_row_messages
 
 logger = logging.getLogger(__name__)
 
 IN_FLIGHT_SCAN_INTERVAL_S = 5.0
 
 
+async def _send_rows_again(clients: AggregatorClients, request: RequestDocument, rows: set[int]) -> None:
+    producer = await RowProducer.of(await clients.producer.started())
+    async for message in spooled_row_messages(
+        clients.storage, request["_id"], RowContext.of_request(request), only=rows
+    ):
+        await producer.send(message)
+    await producer.delivered()
+
+
 async def republish_rows(clients: AggregatorClients, request: RequestDocument, rows: Sequence[int]) -> None:
-    request_id, wanted = request["_id"], set(rows)
-    context = RowContext.of_request(request)
-    async for index, row in read_input_spool(clients.storage, request_id):
-        if index in wanted:
-            message = row_message(request_id, index, row, context)
-            await clients.producer.publish(ROWS_TOPIC, message, "publishing a row again")
+    """Publish the rows again, at once, as the gateway publishes rows; an unavailable broker is
+    waited out, and the rows are then all sent again (a row sent twice is counted once)."""
+    await until_available(
+        functools.partial(_send_rows_again, clients, request, set(rows)), "publishing rows again"
+    )
 
 
 async def _finish_repaired(clients: AggregatorClients, request: RequestDocument, state: RequestState) -> None:

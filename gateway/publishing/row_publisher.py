@@ -26,16 +26,14 @@ from gateway.publishing.checkpoint import (
 )
 from gateway.publishing.checkpoint_clock import CheckpointClock
 from gateway.publishing.fair_scheduler import RESYNC_AFTER_S, FairScheduler, Window
-from gateway.publishing.row_batches import RowBatchSender
 from imgpipe.contract.messages import RowMessage
 from imgpipe.contract.repeated_urls import RepeatedUrls
-from imgpipe.contract.topics import ROWS_TOPIC
 from imgpipe.runtime.logs import logging_request
 from imgpipe.runtime.retrying import UNAVAILABLE, until_available
 from imgpipe.state.database import REQUESTS, Document, RequestDocument
 from imgpipe.state.request_state import request_state
 from imgpipe.storage.base import ObjectStorage
-from imgpipe.storage.input_spool import RowContext, read_input_spool, row_message
+from imgpipe.storage.row_producer import RowContext, RowProducer, spooled_row_messages
 
 logger = logging.getLogger(__name__)
 
@@ -69,13 +67,13 @@ class _Publishing:
     def __init__(
         self,
         db: AsyncDatabase[Document],
-        sender: RowBatchSender,
+        row_producer: RowProducer,
         scheduler: FairScheduler,
         window: Window,
         clock: Callable[[], float],
     ) -> None:
         self._db = db
-        self._sender = sender
+        self._row_producer = row_producer
         self._scheduler = scheduler
         self._window = window
         self._clock = clock
@@ -84,7 +82,7 @@ class _Publishing:
 
     async def checkpoint(self, done: bool) -> None:
         """Wait for the broker's acknowledgements, then record the rows published (and the lease)."""
-        await self._sender.delivered()
+        await self._row_producer.delivered()
         published = self._window.published
         ROWS_PUBLISHED.inc(published - self.checkpointed)
         await record_rows_published(self._db, self._window.request_id, published, done)
@@ -93,9 +91,9 @@ class _Publishing:
 
     async def send(self, message: RowMessage) -> None:
         if not self._scheduler.has_room(self._window):
-            await self._sender.hand_over()  # what is batched must reach the processors to finish
+            await self._row_producer.hand_over()  # what is batched must reach the processors to finish
             await self._wait_for_room()
-        await self._sender.send(message)
+        await self._row_producer.send(message)
         self._window.published += 1
         if self._checkpoints.due():
             await self.checkpoint(done=False)
@@ -124,11 +122,9 @@ async def publish_rows(
 ) -> None:
     """Publish the window's request from the row after its last checkpoint to its end."""
     request_id, start_row = window.request_id, window.published
-    partitions = sorted(await producer.partitions_for(ROWS_TOPIC.name))
-    sender = RowBatchSender(producer, partitions)
-    publishing = _Publishing(db, sender, scheduler, window, clock)
-    async for row_index, row in read_input_spool(storage, request_id, start_row):
-        await publishing.send(row_message(request_id, row_index, row, context))
+    publishing = _Publishing(db, await RowProducer.of(producer), scheduler, window, clock)
+    async for message in spooled_row_messages(storage, request_id, context, start_row):
+        await publishing.send(message)
     await publishing.checkpoint(done=True)
     logger.info("published rows %d-%d of request %s", start_row, window.rows_total - 1, request_id)
 

@@ -32,8 +32,9 @@ from devstack.sync_run import run_sync
 from devstack.waiting import wait_until
 from imgpipe.contract.topics import RESULTS, ROWS, ROWS_TOPIC
 from imgpipe.state.database import REQUESTS, Document
-from imgpipe.storage.input_spool import ProductRow, RowContext, row_message
+from imgpipe.storage.input_spool import ProductRow
 from imgpipe.storage.output_periods import OUTPUTS_PREFIX
+from imgpipe.storage.row_producer import RowContext, row_message
 from tests.support.backends import needs_local_infrastructure
 from tests.support.fault_injection import (
     Catalogue,

@@ -22,7 +22,8 @@ from gateway.publishing.finished_rows import FinishedRows
 from gateway.publishing.unfinished_work import UnfinishedWork
 from imgpipe.state.database import Document
 from imgpipe.storage.file import FileStorage
-from imgpipe.storage.input_spool import InputSpoolWriter, ProductRow, RowContext, store_input_spool
+from imgpipe.storage.input_spool import InputSpoolWriter, ProductRow, store_input_spool
+from imgpipe.storage.row_producer import RowContext
 
 SECONDS_PER_ROW = 0.25
 
