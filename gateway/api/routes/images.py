@@ -3,18 +3,15 @@
 Outputs are stored under their content name (processors/content_address.py), in their period's
 prefix (imgpipe/storage/output_periods.py), in the directory named by the name's first two digits. A
 period's outputs are deleted together once every request that used them has expired: a missing
-output of such a period answers 410 Gone. Earlier layouts are served still at the URLs they were
-given: /processed_images/images/{fan_out}/{name}.jpg (before periods),
-/processed_images/images/{name}.jpg (content names before the fan-out) and
-/processed_images/{request_id}/{file_name} (images of requests processed before content
-addressing). Only names of the shapes the processors write are served, so no key can leave its
+output of such a period answers 410 Gone. The outputs of release 8261b3e (layout 1, stored before
+periods) are served still at the URLs their CSVs were given: /processed_images/images/{fan_out}/
+{name}.jpg. Only names of the shapes the processors write are served, so no key can leave its
 prefix and the requests' CSV files are not exposed.
 """
 
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
@@ -32,18 +29,12 @@ from gateway.api.route_responses import (
 )
 from gateway.api.stored_objects import stream_object
 from imgpipe.contract.presets import OutputFormat
-from imgpipe.state.database import OUTPUT_PERIODS, REQUESTS
+from imgpipe.state.database import OUTPUT_PERIODS
 from imgpipe.storage.output_periods import OUTPUTS_PREFIX, OutputPeriod
-from imgpipe.storage.request_paths import (
-    CONTENT_IMAGES_PREFIX,
-    content_image_key,
-    flat_content_image_key,
-    image_key,
-)
+from imgpipe.storage.request_paths import CONTENT_IMAGES_PREFIX, content_image_key
 
 router = APIRouter()
 
-_IMAGE_NAME = re.compile(r"[A-Za-z0-9_-]{1,200}\.jpg")
 _CONTENT_NAME = re.compile(r"([0-9a-f]{64})\.jpg")
 # An output of a period: the JPEG or a preset's variant, served as the type its extension names.
 _PERIOD_OUTPUT_NAME = re.compile(r"([0-9a-f]{64})\.(jpg|webp|avif)")
@@ -112,16 +103,12 @@ async def period_image(
     responses=_IMAGE_RESPONSES,
 )
 async def content_image(state: State, fan_out: str, file_name: str, request: Request) -> Response:
+    """An output stored before periods; once those are deleted (aggregator/output_expiry.py), 410."""
     name = _content_name(file_name)
     if fan_out != name[:2]:
         raise ApiError(404, "not_found", "no such image")
-    return await _legacy_image(state, content_image_key(name), request)
-
-
-async def _legacy_image(state: State, key: str, request: Request) -> Response:
-    """An output stored before periods; once those are deleted (aggregator/output_expiry.py), 410."""
     try:
-        return await _stream_image(state, key, request)
+        return await _stream_image(state, content_image_key(name), request)
     except ApiError as missing:
         if missing.status_code != 404:
             raise
@@ -135,29 +122,3 @@ def _expired(expired_at: datetime) -> ApiError:
     return ApiError(
         410, "expired", "this image expired with the requests that used it", expired_at=expired_at.isoformat()
     )
-
-
-# Declared before the request-scoped route, whose `{request_id}` would otherwise take "images".
-@router.get(
-    f"/processed_images/{CONTENT_IMAGES_PREFIX}/{{file_name}}",
-    response_class=StreamingResponse,
-    responses=_IMAGE_RESPONSES,
-)
-async def flat_content_image(state: State, file_name: str, request: Request) -> Response:
-    return await _legacy_image(state, flat_content_image_key(_content_name(file_name)), request)
-
-
-@router.get(
-    "/processed_images/{request_id}/{file_name}", response_class=StreamingResponse, responses=_IMAGE_RESPONSES
-)
-async def processed_image(state: State, request_id: uuid.UUID, file_name: str, request: Request) -> Response:
-    if not _IMAGE_NAME.fullmatch(file_name):
-        raise ApiError(404, "not_found", "no such image")
-    try:
-        return await _stream_image(state, image_key(str(request_id), file_name), request)
-    except ApiError as missing:
-        # Stored under its request's prefix, deleted with it (aggregator/expiry.py).
-        expired = await REQUESTS.of(state.db).find_one({"_id": str(request_id)}, {"expired_at": 1})
-        if missing.status_code != 404 or expired is None or "expired_at" not in expired:
-            raise
-        raise _expired(expired["expired_at"]) from None
