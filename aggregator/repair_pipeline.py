@@ -1,5 +1,5 @@
 """The repair pipeline: every few seconds, on one aggregator instance (the group's leader), the
-requests in flight are looked at (aggregator/repair.py). Requests whose completion was cut short
+unfinished requests are looked at (aggregator/repair.py). Requests whose completion was cut short
 are finished; requests that stalled are repaired, their missing rows published again.
 """
 
@@ -20,12 +20,12 @@ from imgpipe.runtime.retrying import UNAVAILABLE, until_available
 from imgpipe.runtime.worker_clients import WorkerClients
 from imgpipe.state.database import RequestDocument
 from imgpipe.state.request_state import RequestState
-from imgpipe.state.unfinished_requests import requests_in_flight
+from imgpipe.state.unfinished_requests import walk_unfinished_requests
 from imgpipe.storage.row_producer import RowContext, RowProducer, spooled_row_messages
 
 logger = logging.getLogger(__name__)
 
-IN_FLIGHT_SCAN_INTERVAL_S = 5.0
+UNFINISHED_SCAN_INTERVAL_S = 5.0
 
 
 async def _send_rows_again(clients: AggregatorClients, request: RequestDocument, rows: set[int]) -> None:
@@ -49,18 +49,18 @@ async def _finish_repaired(clients: AggregatorClients, request: RequestDocument,
     clients.finisher.start(request, state)
 
 
-async def look_after_requests_in_flight(clients: AggregatorClients) -> None:
+async def look_after_unfinished_requests(clients: AggregatorClients) -> None:
     try:
-        in_flight = await requests_in_flight(clients.db)
+        unfinished = await walk_unfinished_requests(clients.db)
     except UNAVAILABLE as error:
-        logger.warning("cannot look at the requests in flight now: %r", error)
+        logger.warning("cannot look at the unfinished requests now: %r", error)
         return
-    for item in in_flight:
+    for item in unfinished:
         if ready_to_finish(item.request, item.state):
             clients.finisher.start(item.request, item.state)
-    clients.stuck_requests.report(in_flight, clients.settings, datetime.now(UTC))
+    clients.stuck_requests.report(unfinished, clients.settings, datetime.now(UTC))
 
-    for item in stalled_requests(in_flight, clients.settings.stall_seconds, datetime.now(UTC)):
+    for item in stalled_requests(unfinished, clients.settings.stall_seconds, datetime.now(UTC)):
         request_id = item.request["_id"]
         with logging_request(request_id):
             try:
@@ -77,7 +77,7 @@ async def look_after_requests_in_flight(clients: AggregatorClients) -> None:
 
 def add_repair_pipeline(app: faust.App, clients: WorkerClients[AggregatorClients]) -> None:
     @app.timer(  # type: ignore[untyped-decorator]
-        interval=IN_FLIGHT_SCAN_INTERVAL_S, on_leader=True, name="look_after_requests_in_flight"
+        interval=UNFINISHED_SCAN_INTERVAL_S, on_leader=True, name="look_after_unfinished_requests"
     )
     async def look_after_requests() -> None:
-        await look_after_requests_in_flight(clients.current)
+        await look_after_unfinished_requests(clients.current)

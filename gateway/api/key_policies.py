@@ -51,7 +51,7 @@ class KeyPolicy(BaseModel):
 
     @model_validator(mode="after")
     def _a_full_upload_can_be_accepted(self) -> KeyPolicy:
-        # Otherwise an upload of the allowed size would be refused forever, even with nothing in flight.
+        # Otherwise an upload of the allowed size would be refused forever, even with nothing unfinished.
         if self.max_rows_per_upload > self.max_unfinished_rows:
             raise ValueError(
                 f"max_rows_per_upload ({self.max_rows_per_upload}) is more than max_unfinished_rows "

@@ -17,7 +17,8 @@ UPLOADS_REFUSED = Counter(
     "Uploads refused with 429, by owner (the key's owner id, or open) and the limit crossed",
     ["owner", "limit"],
 )
-REQUESTS_IN_FLIGHT = Gauge(
+# The metric keeps the name dashboards know.
+REQUESTS_UNFINISHED = Gauge(
     "imgpipe_requests_in_flight", "Requests queued or processing (read at scrape time)"
 )
 

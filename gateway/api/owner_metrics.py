@@ -1,6 +1,7 @@
-"""Each owner's rows waiting, in flight and finished, exposed at scrape time from the last walk.
+"""Each owner's rows waiting, published and unfinished, and finished, exposed at scrape time from the
+last walk.
 
-The figures are the deployment's, as this gateway's walk of the requests in flight saw them (at
+The figures are the deployment's, as this gateway's walk of the unfinished requests saw them (at
 most a second ago), so every gateway shows the same ones: add them up across owners, never across
 gateways. They are written into a registry of their own at each scrape because they are a view of
 the walk's snapshot, not something the gateway's code counts as it goes.
@@ -28,7 +29,8 @@ class _OwnerRowsCollector(Collector):
             "Rows of the owner's requests accepted and not yet published",
             labels=["owner"],
         )
-        in_flight = GaugeMetricFamily(
+        # The metric keeps the name dashboards know, older than the code's "published and unfinished".
+        published_unfinished = GaugeMetricFamily(
             "imgpipe_key_rows_in_flight",
             "Rows of the owner's requests published and not yet finished",
             labels=["owner"],
@@ -41,9 +43,9 @@ class _OwnerRowsCollector(Collector):
         for owner, rows in self._rows.items():
             label = [owner if owner is not None else OPEN_OWNER]
             waiting.add_metric(label, rows.rows_waiting)
-            in_flight.add_metric(label, rows.rows_in_flight)
+            published_unfinished.add_metric(label, rows.rows_published_unfinished)
             finished.add_metric(label, rows.rows_finished)
-        yield from (waiting, in_flight, finished)
+        yield from (waiting, published_unfinished, finished)
 
 
 def owner_rows_exposition(rows: Mapping[str | None, OwnerRows]) -> bytes:

@@ -1,4 +1,5 @@
-"""The gateway's reads and writes of a request: its documents, its webhook record, the in-flight count."""
+"""The gateway's reads and writes of a request: its documents, its webhook record, the count of
+unfinished requests."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ async def insert_request(
 ) -> None:
     """Record an accepted request. Everything it needs goes first: the request document is what
     makes a request exist, and it must never be without the checkpoint that gets its rows
-    published, its first state, or its entry among the requests in flight."""
+    published, its first state, or its entry among the unfinished requests."""
     now = datetime.now(UTC)
     await insert_checkpoint(db, request_id, rows_total, now)
     await insert_initial_state(db, request_id, now)

@@ -83,7 +83,7 @@ async def _claim_takeover(
 
 
 async def claim_stale_publishing(db: AsyncDatabase[Document], lease_s: float) -> list[str]:
-    """Claim requests in flight whose rows are not all published and whose publisher stopped
+    """Claim unfinished requests whose rows are not all published and whose publisher stopped
     checkpointing.
 
     Of several gateways exactly one wins a claim: the n-th takeover of a request inserts the

@@ -3,8 +3,8 @@
 Each request this gateway publishes holds a window: how many of its rows may be published and
 not yet finished. Its publisher sends a row while the window has room and otherwise waits for a
 row of the request to finish (gateway/publishing/finished_rows.py). Windows are shared out again
-whenever a request of this gateway starts or stops publishing, and after every walk of the requests
-in flight (gateway/publishing/unfinished_work.py calls `share_out`), which brings in the requests
+whenever a request of this gateway starts or stops publishing, and after every walk of the unfinished
+requests (gateway/publishing/unfinished_work.py calls `share_out`), which brings in the requests
 other gateways publish.
 
 With `IMGPIPE_SCHEDULED_ROWS` at 0 nothing waits: rows are published as fast as they are read.

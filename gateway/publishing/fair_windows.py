@@ -12,7 +12,8 @@ owner keeps in the topic is its share of the rows finished per second (Little's 
 request waits behind at most `total` rows, however large the batches before it.
 
 Every request that still has rows to publish gets a window of at least one row, so none starves:
-an owner with more requests than `total` rows has more than its share in flight (docs/architecture.md).
+an owner with more requests than `total` rows has more than its share published and
+unfinished (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The deployment's unfinished work by owner, as this gateway last saw it.
 
-Every gateway walks the requests in flight once a second (imgpipe/state/unfinished_requests.py): a few
+Every gateway walks the unfinished requests once a second (imgpipe/state/unfinished_requests.py): a few
 single-`_id` reads per unfinished request, never a cost that grows with the database. From that
 walk come each owner's usage, which the upload limits are checked against, the requests that
 other gateways are publishing, which the scheduler shares the topic with, and where each request
@@ -24,7 +24,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from gateway.publishing.work_progress import RequestProgress, WorkProgress
 from imgpipe.runtime.retrying import UNAVAILABLE
 from imgpipe.state.database import REQUESTS, UNFINISHED_REQUESTS, Document
-from imgpipe.state.unfinished_requests import InFlight, requests_in_flight
+from imgpipe.state.unfinished_requests import UnfinishedRequest, walk_unfinished_requests
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +56,8 @@ class PublishingElsewhere:
 
 
 async def finished_unseen(db: AsyncDatabase[Document], request_id: str) -> bool:
-    """Whether a request no walk saw has finished already: it exists, but not among the requests
-    in flight (a request is marked unfinished before it is inserted)."""
+    """Whether a request no walk saw has finished already: it exists, but not among the unfinished
+    requests (a request is marked unfinished before it is inserted)."""
     if await UNFINISHED_REQUESTS.of(db).find_one({"_id": request_id}) is not None:
         return False
     return await REQUESTS.of(db).find_one({"_id": request_id}, {"_id": 1}) is not None
@@ -98,22 +98,22 @@ class UnfinishedWork:
         """Where each request stands and how fast it goes, for status calls and scrapes."""
         return self._progress
 
-    def _take(self, in_flight: list[InFlight]) -> None:
-        self._requests = Counter(item.request["owner"] for item in in_flight)
+    def _take(self, unfinished: list[UnfinishedRequest]) -> None:
+        self._requests = Counter(item.request["owner"] for item in unfinished)
         self._rows = Counter()
-        for item in in_flight:
+        for item in unfinished:
             self._rows[item.request["owner"]] += item.outputs_unfinished
         self._publishing = [
             PublishingElsewhere(item.request["_id"], item.request["owner"], item.rows_unfinished)
-            for item in in_flight
+            for item in unfinished
             if not item.fully_published()
         ]
 
     async def refresh(self) -> None:
-        in_flight = await requests_in_flight(self._db)
-        self._take(in_flight)
-        self._progress.observe(RequestProgress.of(item) for item in in_flight)
-        seen = {item.request["_id"] for item in in_flight}
+        unfinished = await walk_unfinished_requests(self._db)
+        self._take(unfinished)
+        self._progress.observe(RequestProgress.of(item) for item in unfinished)
+        seen = {item.request["_id"] for item in unfinished}
         # An upload that failed without saying so is forgotten after a while.
         forgotten_before = time.monotonic() - PENDING_FOR_AT_MOST_S
         self._pending = {
@@ -133,8 +133,8 @@ class UnfinishedWork:
                 await self.refresh()
                 after_walk()
             except UNAVAILABLE as error:
-                logger.warning("cannot walk the requests in flight now: %r", error)
+                logger.warning("cannot walk the unfinished requests now: %r", error)
             except Exception:
                 # Keep walking: a bug here must be visible, but must not freeze the limits for good.
-                logger.exception("walking the requests in flight failed")
+                logger.exception("walking the unfinished requests failed")
             await asyncio.sleep(SCAN_INTERVAL_S)

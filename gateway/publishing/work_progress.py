@@ -1,4 +1,4 @@
-"""Where each unfinished request stands and how fast it goes, from the walks of the requests in flight.
+"""Where each unfinished request stands and how fast it goes, from the walks of the unfinished requests.
 
 Pure: gateway/publishing/unfinished_work.py feeds it every walk it makes (once a second), so a status call or
 a scrape reads what the last walk saw and never touches the database. What a request waits behind
@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from imgpipe.state.unfinished_requests import InFlight
+from imgpipe.state.unfinished_requests import UnfinishedRequest
 
 # Long enough to smooth the aggregator's batched counting, short enough to follow a share that
 # changes as other requests come and go.
@@ -35,7 +35,7 @@ class RequestProgress:
     rows_finished: int
 
     @classmethod
-    def of(cls, item: InFlight) -> RequestProgress:
+    def of(cls, item: UnfinishedRequest) -> RequestProgress:
         published = item.publishing["rows_published"] if item.publishing is not None else 0
         return cls(
             item.request["_id"],
@@ -51,7 +51,7 @@ class RequestProgress:
         return self.rows_total - self.rows_published
 
     @property
-    def rows_in_flight(self) -> int:
+    def rows_published_unfinished(self) -> int:
         """Published and not yet finished; rows published since the checkpoint may finish first."""
         return max(0, self.rows_published - self.rows_finished)
 
@@ -68,7 +68,7 @@ class QueuePosition:
 @dataclass(frozen=True)
 class OwnerRows:
     rows_waiting: int
-    rows_in_flight: int
+    rows_published_unfinished: int
     # Rows of the owner's requests seen finishing since this gateway started: a counter.
     rows_finished: int
 
@@ -104,7 +104,7 @@ class WorkProgress:
         self._walked_at = 0.0
         self._requests: dict[str, RequestProgress] = {}
         self._samples: dict[str, deque[tuple[float, int]]] = {}
-        self._rows_in_flight = 0
+        self._rows_published_unfinished = 0
         self._finished_by_owner: defaultdict[str | None, int] = defaultdict(int)
 
     def observe(self, walk: Iterable[RequestProgress]) -> None:
@@ -122,7 +122,9 @@ class WorkProgress:
             while now - samples[0][0] > RATE_WINDOW_S:
                 samples.popleft()
         self._requests = requests
-        self._rows_in_flight = sum(progress.rows_in_flight for progress in requests.values())
+        self._rows_published_unfinished = sum(
+            progress.rows_published_unfinished for progress in requests.values()
+        )
 
     def queue_position(self, request_id: str) -> QueuePosition | None:
         """None for a request the last walk did not see (finished, or accepted since)."""
@@ -132,7 +134,7 @@ class WorkProgress:
         rows_left = progress.rows_total - progress.rows_finished
         seconds = seconds_to_finish(rows_left, finish_rate(self._samples[request_id]))
         return QueuePosition(
-            rows_ahead=self._rows_in_flight - progress.rows_in_flight,
+            rows_ahead=self._rows_published_unfinished - progress.rows_published_unfinished,
             rows_waiting=progress.rows_waiting,
             estimated_finish_at=(
                 None if seconds is None else datetime.fromtimestamp(self._walked_at + seconds, UTC)
@@ -142,11 +144,11 @@ class WorkProgress:
     def by_owner(self) -> dict[str | None, OwnerRows]:
         """Every owner seen since this gateway started, at 0 once it has nothing unfinished."""
         waiting: defaultdict[str | None, int] = defaultdict(int)
-        in_flight: defaultdict[str | None, int] = defaultdict(int)
+        published_unfinished: defaultdict[str | None, int] = defaultdict(int)
         for progress in self._requests.values():
             waiting[progress.owner] += progress.rows_waiting
-            in_flight[progress.owner] += progress.rows_in_flight
+            published_unfinished[progress.owner] += progress.rows_published_unfinished
         return {
-            owner: OwnerRows(waiting[owner], in_flight[owner], finished)
+            owner: OwnerRows(waiting[owner], published_unfinished[owner], finished)
             for owner, finished in self._finished_by_owner.items()
         }

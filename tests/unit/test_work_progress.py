@@ -76,7 +76,7 @@ def test_rows_ahead_are_the_other_requests_rows_in_the_topic() -> None:
 
 
 def test_rows_finished_since_the_checkpoint_leave_none_in_the_topic() -> None:
-    assert _progress("a", None, 100, 50, 53).rows_in_flight == 0
+    assert _progress("a", None, 100, 50, 53).rows_published_unfinished == 0
 
 
 def test_the_estimate_is_the_rows_left_at_the_pace_of_the_last_ten_seconds() -> None:
