@@ -79,7 +79,7 @@ async def expire_legacy_outputs(
     expired. Those are the requests accepted before the upgrade (the layout-2 migration, 0001):
     the finished ones it gave a retention from its run on, the ones in flight then a retention from
     their finish. So: once none of those is in flight, and the retention has passed since. Its
-    record stays, with `deleted_at`, so that their URLs answer 410 (gateway/routes/images.py)."""
+    record stays, with `deleted_at`, so that their URLs answer 410 (gateway/api/routes/images.py)."""
     record = await OUTPUT_PERIODS.of(db).find_one({"_id": CONTENT_IMAGES_PREFIX})
     if not await storage.holds_objects(CONTENT_IMAGES_PREFIX):
         return

@@ -1,6 +1,6 @@
-"""Requests in flight, looked after: finished when counted, repaired when stalled.
+"""Unfinished requests, looked after: finished when counted, repaired when stalled.
 
-The aggregator's leader walks the requests in flight (imgpipe/state/unfinished_requests.py) every few
+The aggregator's leader walks the unfinished requests (imgpipe/state/unfinished_requests.py) every few
 seconds. A request whose rows are all counted but which is not finished (its aggregator crashed
 while finishing it) is finished. A request with no progress for `IMGPIPE_STALL_SECONDS` is
 repaired.
@@ -28,7 +28,7 @@ from aggregator.tally import Tally, tally_of_rows
 from imgpipe.state.database import Document, RequestDocument
 from imgpipe.state.request_state import RequestState, advance_state
 from imgpipe.state.row_outcomes import chunks_in_order
-from imgpipe.state.unfinished_requests import InFlight
+from imgpipe.state.unfinished_requests import UnfinishedRequest
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +36,14 @@ RepublishRows = Callable[[RequestDocument, Sequence[int]], Awaitable[None]]
 FinishRequest = Callable[[RequestDocument, RequestState], Awaitable[None]]
 
 
-def stalled_requests(in_flight: Iterable[InFlight], stall_seconds: float, now: datetime) -> list[InFlight]:
+def stalled_requests(
+    unfinished: Iterable[UnfinishedRequest], stall_seconds: float, now: datetime
+) -> list[UnfinishedRequest]:
     """Fully published requests with no progress for `stall_seconds`; none while any request makes
     progress, since a request queued behind a large one only waits its turn. A repaired request
     is left alone for another stall period: its republished rows need time."""
     cutoff = now - timedelta(seconds=stall_seconds)
-    requests = list(in_flight)
+    requests = list(unfinished)
     if any(item.progressed_at() >= cutoff for item in requests):
         return []
     return [
@@ -52,7 +54,7 @@ def stalled_requests(in_flight: Iterable[InFlight], stall_seconds: float, now: d
 
 
 async def repair_request(
-    db: AsyncDatabase[Document], item: InFlight, republish: RepublishRows, finish: FinishRequest
+    db: AsyncDatabase[Document], item: UnfinishedRequest, republish: RepublishRows, finish: FinishRequest
 ) -> None:
     request_id, seen = item.request["_id"], item.state
     tally, highest_offset, missing = Tally(), seen.results_offset, list[int]()

@@ -1,7 +1,7 @@
 """Requests unfinished for longer than their retention: reported, never deleted.
 
 Expiry deletes only finished requests, so a request that never finishes would be kept forever
-without anyone noticing. The leader's scan of the requests in flight (aggregator/repair_pipeline.py)
+without anyone noticing. The leader's scan of the unfinished requests (aggregator/repair_pipeline.py)
 hands them here: each is logged once as it becomes stuck, and `imgpipe_requests_stuck` counts them.
 An operator looks at why (the repair path, the DLQ) rather than having the request vanish.
 """
@@ -16,7 +16,7 @@ from prometheus_client import Gauge
 
 from imgpipe.config.settings import LifecycleSettings
 from imgpipe.state.retention import retention_of
-from imgpipe.state.unfinished_requests import InFlight
+from imgpipe.state.unfinished_requests import UnfinishedRequest
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +30,12 @@ class StuckRequests:
     def __init__(self) -> None:
         self._reported: set[str] = set()
 
-    def report(self, in_flight: Sequence[InFlight], lifecycle: LifecycleSettings, now: datetime) -> None:
+    def report(
+        self, unfinished: Sequence[UnfinishedRequest], lifecycle: LifecycleSettings, now: datetime
+    ) -> None:
         stuck = {
             item.request["_id"]: item
-            for item in in_flight
+            for item in unfinished
             if item.request["created_at"] + retention_of(item.request, lifecycle) <= now
         }
         for request_id in stuck.keys() - self._reported:

@@ -17,7 +17,8 @@ from bench.topic_records import messages_in_topic
 from imgpipe.config.settings import Settings
 from imgpipe.contract.topics import ROWS, ROWS_TOPIC
 from imgpipe.runtime.kafka import new_producer
-from imgpipe.storage.input_spool import ProductRow, RowContext, row_message
+from imgpipe.storage.input_spool import ProductRow
+from imgpipe.storage.row_producer import RowContext, row_message
 
 RAW_TOPIC = "bench.raw-rows"
 

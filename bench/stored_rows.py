@@ -24,8 +24,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from aggregator.result_store import ChunkCompactor, store_rows
 from aggregator.tally import OffsetResult
-from gateway.publishing_checkpoint import record_rows_published
-from gateway.request_store import insert_request
+from gateway.intake.request_store import insert_request
+from gateway.publishing.checkpoint import record_rows_published
 from imgpipe.config.settings import Settings
 from imgpipe.contract.messages import ImageOutcome, RequestStatus, RowResult
 from imgpipe.contract.topics import RESULTS_TOPIC

@@ -9,17 +9,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from gateway.api_keys import load_api_keys
-from gateway.dependencies import GatewayState
-from gateway.errors import install_error_handlers
-from gateway.fair_scheduler import FairScheduler
-from gateway.finished_rows import FinishedRows
-from gateway.route_responses import INTERNAL_ERROR
-from gateway.routes import health, images, metrics, presets, progress_events, requests, upload, web_page
-from gateway.row_publisher import RowPublisher
-from gateway.unfinished_work import UnfinishedWork
-from gateway.upload_limit import UploadSizeLimit
-from gateway.upload_rate import UploadRate
+from gateway.api.api_keys import load_api_keys
+from gateway.api.dependencies import GatewayState
+from gateway.api.errors import install_error_handlers
+from gateway.api.route_responses import INTERNAL_ERROR
+from gateway.api.routes import health, images, metrics, presets, progress_events, requests, upload, web_page
+from gateway.api.upload_limit import UploadSizeLimit
+from gateway.api.upload_rate import UploadRate
+from gateway.publishing.fair_scheduler import FairScheduler
+from gateway.publishing.finished_rows import FinishedRows
+from gateway.publishing.row_publisher import RowPublisher
+from gateway.publishing.unfinished_work import UnfinishedWork
 from imgpipe.config.settings import Settings, get_settings
 from imgpipe.runtime.kafka import new_producer
 from imgpipe.runtime.retrying import until_available

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uvicorn
 
+from gateway.api.header_limit import header_limited_protocol
+from gateway.api.key_policies import InvalidKeyPolicies
 from gateway.app import create_app
-from gateway.header_limit import header_limited_protocol
-from gateway.key_policies import InvalidKeyPolicies
 from imgpipe.runtime.logs import configure_logging
 from imgpipe.storage.startup import settings_for_service
 

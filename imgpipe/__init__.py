@@ -3,6 +3,7 @@
 - `contract`: the wire contract: messages, topics and their keys, error codes, presets;
 - `config`: the settings, the one place that reads the environment;
 - `runtime`: the worker runtime: Kafka, Faust, retrying, logs, topic creation;
-- `storage`: stored objects: the backends, the input spool, where outputs live;
+- `storage`: stored objects: the backends, the input spool and the row messages sent from it,
+  where outputs live;
 - `state`: documents in the database: requests, rows, expiry, the layout and its migrations.
 """

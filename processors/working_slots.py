@@ -1,6 +1,6 @@
 """A processor's working slots, given first to a request's only row here, then in arrival order.
 
-The gateways keep a few dozen rows of all requests in `imgpipe.rows` (gateway/fair_scheduler.py),
+The gateways keep a few dozen rows of all requests in `imgpipe.rows` (gateway/publishing/fair_scheduler.py),
 and a processor takes its partitions' share of them at once: a batch's rows wait here for a slot.
 Were slots given in arrival order alone, a one-image request uploaded beside a batch would wait
 behind every batch row already here. So a row that is the only one of its request in this

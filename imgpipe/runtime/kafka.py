@@ -30,14 +30,15 @@ def new_producer(kafka: KafkaSettings) -> AIOKafkaProducer:
 
 class SharedProducer:
     """One producer per worker process, started on first use (inside the worker's event loop) and
-    stopped with the worker's clients; messages go out only through `publish`."""
+    stopped with the worker's clients; messages go out through `publish`, except rows, which go in
+    batches of their own (`started`, imgpipe/storage/row_producer.py)."""
 
     def __init__(self, kafka: KafkaSettings) -> None:
         self._kafka = kafka
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
 
-    async def _started(self) -> AIOKafkaProducer:
+    async def started(self) -> AIOKafkaProducer:
         async with self._lock:
             if self._producer is None:
                 producer = new_producer(self._kafka)
@@ -46,7 +47,7 @@ class SharedProducer:
             return self._producer
 
     async def _send_and_wait(self, topic: str, value: bytes, key: bytes | None) -> None:
-        producer = await self._started()
+        producer = await self.started()
         await producer.send_and_wait(topic, value, key=key)
 
     async def publish(self, topic: TopicSpec[Message], message: Message, what: str) -> None:

@@ -132,7 +132,7 @@ class OutputPeriodDocument(TypedDict):
 
 
 class UploadSlotDocument(TypedDict):
-    _id: str  # "<owner>/<minute>/<n>" (gateway/upload_rate.py)
+    _id: str  # "<owner>/<minute>/<n>" (gateway/api/upload_rate.py)
     at: datetime
 
 

@@ -3,7 +3,7 @@
 A way to list documents with nothing but `_id` reads and inserts (the FerretDB rule): a taker
 inserts n, and a duplicate key means another process took it, so n + 1 is tried. Since every n is
 taken in order and none is given back, the slots taken are always 0 to n-1, and a reader walks
-them from 0 until the first missing one. The upload rate (gateway/upload_rate.py) and the expiry
+them from 0 until the first missing one. The upload rate (gateway/api/upload_rate.py) and the expiry
 queue (imgpipe/state/expiry_queue.py) are made of them.
 """
 

@@ -1,7 +1,7 @@
-"""The index of requests in flight: one `unfinished_requests` document per accepted, unfinished request.
+"""The index of unfinished requests: one `unfinished_requests` document per accepted, unfinished request.
 
 It is what the periodic scans walk (resuming abandoned publishing, sharing the pipeline between
-keys, finishing and repairing requests), so their cost follows the work in flight, never the size
+keys, finishing and repairing requests), so their cost follows the unfinished work, never the size
 of the database. The gateway inserts a request's entry before the request exists; the aggregator
 deletes it once the request has finished (and any scan drops an entry it finds finished).
 """
@@ -38,7 +38,7 @@ async def unfinished_request_ids(db: AsyncDatabase[Document]) -> list[str]:
 
 
 async def unfinished_requests(db: AsyncDatabase[Document]) -> list[RequestDocument]:
-    """The documents of the requests in flight (an entry whose request is being accepted right
+    """The documents of the unfinished requests (an entry whose request is being accepted right
     now has none yet, and no row published)."""
     found = [
         await REQUESTS.of(db).find_one({"_id": request_id}) for request_id in await unfinished_request_ids(db)
@@ -47,7 +47,7 @@ async def unfinished_requests(db: AsyncDatabase[Document]) -> list[RequestDocume
 
 
 @dataclass(frozen=True)
-class InFlight:
+class UnfinishedRequest:
     """An unfinished request as the scans see it: its document, its state and its publishing."""
 
     request: RequestDocument
@@ -73,9 +73,9 @@ class InFlight:
         return self.rows_unfinished * outputs_per_image(presets_of(self.request))
 
 
-async def requests_in_flight(db: AsyncDatabase[Document]) -> list[InFlight]:
+async def walk_unfinished_requests(db: AsyncDatabase[Document]) -> list[UnfinishedRequest]:
     """Every unfinished request with its state; entries of finished requests are removed."""
-    in_flight = []
+    unfinished = []
     for request_id in await unfinished_request_ids(db):
         request = await REQUESTS.of(db).find_one({"_id": request_id})
         if request is None:
@@ -84,5 +84,6 @@ async def requests_in_flight(db: AsyncDatabase[Document]) -> list[InFlight]:
         if state.finished:
             await unmark_unfinished(db, request_id)  # finished by an aggregator that died just after
             continue
-        in_flight.append(InFlight(request, state, await PUBLISHING.of(db).find_one({"_id": request_id})))
-    return in_flight
+        publishing = await PUBLISHING.of(db).find_one({"_id": request_id})
+        unfinished.append(UnfinishedRequest(request, state, publishing))
+    return unfinished

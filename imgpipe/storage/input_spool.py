@@ -1,9 +1,10 @@
 """The accepted, normalized copy of an uploaded CSV, kept in storage beside the request's images.
 
 The gateway writes it to a local file while validating, then puts it into storage
-(`store_input_spool`); the gateway publishes rows from it and the aggregator reads it back to
-write the output CSV in input order (and to publish again the rows of a stalled request that never
-produced a result). One row per record, URLs joined by commas.
+(`store_input_spool`); the rows are published from it (imgpipe/storage/row_producer.py: by the
+gateway, and again by the aggregator's repair for rows of a stalled request that never produced a
+result), the aggregator reads it back to write the output CSV in input order, and the status reads
+a page of it. One row per record, URLs joined by commas.
 
 Beside it, an index holds the byte offset of every `INDEX_EVERY_ROWS`-th row, so that a page of
 row details deep into a million-row request starts reading where the page starts: a ranged read,
@@ -15,15 +16,10 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import AsyncGenerator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from imgpipe.contract.messages import RowMessage
-from imgpipe.contract.presets import Preset
-from imgpipe.contract.repeated_urls import RepeatedUrls
-from imgpipe.contract.request_presets import presets_of
 from imgpipe.storage.base import ObjectNotFound, ObjectStorage, read_all
 from imgpipe.storage.request_paths import input_spool_key
 
@@ -135,43 +131,3 @@ async def read_input_spool(
         if row >= start:
             yield row, product
         row += 1
-
-
-@dataclass(frozen=True)
-class RowContext:
-    """What every row message of one request carries besides its row: the JPEG quality its
-    outputs are encoded at, the presets whose variants are made beside them, its owner (outputs
-    and the source cache are scoped per owner), its retention (its outputs are stored by period of
-    that length), and, when the publisher read the upload itself, which URLs appear in more than
-    one row."""
-
-    quality: int
-    owner: str | None
-    repeated_urls: RepeatedUrls | None = None
-    retention_s: float | None = None
-    presets: tuple[Preset, ...] = ()
-
-    @classmethod
-    def of_request(cls, request: Mapping[str, Any]) -> RowContext:
-        quality, owner = int(request["quality"]), request.get("owner")
-        retention_s = request.get("retention_s")
-        presets = tuple(presets_of(request))
-        return cls(quality=quality, owner=owner, retention_s=retention_s, presets=presets)
-
-
-def row_message(request_id: str, index: int, row: ProductRow, context: RowContext) -> RowMessage:
-    """The `imgpipe.rows` message of the spool's row number `index` (0-based)."""
-    return RowMessage(
-        request_id=request_id,
-        row=index,
-        serial_number=row.serial_number,
-        product_name=row.product_name,
-        input_urls=list(row.input_urls),
-        quality=context.quality,
-        owner=context.owner,
-        retention_s=context.retention_s,
-        presets=list(context.presets) or None,
-        urls_in_other_rows=(
-            None if context.repeated_urls is None else context.repeated_urls.positions_in(row.input_urls)
-        ),
-    )

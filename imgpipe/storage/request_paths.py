@@ -1,19 +1,16 @@
 """Where a request's objects live in storage, and the URLs clients are given.
 
 Everything of one request is under the key prefix `<request_id>/`: the accepted input CSV with its
-offset index, and the output CSV (and the images of requests processed before outputs were
-content-addressed). Output images are shared by every request that produced the same output, under
-`images/<first two digits of the content name>/<content name>.jpg` (processors/content_address.py).
+offset index, and the output CSV. Output images are shared by every request that produced the same
+output, under their period (imgpipe/storage/output_periods.py); those of release 8261b3e (layout
+1), stored before periods, under `images/<first two digits of the content name>/<content name>.jpg`
+(processors/content_address.py), served and deleted still.
 """
 
 from __future__ import annotations
 
 OUTPUT_CSV_NAME = "output.csv"
 INPUT_SPOOL_NAME = "input.csv"
-
-
-def image_key(request_id: str, file_name: str) -> str:
-    return f"{request_id}/{file_name}"
 
 
 CONTENT_IMAGES_PREFIX = "images"
@@ -24,12 +21,6 @@ def content_image_key(content_name: str) -> str:
     # directory would hold every output ever stored, and ext4 without `large_dir` stops a
     # directory at about 10 million names.
     return f"{CONTENT_IMAGES_PREFIX}/{content_name[:2]}/{content_name}.jpg"
-
-
-def flat_content_image_key(content_name: str) -> str:
-    """Where outputs stored before the fan-out are (until 2026-11-29): served at their URLs still,
-    never reused for new work (that output is made again once, under its fanned-out key)."""
-    return f"{CONTENT_IMAGES_PREFIX}/{content_name}.jpg"
 
 
 def output_csv_key(request_id: str) -> str:

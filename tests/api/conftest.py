@@ -19,14 +19,14 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.api_keys import load_api_keys
+from gateway.api.api_keys import load_api_keys
+from gateway.api.dependencies import GatewayState
+from gateway.api.upload_rate import UploadRate
 from gateway.app import create_app
-from gateway.dependencies import GatewayState
-from gateway.fair_scheduler import FairScheduler
-from gateway.finished_rows import FinishedRows
-from gateway.row_publisher import RowPublisher
-from gateway.unfinished_work import UnfinishedWork
-from gateway.upload_rate import UploadRate
+from gateway.publishing.fair_scheduler import FairScheduler
+from gateway.publishing.finished_rows import FinishedRows
+from gateway.publishing.row_publisher import RowPublisher
+from gateway.publishing.unfinished_work import UnfinishedWork
 from imgpipe.config.settings import Settings
 from imgpipe.runtime.kafka import new_producer
 from imgpipe.state.database import connect, database

@@ -151,7 +151,7 @@ CASES = [
     case("download-number", "GET", "/download/123", 422, "invalid_request"),
     case("status-uuid-with-suffix", "GET", f"/status/{SOME_ID}x", 422, "invalid_request"),
     case("status-rows-not-boolean", "GET", f"/status/{SOME_ID}?rows=maybe", 422, "invalid_request"),
-    case("image-not-a-uuid", "GET", "/processed_images/not-a-uuid/a.jpg", 422, "invalid_request"),
+    case("image-period-not-number", "GET", "/processed_images/outputs/1/x/aa/a.jpg", 422, "invalid_request"),
 ]
 
 

@@ -19,12 +19,12 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gateway.api_keys import load_api_keys
+from gateway.api.api_keys import load_api_keys
+from gateway.api.dependencies import GatewayState
+from gateway.api.upload_rate import UploadRate
 from gateway.app import create_app
-from gateway.dependencies import GatewayState
-from gateway.row_publisher import RowPublisher
-from gateway.unfinished_work import UnfinishedWork
-from gateway.upload_rate import UploadRate
+from gateway.publishing.row_publisher import RowPublisher
+from gateway.publishing.unfinished_work import UnfinishedWork
 from imgpipe.config.settings import Settings
 from imgpipe.state.database import Document
 from imgpipe.storage.factory import open_storage

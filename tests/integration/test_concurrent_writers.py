@@ -21,8 +21,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from aggregator.result_store import ChunkCompactor, apply_results
 from aggregator.tally import OffsetResult
 from aggregator.webhook_store import record_webhook_attempt
-from gateway.publishing_checkpoint import publishing_progress, record_rows_published
-from gateway.request_store import insert_request, webhook_record
+from gateway.intake.request_store import insert_request, webhook_record
+from gateway.publishing.checkpoint import publishing_progress, record_rows_published
 from imgpipe.contract.messages import ImageOutcome, RowResult
 from imgpipe.state.database import PUBLISHING, REQUESTS, UNFINISHED_REQUESTS, WEBHOOKS, Document
 from imgpipe.state.request_state import RequestState, request_state

@@ -37,8 +37,9 @@ from imgpipe.state.database import (
 )
 from imgpipe.state.numbered_slots import first_free_slot, slot_id, take_slot, taken_slots
 from imgpipe.storage.factory import open_storage
-from imgpipe.storage.input_spool import ProductRow, RowContext, row_message
+from imgpipe.storage.input_spool import ProductRow
 from imgpipe.storage.output_periods import OUTPUTS_PREFIX
+from imgpipe.storage.row_producer import RowContext, row_message
 from tests.support.helpers import product_csv, read_csv, read_topic, stored_key, upload, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
 from tests.support.photos import photo_like_image

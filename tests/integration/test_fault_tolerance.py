@@ -32,8 +32,9 @@ from devstack.sync_run import run_sync
 from devstack.waiting import wait_until
 from imgpipe.contract.topics import RESULTS, ROWS, ROWS_TOPIC
 from imgpipe.state.database import REQUESTS, Document
-from imgpipe.storage.input_spool import ProductRow, RowContext, row_message
+from imgpipe.storage.input_spool import ProductRow
 from imgpipe.storage.output_periods import OUTPUTS_PREFIX
+from imgpipe.storage.row_producer import RowContext, row_message
 from tests.support.backends import needs_local_infrastructure
 from tests.support.fault_injection import (
     Catalogue,
@@ -296,7 +297,7 @@ def test_kill_the_gateway_while_it_publishes(
 def test_kill_a_gateway_mid_batch_and_another_takes_over_its_paced_publishing(
     two_processors: RunningStack, fault_server: LocalHttpServer, fault_mongo: MongoClient[Document]
 ) -> None:
-    """Rows are published at the pace they finish (gateway/fair_scheduler.py), so a batch is
+    """Rows are published at the pace they finish (gateway/publishing/fair_scheduler.py), so a batch is
     still being published long after its upload. Its gateway dies: the other gateway claims the
     batch once the lease runs out, goes on publishing it paced, and a new request uploaded there
     is still served before the batch."""

@@ -2,8 +2,8 @@
 
 Outputs are stored by period of their request's retention (imgpipe/storage/output_periods.py), fanned
 out over 256 directories by their content name's first two digits, so that no directory of the
-file backend nears a filesystem's limit on names. Outputs stored before periods (fanned out) and
-before the fan-out (flat) are served at the URLs their CSVs were given. A missing output of a
+file backend nears a filesystem's limit on names. Outputs stored before periods (fanned out, as
+release 8261b3e stored them) are served at the URLs their CSVs were given. A missing output of a
 period old enough to have expired answers 410; of a younger one, 404.
 """
 
@@ -77,16 +77,13 @@ def test_outputs_stored_before_periods_are_served_at_their_old_urls(
     stored = _storage(stack) / stored_key(output_urls[0])
     file_name = stored.name
     legacy = _storage(stack) / CONTENT_IMAGES_PREFIX
-    # Outputs of the two earlier layouts, under names of their own (the same bytes stand in for them).
-    fanned_name, flat_name = f"{'e' * 64}.jpg", f"{'f' * 64}.jpg"
+    # An output of the layout before periods, under a name of its own (the same bytes stand in for it).
+    fanned_name = f"{'e' * 64}.jpg"
     (legacy / "ee").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(stored, legacy / "ee" / fanned_name)
-    shutil.copyfile(stored, legacy / flat_name)
     base = f"{stack.base_url}/processed_images/{CONTENT_IMAGES_PREFIX}"
     assert httpx.get(f"{base}/ee/{fanned_name}", timeout=30).content == stored.read_bytes()
-    assert httpx.get(f"{base}/{flat_name}", timeout=30).content == stored.read_bytes()
-    # A name is served only from its own directory, in every layout.
-    assert httpx.get(f"{base}/ff/{flat_name}").status_code == 404
+    # A name is served only from its own directory.
     wrong_directory = "00" if file_name[:2] != "00" else "01"
     assert httpx.get(f"{base}/{wrong_directory}/{file_name}").status_code == 404
 

@@ -21,7 +21,8 @@ from devstack.waiting import wait_until
 from imgpipe.contract.topics import ROWS, ROWS_TOPIC
 from imgpipe.state.database import REQUESTS, Document
 from imgpipe.state.request_state import RequestState, advance_state, request_state
-from imgpipe.storage.input_spool import ProductRow, RowContext, row_message
+from imgpipe.storage.input_spool import ProductRow
+from imgpipe.storage.row_producer import RowContext, row_message
 from tests.support.helpers import read_csv, read_topic, wait_finished
 from tests.support.local_http_server import LocalHttpServer, Resource
 from tests.support.photos import photo_like_image

@@ -48,8 +48,9 @@ def pending_rows_report(base_url: str, request_id: str, headers: dict[str, str] 
 
 async def _kafka_report(request_id: str, pending: set[int]) -> str:
     """Where the pending rows sit on the rows topic (the partition the gateway chose, as found on
-    the topic: gateway/row_batches.py picks it from the row's URLs, not from the key), whether their results
-    reached the results topic, and how far behind each consumer group is, per partition."""
+    the topic: imgpipe/storage/row_producer.py picks it from the row's URLs, not from the key),
+    whether their results reached the results topic, and how far behind each consumer group is, per
+    partition."""
     settings = Settings()
     bootstrap = settings.kafka_bootstrap_servers
     rows_partitions: dict[int, set[int]] = {}  # partition: pending rows found on it

@@ -11,8 +11,8 @@ from pathlib import Path
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gateway.publishing_checkpoint import record_rows_published
-from gateway.request_store import insert_request
+from gateway.intake.request_store import insert_request
+from gateway.publishing.checkpoint import record_rows_published
 from imgpipe.state.database import Document
 from imgpipe.state.retention import DEFAULT_RETENTION_S
 from imgpipe.storage.factory import open_storage

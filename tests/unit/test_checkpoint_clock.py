@@ -1,9 +1,9 @@
-"""gateway.checkpoint_clock.CheckpointClock: a checkpoint is due once an interval has passed since
+"""gateway.publishing.checkpoint_clock.CheckpointClock: a checkpoint is due once an interval has passed since
 the start or the last checkpoint, on a fake clock."""
 
 from __future__ import annotations
 
-from gateway.checkpoint_clock import CheckpointClock
+from gateway.publishing.checkpoint_clock import CheckpointClock
 
 
 class FakeClock:

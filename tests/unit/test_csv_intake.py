@@ -1,4 +1,5 @@
-"""gateway.csv_intake.validate_csv: accepted files are spooled normalized, rejected ones explain why."""
+"""gateway.intake.csv_intake.validate_csv: accepted files are spooled normalized, rejected ones explain
+why."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.csv_intake import (
+from gateway.intake.csv_intake import (
     MAX_LINE_CHARS,
     MAX_REPORTED_PROBLEMS,
     PRODUCT,

@@ -1,10 +1,11 @@
-"""gateway.fair_windows: how the rows the topic may hold unfinished are shared between keys and requests."""
+"""gateway.publishing.fair_windows: how the rows the topic may hold unfinished are shared between keys
+and requests."""
 
 from __future__ import annotations
 
 import pytest
 
-from gateway.fair_windows import Demand, fair_windows, water_fill
+from gateway.publishing.fair_windows import Demand, fair_windows, water_fill
 
 
 def test_a_lone_batch_gets_the_whole_total() -> None:

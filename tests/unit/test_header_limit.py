@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import pytest
 import uvicorn
 
+from gateway.api.header_limit import header_limited_protocol
 from gateway.app import create_app
-from gateway.header_limit import header_limited_protocol
 from imgpipe.config.settings import Settings
 
 LIMIT = 64 * 1024

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from devstack.paths import IMGPIPE_COMMAND, ROOT
-from gateway.api_keys import load_api_keys
-from gateway.key_policies import InvalidKeyPolicies, KeyPolicy
+from gateway.api.api_keys import load_api_keys
+from gateway.api.key_policies import InvalidKeyPolicies, KeyPolicy
 from imgpipe.config.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("clean_environment")

@@ -2,7 +2,7 @@
 
 What a route can answer is read from its code: every `ApiError(status, ...)`, `error_response(status,
 ...)` and `status_code=...` in the route function, its dependencies and the gateway functions they
-call, plus what FastAPI and the error handlers answer for any route (gateway/errors.py): 422 for a
+call, plus what FastAPI and the error handlers answer for any route (gateway/api/errors.py): 422 for a
 parameter of the wrong type, 503 when the database, broker or storage is unavailable, 500 for a bug.
 """
 
@@ -19,16 +19,16 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 
-import gateway.routes
+import gateway.api.routes
+from gateway.api.dependencies import gateway_state
 from gateway.app import create_app
-from gateway.dependencies import gateway_state
 from imgpipe.config.settings import Settings
 
 DOCUMENT = create_app(Settings()).openapi()
-# Each module of gateway/routes has a `router`; the app includes them all.
+# Each module of gateway/api/routes has a `router`; the app includes them all.
 ROUTES = [
     route
-    for module in pkgutil.iter_modules(gateway.routes.__path__, "gateway.routes.")
+    for module in pkgutil.iter_modules(gateway.api.routes.__path__, "gateway.api.routes.")
     for route in importlib.import_module(module.name).router.routes
     if isinstance(route, APIRoute) and route.include_in_schema
 ]

@@ -1,6 +1,7 @@
 """What ships and what depends on what: the wheel holds only the product, no package imports
 "upward" (the CLI depends on the services, never the reverse; in the kernel, the state depends on
-the contract, never the reverse), and importing a service starts nothing."""
+the contract, never the reverse; in the gateway, the HTTP API depends on publishing, never the
+reverse), and importing a service starts nothing."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def _wheel_packages() -> list[str]:
 def test_the_wheel_ships_the_product_and_no_dev_tool() -> None:
     packages = _wheel_packages()
     assert {name.split(".")[0] for name in packages} == PRODUCT
-    # Every subpackage of the product is in it too (imgpipe.storage, gateway.routes, …).
+    # Every subpackage of the product is in it too (imgpipe.storage, gateway.api.routes, …).
     for init in ROOT.glob("*/**/__init__.py"):
         package = ".".join(init.parent.relative_to(ROOT).parts)
         if package.split(".")[0] in PRODUCT:
@@ -81,14 +82,38 @@ def test_every_kernel_module_lives_in_a_room() -> None:
     assert (loose, rooms) == (set(), set(KERNEL_ROOMS))
 
 
+def _imports_from_later_layers(package: str, layers: tuple[str, ...], layer: str) -> list[tuple[Path, str]]:
+    """The modules of `package` that its sub-package `layer` imports from outside `layer` and the
+    layers before it, with the file importing each."""
+    allowed = set(layers[: layers.index(layer) + 1])
+    return [
+        (path.relative_to(ROOT), module)
+        for path in sorted((ROOT / package / layer).rglob("*.py"))
+        for module in _imported_modules(path)
+        if module.split(".")[0] == package and module.partition(".")[2].split(".")[0] not in allowed
+    ]
+
+
 @pytest.mark.parametrize("room", KERNEL_ROOMS)
 def test_a_kernel_room_imports_only_the_rooms_before_it(room: str) -> None:
-    later = set(KERNEL_ROOMS[KERNEL_ROOMS.index(room) + 1 :])
-    for path in sorted((ROOT / "imgpipe" / room).rglob("*.py")):
-        for module in _imported_modules(path):
-            parts = module.split(".")
-            if parts[0] == "imgpipe":
-                assert len(parts) > 1 and parts[1] not in later, (path.relative_to(ROOT), module)
+    assert _imports_from_later_layers("imgpipe", KERNEL_ROOMS, room) == []
+
+
+# The gateway's jobs, each allowed to import only the jobs before it: publishing knows nothing of
+# uploads or HTTP, intake records a request (and its publishing checkpoint) without answering HTTP.
+# Only the entry points at the top (app.py, run.py) wire them all.
+GATEWAY_JOBS = ("publishing", "intake", "api")
+
+
+def test_every_gateway_module_serves_a_job_or_is_an_entry_point() -> None:
+    top = {path.name for path in (ROOT / "gateway").glob("*.py")}
+    jobs = {path.name for path in (ROOT / "gateway").iterdir() if (path / "__init__.py").exists()}
+    assert (top, jobs) == ({"__init__.py", "__main__.py", "app.py", "run.py"}, set(GATEWAY_JOBS))
+
+
+@pytest.mark.parametrize("job", GATEWAY_JOBS)
+def test_a_gateway_job_imports_only_the_jobs_before_it(job: str) -> None:
+    assert _imports_from_later_layers("gateway", GATEWAY_JOBS, job) == []
 
 
 _WHAT_AN_IMPORT_STARTED = """

@@ -1,11 +1,11 @@
-"""gateway.preset_choice: the presets an upload's fields name, in the order named, once each."""
+"""gateway.api.preset_choice: the presets an upload's fields name, in the order named, once each."""
 
 from __future__ import annotations
 
 import pytest
 
-from gateway.errors import ApiError
-from gateway.preset_choice import chosen_presets
+from gateway.api.errors import ApiError
+from gateway.api.preset_choice import chosen_presets
 from imgpipe.contract.presets import parse_presets
 
 KNOWN = parse_presets("thumb:400x400:webp:75,large:1600x1600:avif:50,page:800x800:jpeg:80")

@@ -6,9 +6,10 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from gateway.csv_intake import IntakeLimits, validate_csv
+from gateway.intake.csv_intake import IntakeLimits, validate_csv
 from imgpipe.contract.repeated_urls import RepeatedUrls
-from imgpipe.storage.input_spool import ProductRow, RowContext, row_message
+from imgpipe.storage.input_spool import ProductRow
+from imgpipe.storage.row_producer import RowContext, row_message
 
 HEADER = "S. No.,Product Name,Input Image Urls\n"
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from pymongo.errors import AutoReconnect
 
-from imgpipe import retrying
+from imgpipe.runtime import retrying
 
 
 @pytest.fixture(autouse=True)

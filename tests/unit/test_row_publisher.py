@@ -1,4 +1,4 @@
-"""gateway.row_publisher.publish_rows checkpoints about once a second of publishing, each time only
+"""gateway.publishing.row_publisher.publish_rows checkpoints about once a second of publishing, each time only
 after the broker has acknowledged every row it counts, and once more at the end.
 
 The producer is faked: it acknowledges a batch on the event loop's next turn, so a checkpoint
@@ -16,13 +16,14 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gateway import row_publisher
-from gateway.fair_scheduler import FairScheduler
-from gateway.finished_rows import FinishedRows
-from gateway.unfinished_work import UnfinishedWork
+from gateway.publishing import row_publisher
+from gateway.publishing.fair_scheduler import FairScheduler
+from gateway.publishing.finished_rows import FinishedRows
+from gateway.publishing.unfinished_work import UnfinishedWork
 from imgpipe.state.database import Document
 from imgpipe.storage.file import FileStorage
-from imgpipe.storage.input_spool import InputSpoolWriter, ProductRow, RowContext, store_input_spool
+from imgpipe.storage.input_spool import InputSpoolWriter, ProductRow, store_input_spool
+from imgpipe.storage.row_producer import RowContext
 
 SECONDS_PER_ROW = 0.25
 

@@ -1,10 +1,10 @@
-"""gateway.stored_objects: which bytes a Range header asks for, and when If-None-Match matches."""
+"""gateway.api.stored_objects: which bytes a Range header asks for, and when If-None-Match matches."""
 
 from __future__ import annotations
 
 import pytest
 
-from gateway.stored_objects import _matches, _requested_range, _Unsatisfiable
+from gateway.api.stored_objects import _matches, _requested_range, _Unsatisfiable
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
+from gateway.api.errors import ApiError
+from gateway.api.routes.upload import _check_webhook_url, _jpeg_quality
 from gateway.app import create_app
-from gateway.errors import ApiError
-from gateway.routes.upload import _check_webhook_url, _jpeg_quality
 from imgpipe.config.settings import Settings
 
 FIELDS = create_app(Settings()).openapi()["components"]["schemas"]["Body_upload_upload_post"]["properties"]

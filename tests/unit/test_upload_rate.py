@@ -8,7 +8,7 @@ from typing import cast
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gateway.upload_rate import UploadRate, minute_prefix
+from gateway.api.upload_rate import UploadRate, minute_prefix
 from imgpipe.state.database import Document
 from imgpipe.state.numbered_slots import slot_id
 

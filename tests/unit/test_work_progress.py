@@ -1,4 +1,5 @@
-"""gateway.work_progress: rows ahead, the pace of a request, its estimated finish, and owners' rows."""
+"""gateway.publishing.work_progress: rows ahead, the pace of a request, its estimated finish, and
+owners' rows."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from datetime import UTC, datetime
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.owner_metrics import owner_rows_exposition
-from gateway.work_progress import (
+from gateway.api.owner_metrics import owner_rows_exposition
+from gateway.publishing.work_progress import (
     RATE_WINDOW_S,
     OwnerRows,
     RequestProgress,
@@ -75,7 +76,7 @@ def test_rows_ahead_are_the_other_requests_rows_in_the_topic() -> None:
 
 
 def test_rows_finished_since_the_checkpoint_leave_none_in_the_topic() -> None:
-    assert _progress("a", None, 100, 50, 53).rows_in_flight == 0
+    assert _progress("a", None, 100, 50, 53).rows_published_unfinished == 0
 
 
 def test_the_estimate_is_the_rows_left_at_the_pace_of_the_last_ten_seconds() -> None:

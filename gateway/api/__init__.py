@@ -1,0 +1,1 @@
+"""The HTTP API: routes, their request and response shapes, errors, keys and limits, the web page."""

@@ -1,0 +1,1 @@
+"""Taking an upload in: the CSV validated and spooled, the request recorded."""

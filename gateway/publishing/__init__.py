@@ -1,0 +1,1 @@
+"""Publishing accepted rows to imgpipe.rows, paced in fair shares, checkpointed."""
