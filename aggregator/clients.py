@@ -21,7 +21,8 @@ from aggregator.finisher import Finisher
 from aggregator.known_requests import KnownRequests
 from aggregator.result_store import ChunkCompactor
 from aggregator.stuck_requests import StuckRequests
-from imgpipe.config.settings import Settings
+from imgpipe.config.destination_guard import DestinationGuard
+from imgpipe.config.settings import LifecycleSettings, Settings, WebhookSettings
 from imgpipe.contract.messages import RequestEvent
 from imgpipe.contract.topics import EVENTS_TOPIC
 from imgpipe.runtime.kafka import SharedProducer
@@ -40,7 +41,9 @@ REQUESTS_FINISHED = Counter(
 
 @dataclass(frozen=True)
 class AggregatorClients:
-    settings: Settings
+    lifecycle: LifecycleSettings
+    webhooks: WebhookSettings
+    webhook_guard: DestinationGuard  # where deliveries may go: where fetching may
     db: AsyncDatabase[Document]
     storage: ObjectStorage
     producer: SharedProducer
@@ -60,7 +63,8 @@ async def publish_event(producer: SharedProducer, event: RequestEvent) -> None:
 async def _finish_latest(
     db: AsyncDatabase[Document],
     storage: ObjectStorage,
-    settings: Settings,
+    base_url: str,
+    lifecycle: LifecycleSettings,
     producer: SharedProducer,
     known_requests: KnownRequests,
     expiry_queue: ExpiryQueue,
@@ -70,7 +74,14 @@ async def _finish_latest(
     # Re-read first: the request may have been finished since it was handed over.
     latest = await latest_state(db, request["_id"], state.version)
     final = await finish_request(
-        db, storage, settings, request, latest, functools.partial(publish_event, producer), expiry_queue
+        db,
+        storage,
+        base_url,
+        lifecycle,
+        request,
+        latest,
+        functools.partial(publish_event, producer),
+        expiry_queue,
     )
     if final.finished:
         known_requests.forget(request["_id"])
@@ -91,11 +102,22 @@ async def open_aggregator_clients(settings: Settings) -> AsyncIterator[Aggregato
         )
         expiry_queue = ExpiryQueue(db)
         finisher = Finisher(
-            functools.partial(_finish_latest, db, storage, settings, producer, known_requests, expiry_queue)
+            functools.partial(
+                _finish_latest,
+                db,
+                storage,
+                settings.base_url,
+                settings.lifecycle,
+                producer,
+                known_requests,
+                expiry_queue,
+            )
         )
         stack.push_async_callback(finisher.stop)
         yield AggregatorClients(
-            settings,
+            settings.lifecycle,
+            settings.webhooks,
+            DestinationGuard(settings.fetch_allowlist),
             db,
             storage,
             producer,

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pymongo.asynchronous.database import AsyncDatabase
 
 from aggregator.output_csv import OutputRow, write_output_csv
-from imgpipe.config.settings import Settings
+from imgpipe.config.settings import LifecycleSettings
 from imgpipe.contract.messages import ImageOutcome, RequestCounts, RequestEvent, RequestStatus
 from imgpipe.contract.request_presets import presets_of
 from imgpipe.state.database import Document, RequestDocument
@@ -85,7 +85,8 @@ async def _output_rows(
 async def finish_request(
     db: AsyncDatabase[Document],
     storage: ObjectStorage,
-    settings: Settings,
+    base_url: str,
+    lifecycle: LifecycleSettings,
     request: RequestDocument,
     state: RequestState,
     publish: PublishEvent,
@@ -108,7 +109,7 @@ async def finish_request(
         return state
     status = _final_status(state)
     completed_at = datetime.now(UTC)
-    expires_at = expiry_of(request, completed_at, settings.lifecycle)
+    expires_at = expiry_of(request, completed_at, lifecycle)
     # Queued before the final state is written: a crash in between finishes the request again,
     # which queues it again (the expiry then finds the state's own expires_at: see aggregator/expiry.py).
     await expiry_queue.add(request_id, expires_at)
@@ -126,7 +127,7 @@ async def finish_request(
                 images_failed=state.images_failed,
             ),
             quality=request["quality"],
-            download_url=download_url(settings.base_url, request_id),
+            download_url=download_url(base_url, request_id),
             created_at=request["created_at"],
             completed_at=completed_at,
             expires_at=expires_at,

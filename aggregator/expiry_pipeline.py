@@ -44,13 +44,13 @@ async def _handle_entry(clients: AggregatorClients, entry: QueuedExpiry, now: da
         await expire_request(
             clients.db,
             clients.storage,
-            clients.settings.lifecycle,
+            clients.lifecycle,
             clients.expiry_queue,
             entry.request_id,
             now,
         )
     else:
-        await forget_request(clients.db, clients.settings.lifecycle, entry.request_id, now)
+        await forget_request(clients.db, clients.lifecycle, entry.request_id, now)
 
 
 async def _handle_bucket(clients: AggregatorClients, bucket: int, now: datetime) -> bool:
@@ -89,9 +89,9 @@ async def expire_what_is_due(clients: AggregatorClients) -> None:
     now = datetime.now(UTC)
     try:
         await _expire_queued(clients, now)
-        oldest = oldest_unfinished(await unfinished_requests(clients.db), clients.settings.lifecycle)
+        oldest = oldest_unfinished(await unfinished_requests(clients.db), clients.lifecycle)
         await expire_output_periods(clients.db, clients.storage, oldest, now)
-        await expire_legacy_outputs(clients.db, clients.storage, clients.settings.lifecycle, oldest, now)
+        await expire_legacy_outputs(clients.db, clients.storage, clients.lifecycle, oldest, now)
         await drop_out_of_use_collections(clients.db, now)
     except UNAVAILABLE as error:
         logger.warning("cannot expire requests now: %r", error)

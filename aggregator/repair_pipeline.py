@@ -58,9 +58,9 @@ async def look_after_unfinished_requests(clients: AggregatorClients) -> None:
     for item in unfinished:
         if ready_to_finish(item.request, item.state):
             clients.finisher.start(item.request, item.state)
-    clients.stuck_requests.report(unfinished, clients.settings.lifecycle, datetime.now(UTC))
+    clients.stuck_requests.report(unfinished, clients.lifecycle, datetime.now(UTC))
 
-    for item in stalled_requests(unfinished, clients.settings.stall_seconds, datetime.now(UTC)):
+    for item in stalled_requests(unfinished, clients.lifecycle.stall_seconds, datetime.now(UTC)):
         request_id = item.request["_id"]
         with logging_request(request_id):
             try:

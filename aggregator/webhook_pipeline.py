@@ -47,11 +47,10 @@ def add_webhook_pipeline(app: faust.App, clients: WorkerClients[AggregatorClient
     @app.agent(app.topic(EVENTS_TOPIC.name), name="deliver_webhooks")
     async def deliver_webhooks(stream: faust.StreamT[bytes]) -> None:
         aggregator = clients.current
-        settings = aggregator.settings
+        webhooks, guard = aggregator.webhooks, aggregator.webhook_guard
         policy = WebhookPolicy(
-            settings.webhook_secret, settings.webhook_attempts, settings.webhook_retry_base_s
+            webhooks.webhook_secret, webhooks.webhook_attempts, webhooks.webhook_retry_base_s
         )
-        guard = DestinationGuard(settings.fetch_allowlist)
-        async with new_webhook_session(guard, settings.webhook_timeout_s) as session:
+        async with new_webhook_session(guard, webhooks.webhook_timeout_s) as session:
             handle = functools.partial(_deliver_webhook_of, aggregator, session, guard, policy)
             await handle_in_offset_order(stream, handle, WEBHOOK_CONCURRENCY)

@@ -31,7 +31,7 @@ from imgpipe.storage.factory import open_storage
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     # Read now, not when the app starts serving: keys that cannot work stop it before it listens.
-    api_keys = load_api_keys(settings)
+    api_keys = load_api_keys(settings.access, settings.limits, settings.lifecycle)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = database(client, settings.database)
         # Start even if a dependency is still coming up: wait for it rather than crash.
         await until_available(functools.partial(db.command, "ping"), "connecting to MongoDB")
-        await until_available(functools.partial(ensure_topics, settings), "creating topics")
+        await until_available(functools.partial(ensure_topics, settings.kafka), "creating topics")
         producer = new_producer(settings.kafka)
         await until_available(producer.start, "connecting to Kafka")
         finished = FinishedRows()
@@ -52,11 +52,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         publisher = RowPublisher(producer, db, storage, scheduler)
         background = [
             asyncio.create_task(publisher.resume_abandoned()),
-            asyncio.create_task(finished.count_forever(settings)),
+            asyncio.create_task(finished.count_forever(settings.kafka)),
             asyncio.create_task(unfinished.refresh_forever(scheduler.share_out)),
         ]
         app.state.gateway = GatewayState(
-            settings=settings,
+            images=settings.images,
+            limits=settings.limits,
+            lifecycle=settings.lifecycle,
+            base_url=settings.base_url,
             db=db,
             producer=producer,
             publisher=publisher,

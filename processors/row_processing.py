@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 
 from imgpipe.config.destination_guard import DestinationGuard
-from imgpipe.config.settings import Settings
+from imgpipe.config.settings import FetchSettings, ImageSettings, LifecycleSettings, Settings
 from imgpipe.contract.messages import ImageError, ImageOrigin, ImageOutcome, RowMessage, RowResult
 from imgpipe.state.retention import DAY_S
 from imgpipe.storage.base import ObjectStorage
@@ -59,7 +59,10 @@ SHARED_OUTCOMES = 20_000
 
 @dataclass(frozen=True)
 class ImagePipeline:
-    settings: Settings
+    fetching: FetchSettings
+    images: ImageSettings
+    lifecycle: LifecycleSettings
+    worker_id: str
     session: aiohttp.ClientSession
     guard: DestinationGuard
     compressor: Compressor
@@ -77,14 +80,18 @@ async def image_pipeline(
     settings: Settings, executor: Executor | None, storage: ObjectStorage, source_cache: SourceCache | None
 ) -> AsyncIterator[ImagePipeline]:
     """`executor` None: compress on the event loop's own thread (processors/output_encoding.py)."""
-    guard = DestinationGuard(settings.fetch_allowlist)
-    session = new_fetch_session(guard, settings.fetch_connect_timeout_s, settings.fetch_timeout_s)
+    fetching = settings.fetching
+    guard = DestinationGuard(fetching.fetch_allowlist)
+    session = new_fetch_session(guard, fetching.fetch_connect_timeout_s, fetching.fetch_timeout_s)
     retries = FetchRetryPolicy(
-        settings.fetch_retries, settings.fetch_retry_base_s, settings.fetch_retry_max_s
+        fetching.fetch_retries, fetching.fetch_retry_base_s, fetching.fetch_retry_max_s
     )
     try:
         yield ImagePipeline(
-            settings,
+            fetching,
+            settings.images,
+            settings.lifecycle,
+            settings.worker_id,
             session,
             guard,
             Compressor(executor, settings.max_image_pixels),
@@ -92,7 +99,7 @@ async def image_pipeline(
             source_cache,
             SharedWork(SHARED_OUTCOMES),
             retries,
-            timedelta(seconds=retries.longest_s(settings.fetch_timeout_s)),
+            timedelta(seconds=retries.longest_s(fetching.fetch_timeout_s)),
         )
     finally:
         await session.close()
@@ -106,15 +113,14 @@ class _RowWork:
     def __init__(self, pipeline: ImagePipeline, message: RowMessage) -> None:
         self.pipeline = pipeline
         self.message = message
-        settings = pipeline.settings
         # Where the row's outputs are stored: the period of the request's retention it is done in.
-        retention_s = message.retention_s or settings.retention_days * DAY_S
+        retention_s = message.retention_s or pipeline.lifecycle.retention_days * DAY_S
         self.outputs = RowOutputs(
             pipeline.storage,
             OutputPeriod.at(retention_s, datetime.now(UTC)),
             message.owner,
             message.quality,
-            settings.jpeg_progressive,
+            pipeline.images.jpeg_progressive,
             message.presets or (),
         )
         self.sources = RowSources(pipeline.source_cache, message, self.outputs, pipeline.longest_first_fetch)
@@ -148,15 +154,15 @@ class _RowWork:
 
     async def _fetch(self, url: str, plan: Revalidate | Fetch) -> FetchedImage:
         """A conditional GET to revalidate, a plain one otherwise; transient failures retried."""
-        pipeline, settings = self.pipeline, self.pipeline.settings
+        pipeline, fetching = self.pipeline, self.pipeline.fetching
         with FETCH_SECONDS.time():
             return await with_retries(
                 lambda: fetch_image(
                     pipeline.session,
                     pipeline.guard,
                     url,
-                    settings.max_image_bytes,
-                    settings.max_redirects,
+                    fetching.max_image_bytes,
+                    fetching.max_redirects,
                     plan.validators,
                 ),
                 pipeline.retries,
@@ -186,6 +192,6 @@ async def process_row(pipeline: ImagePipeline, message: RowMessage) -> RowResult
         request_id=message.request_id,
         row=message.row,
         images=list(images),
-        worker_id=pipeline.settings.worker_id,
+        worker_id=pipeline.worker_id,
         duration_ms=(time.perf_counter() - started) * 1000,
     )

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Mapping
 
 from gateway.api.key_policies import InvalidKeyPolicies, KeyPolicy, default_policy, read_keys_file
-from imgpipe.config.settings import Settings
+from imgpipe.config.settings import AccessSettings, LifecycleSettings, UploadLimits
 
 # Where an owner id is needed (metrics, rate slots), the uploads to an open API: an owner id is 16
 # hex digits, never this.
@@ -45,17 +45,18 @@ class ApiKeys:
         return self._policies.get(owner, self._default) if owner is not None else self._default
 
 
-def load_api_keys(settings: Settings) -> ApiKeys:
-    """The keys of IMGPIPE_API_KEYS, with the default policy, and those of the keys file."""
-    default = default_policy(settings)
-    digests = [_digest(key) for key in settings.api_keys]
+def load_api_keys(access: AccessSettings, limits: UploadLimits, lifecycle: LifecycleSettings) -> ApiKeys:
+    """The keys of IMGPIPE_API_KEYS, with the default policy (the settings' limits and retention),
+    and those of the keys file."""
+    default = default_policy(limits, lifecycle)
+    digests = [_digest(key) for key in access.api_keys]
     policies = {digest: default.model_copy(update={"name": _owner_id(digest)}) for digest in digests}
-    if settings.api_keys_file is not None:
-        in_file = read_keys_file(settings.api_keys_file, default)
+    if access.api_keys_file is not None:
+        in_file = read_keys_file(access.api_keys_file, default)
         both = sorted(policies.keys() & in_file.keys())
         if both:
             raise InvalidKeyPolicies(
-                f"the key of {in_file[both[0]].name!r} in {settings.api_keys_file} is also in "
+                f"the key of {in_file[both[0]].name!r} in {access.api_keys_file} is also in "
                 "IMGPIPE_API_KEYS: name each key once"
             )
         policies |= in_file

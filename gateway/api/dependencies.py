@@ -1,4 +1,5 @@
-"""What route functions receive: settings, database, storage and row publisher, set up once."""
+"""What route functions receive: the parts of the settings the API reads, database, storage and
+row publisher, set up once."""
 
 from __future__ import annotations
 
@@ -13,14 +14,17 @@ from gateway.api.api_keys import ApiKeys
 from gateway.api.upload_rate import UploadRate
 from gateway.publishing.row_publisher import RowPublisher
 from gateway.publishing.unfinished_work import UnfinishedWork
-from imgpipe.config.settings import Settings
+from imgpipe.config.settings import ImageSettings, LifecycleSettings, UploadLimits
 from imgpipe.state.database import Document
 from imgpipe.storage.base import ObjectStorage
 
 
 @dataclass
 class GatewayState:
-    settings: Settings
+    images: ImageSettings  # the JPEG quality and the presets an upload may name
+    limits: UploadLimits
+    lifecycle: LifecycleSettings  # when a request counts as stalled, and when it expires
+    base_url: str  # of the URLs handed to clients
     db: AsyncDatabase[Document]
     producer: AIOKafkaProducer
     publisher: RowPublisher
@@ -37,9 +41,9 @@ def gateway_state(request: Request) -> GatewayState:
 State = Annotated[GatewayState, Depends(gateway_state)]
 
 
-def gateway_settings(request: Request) -> Settings:
+def image_settings(request: Request) -> ImageSettings:
     """For a route that reads only the configuration: it asks no dependency, so never answers 503."""
-    return cast(GatewayState, request.app.state.gateway).settings
+    return cast(GatewayState, request.app.state.gateway).images
 
 
-SettingsOnly = Annotated[Settings, Depends(gateway_settings)]
+ImageSettingsOnly = Annotated[ImageSettings, Depends(image_settings)]

@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from imgpipe.config.settings import Settings
+from imgpipe.config.settings import LifecycleSettings, UploadLimits
 
 DEFAULT_POLICY_NAME = "default"
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -60,22 +60,22 @@ class KeyPolicy(BaseModel):
         return self
 
 
-def default_policy(settings: Settings) -> KeyPolicy:
+def default_policy(limits: UploadLimits, lifecycle: LifecycleSettings) -> KeyPolicy:
     """The settings' limits: every key's unless the keys file says otherwise."""
     try:
         return KeyPolicy(
             name=DEFAULT_POLICY_NAME,
-            max_unfinished_requests=settings.max_unfinished_requests,
-            max_unfinished_rows=settings.max_unfinished_rows,
-            max_rows_per_upload=settings.max_rows,
-            max_uploads_per_minute=settings.max_uploads_per_minute,
-            retention_days=settings.retention_days,
+            max_unfinished_requests=limits.max_unfinished_requests,
+            max_unfinished_rows=limits.max_unfinished_rows,
+            max_rows_per_upload=limits.max_rows,
+            max_uploads_per_minute=limits.max_uploads_per_minute,
+            retention_days=lifecycle.retention_days,
         )
     except ValidationError:
         # The settings are each at least 1: what fails is the rule between these two.
         raise InvalidKeyPolicies(
-            f"IMGPIPE_MAX_ROWS ({settings.max_rows}) is more than IMGPIPE_MAX_UNFINISHED_ROWS "
-            f"({settings.max_unfinished_rows}): an upload that size would always be refused"
+            f"IMGPIPE_MAX_ROWS ({limits.max_rows}) is more than IMGPIPE_MAX_UNFINISHED_ROWS "
+            f"({limits.max_unfinished_rows}): an upload that size would always be refused"
         ) from None
 
 

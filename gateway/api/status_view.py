@@ -82,7 +82,7 @@ async def row_details(
                 break
             details.append(_row_status(index, product, finished.get(index)))
     next_url = (
-        f"{status_url(state.settings.base_url, request_id)}?rows=true&offset={stop}&limit={limit}"
+        f"{status_url(state.base_url, request_id)}?rows=true&offset={stop}&limit={limit}"
         if stop < total
         else None
     )
@@ -113,7 +113,7 @@ def _expires_at(state: GatewayState, request: RequestDocument, progress: Request
         return None
     # Requests finished before retention existed have none stored: the expiry computes the same.
     completed_at = progress.completed_at or progress.updated_at
-    return progress.expires_at or expiry_of(request, completed_at, state.settings.lifecycle)
+    return progress.expires_at or expiry_of(request, completed_at, state.lifecycle)
 
 
 async def status_body(state: GatewayState, request: RequestDocument) -> RequestStatusBody:
@@ -134,15 +134,13 @@ async def status_body(state: GatewayState, request: RequestDocument) -> RequestS
         quality=request["quality"],
         presets=presets_of(request),
         stalled=not progress.finished
-        and datetime.now(UTC) - updated_at > timedelta(seconds=state.settings.stall_seconds),
+        and datetime.now(UTC) - updated_at > timedelta(seconds=state.lifecycle.stall_seconds),
         created_at=request["created_at"],
         updated_at=updated_at,
         completed_at=progress.completed_at,
         expires_at=_expires_at(state, request, progress),
         download_url=(
-            download_url(state.settings.base_url, request["_id"])
-            if progress.status in FINISHED_STATUSES
-            else None
+            download_url(state.base_url, request["_id"]) if progress.status in FINISHED_STATUSES else None
         ),
         webhook=await _webhook_status(state, request),
         # A walk may not have seen the request finish yet: the state read here has.

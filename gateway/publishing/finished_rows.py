@@ -18,7 +18,7 @@ import logging
 
 from aiokafka import AIOKafkaConsumer
 
-from imgpipe.config.settings import Settings
+from imgpipe.config.settings import KafkaSettings
 from imgpipe.contract.topics import RESULTS_TOPIC
 from imgpipe.runtime.retrying import UNAVAILABLE
 
@@ -56,12 +56,12 @@ class FinishedRows:
                 self._finished[request_id] += 1
                 self._changed[request_id].set()
 
-    async def count_forever(self, settings: Settings) -> None:
+    async def count_forever(self, kafka: KafkaSettings) -> None:
         """Read `imgpipe.results` from its end, for as long as the gateway runs."""
         while True:
             consumer = AIOKafkaConsumer(
                 RESULTS_TOPIC.name,
-                bootstrap_servers=settings.kafka_bootstrap_servers,
+                bootstrap_servers=kafka.kafka_bootstrap_servers,
                 group_id=None,
                 enable_auto_commit=False,
                 auto_offset_reset="latest",

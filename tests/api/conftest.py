@@ -61,11 +61,14 @@ async def in_process_gateway(
     unfinished = UnfinishedWork(db)
     scheduler = FairScheduler(config.scheduled_rows, FinishedRows(), unfinished, lambda owner: 1.0)
     state = app.state.gateway = GatewayState(
-        settings=config,
+        images=config.images,
+        limits=config.limits,
+        lifecycle=config.lifecycle,
+        base_url=config.base_url,
         db=db,
         producer=producer,
         publisher=RowPublisher(producer, db, storage, scheduler),
-        api_keys=load_api_keys(config),
+        api_keys=load_api_keys(config.access, config.limits, config.lifecycle),
         storage=storage,
         unfinished=unfinished,
         upload_rate=UploadRate(db),

@@ -78,11 +78,14 @@ def test_a_csv_over_max_rows_is_413_in_bounded_memory(tmp_path: Path) -> None:
     )
     app = create_app(settings)
     app.state.gateway = GatewayState(
-        settings=settings,
+        images=settings.images,
+        limits=settings.limits,
+        lifecycle=settings.lifecycle,
+        base_url=settings.base_url,
         db=cast(AsyncDatabase[Document], None),
         producer=cast(AIOKafkaProducer, AnsweringProducer()),
         publisher=cast(RowPublisher, None),
-        api_keys=load_api_keys(settings),
+        api_keys=load_api_keys(settings.access, settings.limits, settings.lifecycle),
         storage=open_storage(settings.storage, settings.base_url),
         unfinished=UnfinishedWork(cast(AsyncDatabase[Document], None)),
         upload_rate=UploadRate(cast(AsyncDatabase[Document], None)),

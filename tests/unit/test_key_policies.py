@@ -11,13 +11,17 @@ from pathlib import Path
 import pytest
 
 from devstack.paths import IMGPIPE_COMMAND, ROOT
-from gateway.api.api_keys import load_api_keys
+from gateway.api.api_keys import ApiKeys, load_api_keys
 from gateway.api.key_policies import InvalidKeyPolicies, KeyPolicy
 from imgpipe.config.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
 
 CATALOGUE_KEY, SHOP_KEY, ENV_KEY = "key-catalogue", "key-shop", "key-from-env"
+
+
+def _api_keys(settings: Settings) -> ApiKeys:
+    return load_api_keys(settings.access, settings.limits, settings.lifecycle)
 
 
 def _sha256(key: str) -> str:
@@ -51,7 +55,7 @@ max_uploads_per_minute = 30
 
 
 def test_each_key_of_the_file_has_its_own_policy_and_the_settings_fill_in_the_rest(tmp_path: Path) -> None:
-    keys = load_api_keys(
+    keys = _api_keys(
         _settings(
             tmp_path,
             TWO_KEYS,
@@ -88,7 +92,7 @@ def test_owner_ids_are_the_first_16_hex_digits_of_the_digest_wherever_the_key_is
     tmp_path: Path,
 ) -> None:
     # Stored requests name their owner by this id: it must not change with the keys file.
-    keys = load_api_keys(_settings(tmp_path, TWO_KEYS, api_keys=(ENV_KEY,)))
+    keys = _api_keys(_settings(tmp_path, TWO_KEYS, api_keys=(ENV_KEY,)))
 
     assert keys.enabled
     assert keys.owner_of(SHOP_KEY) == _sha256(SHOP_KEY)[:16]
@@ -99,7 +103,7 @@ def test_owner_ids_are_the_first_16_hex_digits_of_the_digest_wherever_the_key_is
 
 def test_keys_of_the_setting_the_open_api_and_unknown_owners_have_the_default_limits(tmp_path: Path) -> None:
     settings = _settings(tmp_path, None, api_keys=(ENV_KEY,))
-    keys = load_api_keys(settings)
+    keys = _api_keys(settings)
     default = KeyPolicy(
         name="default",
         max_unfinished_requests=settings.max_unfinished_requests,
@@ -113,12 +117,12 @@ def test_keys_of_the_setting_the_open_api_and_unknown_owners_have_the_default_li
     assert keys.policy_of(env_owner) == default.model_copy(update={"name": env_owner})
     assert keys.policy_of(None) == default
     assert keys.policy_of("0123456789abcdef") == default  # a key removed while its requests run
-    assert not load_api_keys(_settings(tmp_path, None)).enabled
+    assert not _api_keys(_settings(tmp_path, None)).enabled
 
 
 def test_the_default_limits_let_a_million_row_csv_in() -> None:
     settings = Settings()
-    policy = load_api_keys(settings).policy_of(None)
+    policy = _api_keys(settings).policy_of(None)
 
     assert settings.max_rows == policy.max_rows_per_upload == 1_000_000
     assert policy.max_unfinished_rows >= 2 * settings.max_rows  # and a second while it runs
@@ -188,20 +192,20 @@ def test_a_keys_file_that_cannot_work_is_refused_naming_the_problem(
     tmp_path: Path, keys_file: str, problem: str
 ) -> None:
     with pytest.raises(InvalidKeyPolicies) as refused:
-        load_api_keys(_settings(tmp_path, keys_file))
+        _api_keys(_settings(tmp_path, keys_file))
     assert problem in str(refused.value)
     assert "\n" not in str(refused.value)
 
 
 def test_a_key_in_both_the_file_and_the_setting_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidKeyPolicies, match=r"the key of 'shop' in .* is also in IMGPIPE_API_KEYS"):
-        load_api_keys(_settings(tmp_path, TWO_KEYS, api_keys=(SHOP_KEY,)))
+        _api_keys(_settings(tmp_path, TWO_KEYS, api_keys=(SHOP_KEY,)))
 
 
 def test_a_missing_keys_file_is_refused(tmp_path: Path) -> None:
     settings = Settings(api_keys_file=tmp_path / "nowhere.toml")
     with pytest.raises(InvalidKeyPolicies, match=r"cannot read the API keys file .*nowhere\.toml: No such"):
-        load_api_keys(settings)
+        _api_keys(settings)
 
 
 def test_default_limits_where_no_upload_of_the_allowed_size_fits_are_refused() -> None:
@@ -209,7 +213,7 @@ def test_default_limits_where_no_upload_of_the_allowed_size_fits_are_refused() -
         InvalidKeyPolicies,
         match=r"IMGPIPE_MAX_ROWS \(5000\) is more than IMGPIPE_MAX_UNFINISHED_ROWS \(4000\)",
     ):
-        load_api_keys(Settings(max_rows=5000, max_unfinished_rows=4000))
+        _api_keys(Settings(max_rows=5000, max_unfinished_rows=4000))
 
 
 def test_the_gateway_stops_at_start_with_one_line_when_the_keys_file_cannot_work(tmp_path: Path) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.api.dependencies import SettingsOnly
+from gateway.api.dependencies import ImageSettingsOnly
 from imgpipe.contract.presets import Preset
 
 router = APIRouter()
 
 
 @router.get("/presets")
-async def presets(settings: SettingsOnly) -> list[Preset]:
+async def presets(images: ImageSettingsOnly) -> list[Preset]:
     """Not secret and the same for every key: what the deployment is configured to make."""
-    return list(settings.presets)
+    return list(images.presets)

@@ -165,10 +165,10 @@ async def _accept_upload(
     preset_fields: list[str],
 ) -> UploadAccepted:
     _check_webhook_url(webhook_url)
-    if state.settings.only_presets:
+    if state.images.only_presets:
         refuse_parameters_beside_presets(quality)
-    jpeg_quality = _jpeg_quality(quality, state.settings.jpeg_quality)
-    presets = chosen_presets(preset_fields, state.settings.presets)
+    jpeg_quality = _jpeg_quality(quality, state.images.jpeg_quality)
+    presets = chosen_presets(preset_fields, state.images.presets)
     # The key's limits that need no file: a refused upload costs no read and asks no dependency.
     refuse_before_reading(state, owner)
     # Refuse before reading the file: accepting an upload whose rows cannot be published soon
@@ -177,7 +177,6 @@ async def _accept_upload(
         raise ApiError(503, "dependency_unavailable", "the message broker is unavailable; retry shortly")
     if await storage_state(state.storage) != "ok":
         raise ApiError(503, "dependency_unavailable", "the storage is unavailable; retry shortly")
-    settings = state.settings
     request_id = str(uuid.uuid4())
     # Spooled to a local file while validating, then put into storage whole: a rejected CSV
     # leaves nothing behind.
@@ -185,7 +184,7 @@ async def _accept_upload(
         spool = Path(staging) / INPUT_SPOOL_NAME
         try:
             # Parsing a large CSV is CPU work: keep it off the event loop.
-            limits = IntakeLimits(settings.max_rows, settings.max_urls_per_row)
+            limits = IntakeLimits(state.limits.max_rows, state.limits.max_urls_per_row)
             summary = await run_in_threadpool(validate_csv, file.file, spool, limits)
         except CsvTooLarge as too_large:
             raise ApiError(413, too_large.code, too_large.message) from None
@@ -224,6 +223,6 @@ async def _accept_upload(
     return UploadAccepted(
         request_id=request_id,
         status=RequestStatus.QUEUED,
-        status_url=status_url(settings.base_url, request_id),
-        download_url=download_url(settings.base_url, request_id),
+        status_url=status_url(state.base_url, request_id),
+        download_url=download_url(state.base_url, request_id),
     )
