@@ -77,7 +77,17 @@ async def open_processor_clients(settings: Settings) -> AsyncIterator[ProcessorC
         producer = SharedProducer(settings.kafka)
         stack.push_async_callback(producer.stop)
         storage = open_storage(settings.storage, settings.base_url)
-        pipeline = await stack.enter_async_context(image_pipeline(settings, executor, storage, source_cache))
+        pipeline = await stack.enter_async_context(
+            image_pipeline(
+                settings.fetching,
+                settings.images,
+                settings.lifecycle,
+                settings.worker_id,
+                executor,
+                storage,
+                source_cache,
+            )
+        )
         yield ProcessorClients(pipeline, producer, settings.worker_id)
 
 

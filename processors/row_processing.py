@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 
 from imgpipe.config.destination_guard import DestinationGuard
-from imgpipe.config.settings import FetchSettings, ImageSettings, LifecycleSettings, Settings
+from imgpipe.config.settings import FetchSettings, ImageSettings, LifecycleSettings
 from imgpipe.contract.messages import ImageError, ImageOrigin, ImageOutcome, RowMessage, RowResult
 from imgpipe.state.retention import DAY_S
 from imgpipe.storage.base import ObjectStorage
@@ -77,10 +77,15 @@ class ImagePipeline:
 
 @asynccontextmanager
 async def image_pipeline(
-    settings: Settings, executor: Executor | None, storage: ObjectStorage, source_cache: SourceCache | None
+    fetching: FetchSettings,
+    images: ImageSettings,
+    lifecycle: LifecycleSettings,
+    worker_id: str,
+    executor: Executor | None,
+    storage: ObjectStorage,
+    source_cache: SourceCache | None,
 ) -> AsyncIterator[ImagePipeline]:
     """`executor` None: compress on the event loop's own thread (processors/output_encoding.py)."""
-    fetching = settings.fetching
     guard = DestinationGuard(fetching.fetch_allowlist)
     session = new_fetch_session(guard, fetching.fetch_connect_timeout_s, fetching.fetch_timeout_s)
     retries = FetchRetryPolicy(
@@ -89,12 +94,12 @@ async def image_pipeline(
     try:
         yield ImagePipeline(
             fetching,
-            settings.images,
-            settings.lifecycle,
-            settings.worker_id,
+            images,
+            lifecycle,
+            worker_id,
             session,
             guard,
-            Compressor(executor, settings.max_image_pixels),
+            Compressor(executor, images.max_image_pixels),
             storage,
             source_cache,
             SharedWork(SHARED_OUTCOMES),

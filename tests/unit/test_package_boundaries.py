@@ -146,3 +146,26 @@ def test_importing_a_service_starts_nothing(module: str, tmp_path: Path) -> None
     )
     assert json.loads(started.stdout) == {"threads": 1, "sockets": 0, "faust_apps": 0}
     assert not state_dir.exists()  # no Faust data directory made either
+
+
+# Where the whole of the settings may be named: where they are read and checked, and where each
+# service composes its components from them. Every other component takes only its parts.
+SETTINGS_ROOTS = {
+    "imgpipe/config/settings.py",
+    "imgpipe/storage/startup.py",
+    "imgpipe/state/migration_runner.py",
+    "gateway/app.py",
+    "processors/app.py",
+    "aggregator/app.py",
+    "aggregator/clients.py",
+}
+
+
+def test_only_the_composition_roots_take_the_whole_settings() -> None:
+    naming = set()
+    for package in sorted(PRODUCT):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            names = {node.id for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Name)}
+            if "Settings" in names:
+                naming.add(str(path.relative_to(ROOT)))
+    assert naming == SETTINGS_ROOTS
