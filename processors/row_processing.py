@@ -10,7 +10,7 @@ Each image of a row goes through the same steps, in this order (`_RowWork._produ
    (processors/fetch.py, processors/fetch_retries.py);
 3. outputs: after a `304`, the known outputs, nothing downloaded or compressed; after a `200`,
    the bytes' own, the missing ones encoded from one decode and stored
-   (processors/compress.py, processors/image_outputs.py);
+   (processors/output_encoding.py, processors/image_outputs.py);
 4. write-back: what the source said goes back to the source cache, once;
 5. outcome: the image's output URLs and its origin (`reused`, `revalidated`, `fetched`).
 
