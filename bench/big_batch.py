@@ -44,7 +44,7 @@ def check_output_csv(base_url: str, run: BatchRun, urls: list[str]) -> None:
     """Every row in input order, with its own input URL and one output image."""
     rows = _output_rows(base_url, run.request_id)
     next(rows)  # the header
-    output_prefix = f"{base_url}/processed_images/images/"
+    output_prefix = f"{base_url}/processed_images/outputs/"
     count = 0
     for count, (serial, _, input_url, output_url) in enumerate(rows, 1):
         if serial != str(count) or input_url != urls[count - 1] or not output_url.startswith(output_prefix):

@@ -109,7 +109,7 @@ class RowPage(BaseModel):
 
 
 class QueueStatus(BaseModel):
-    """Where an unfinished request stands, as the gateway's last walk of the requests in flight
+    """Where an unfinished request stands, as the gateway's last walk of the unfinished requests
     saw it (at most about a second ago)."""
 
     # Rows of the other unfinished requests published and not yet finished: the processors share

@@ -103,7 +103,7 @@ async def _webhook_status(state: GatewayState, request: RequestDocument) -> Webh
 
 
 def _queue_status(state: GatewayState, request_id: str) -> QueueStatus | None:
-    """From the gateway's last walk of the requests in flight: a status poll reads no more."""
+    """From the gateway's last walk of the unfinished requests: a status poll reads no more."""
     position = state.unfinished.progress.queue_position(request_id)
     return None if position is None else QueueStatus.model_validate(position, from_attributes=True)
 
