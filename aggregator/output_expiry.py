@@ -2,7 +2,7 @@
 
 Outputs are stored by period of their requests' retention (imgpipe/storage/output_periods.py). A period
 of retention r can be deleted once every request unfinished during it has finished (none of
-the requests in flight of that retention was accepted before the period ended) and r has passed
+the unfinished requests of that retention was accepted before the period ended) and r has passed
 since that was first seen: each of those requests then expired. The first sighting is recorded
 in `output_periods` (`_id` the period's prefix), so a restart does not start the wait over.
 
@@ -41,7 +41,7 @@ OUTPUTS_EXPIRED = Counter("imgpipe_outputs_expired_total", "Output images delete
 def oldest_unfinished(
     requests: Sequence[RequestDocument], lifecycle: LifecycleSettings
 ) -> dict[int, datetime]:
-    """Per retention (whole seconds, as periods have it), when its oldest request in flight was accepted."""
+    """Per retention (whole seconds, as periods have it), when its oldest unfinished request was accepted."""
     oldest: dict[int, datetime] = {}
     for request in requests:
         length = period_length(retention_of(request, lifecycle).total_seconds())
@@ -51,9 +51,9 @@ def oldest_unfinished(
 
 
 def drained(period: OutputPeriod, oldest: dict[int, datetime], now: datetime) -> bool:
-    """Whether no request in flight can use the period any more: it ended (give or take the
-    clocks' disagreement) before the oldest request in flight of its retention was accepted. A
-    request in flight uses only periods from its acceptance on, whenever its rows are stored."""
+    """Whether no unfinished request can use the period any more: it ended (give or take the
+    clocks' disagreement) before the oldest unfinished request of its retention was accepted. A
+    unfinished request uses only periods from its acceptance on, whenever its rows are stored."""
     in_use_from = min(oldest.get(period.length_s, now), now)
     return period.ends_at + WRITES_SETTLE <= in_use_from
 
@@ -104,7 +104,7 @@ async def expire_legacy_outputs(
 async def _delete_when_out_of_use(
     db: AsyncDatabase[Document], storage: ObjectStorage, prefix: str, retention: timedelta, now: datetime
 ) -> None:
-    """`prefix` is out of use by any request in flight: recorded the first time, deleted once a
+    """`prefix` is out of use by any unfinished request: recorded the first time, deleted once a
     retention has passed since (every request that used it has then expired)."""
     record = await OUTPUT_PERIODS.of(db).find_one({"_id": prefix})
     if record is None:

@@ -8,7 +8,7 @@ Every access on a hot path is an insert or a read, update or delete of one docum
 filter decodes the whole collection (about 180 µs per document), so a query by `request_id`
 would cost in proportion to everything ever stored. With a real MongoDB the `_id` index serves
 the same accesses, so no other index is needed. The only other read is the listing of
-`unfinished_requests`, whose size is the number of requests in flight, not the database's.
+`unfinished_requests`, whose size is the number of unfinished requests, not the database's.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ class ExpiryCursorDocument(TypedDict):
 
 class OutputPeriodDocument(TypedDict):
     _id: str  # the period's prefix, "outputs/<retention_s>/<index>" (imgpipe/storage/output_periods.py)
-    drained_at: datetime  # when no request in flight could use it any more
+    drained_at: datetime  # when no unfinished request could use it any more
     deleted_at: NotRequired[datetime]  # `images`, the outputs from before periods, once deleted
 
 
@@ -190,7 +190,7 @@ REQUEST_STATES = TypedCollection[Document]("request_states")
 ROW_OUTCOMES = TypedCollection[RowOutcomeDocument]("row_outcomes")
 # "<id>/<chunk>": a chunk of finished rows, inserted once complete: the aggregator
 ROW_CHUNKS = TypedCollection[RowChunkDocument]("row_chunks")
-# one per request in flight: gateway inserts, aggregator deletes
+# one per unfinished request: gateway inserts, aggregator deletes
 UNFINISHED_REQUESTS = TypedCollection[UnfinishedRequestDocument]("unfinished_requests")
 # a request's publishing checkpoint and lease: the gateways
 PUBLISHING = TypedCollection[PublishingDocument]("publishing")
@@ -204,7 +204,7 @@ UPLOAD_SLOTS = PeriodCollections[UploadSlotDocument]("upload_slots")
 EXPIRY_QUEUE = TypedCollection[ExpiryEntryDocument]("expiry_queue")
 # how far the expiry has got: the expiry (on one aggregator at a time)
 EXPIRY_CURSOR = TypedCollection[ExpiryCursorDocument]("expiry_cursor")
-# an output period no request in flight can use, waiting out a retention before its outputs are
+# an output period no unfinished request can use, waiting out a retention before its outputs are
 # deleted: the expiry
 OUTPUT_PERIODS = TypedCollection[OutputPeriodDocument]("output_periods")
 # a request's webhook deliveries: the aggregator's webhook agent

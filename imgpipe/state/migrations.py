@@ -40,7 +40,7 @@ async def give_finished_request_its_expiry(context: MigrationContext, request_id
         return
     state = await request_state(context.db, request)
     if not state.finished or state.expires_at is not None:
-        return  # in flight (queued once finished), or finished by this release
+        return  # unfinished (queued once finished), or finished by this release
     expires_at = datetime.now(UTC) + retention_of(request, context.lifecycle)
 
     def with_expiry(head: RequestState) -> RequestState | None:
