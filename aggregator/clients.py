@@ -2,7 +2,8 @@
 
 Opened when the aggregator app starts and closed once its agents and timers have stopped
 (imgpipe/runtime/worker_clients.py): finishing in the background first, then the producer, then the
-MongoDB client.
+MongoDB client. A bundle because these open and close together; it holds the parts of the
+settings the pipelines read (lifecycle, webhooks), never the whole settings.
 """
 
 from __future__ import annotations
