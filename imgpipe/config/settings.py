@@ -470,10 +470,6 @@ class Settings(
         return self.part(StorageSettings)
 
     @property
-    def urls(self) -> PublicUrls:
-        return self.part(PublicUrls)
-
-    @property
     def access(self) -> AccessSettings:
         return self.part(AccessSettings)
 
@@ -484,10 +480,6 @@ class Settings(
     @property
     def lifecycle(self) -> LifecycleSettings:
         return self.part(LifecycleSettings)
-
-    @property
-    def scheduling(self) -> SchedulingSettings:
-        return self.part(SchedulingSettings)
 
     @property
     def images(self) -> ImageSettings:

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from imgpipe.config.destination_guard import AllowedHostPort, parse_allowlist_entry
-from imgpipe.config.settings import SETTINGS_PARTS, Settings
+from imgpipe.config.settings import SETTINGS_PARTS, PublicUrls, Settings
 from imgpipe.contract.presets import OutputFormat, Preset
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
@@ -179,7 +179,7 @@ def test_each_part_holds_what_was_read_from_the_environment(monkeypatch: pytest.
     assert settings.storage.s3_access_key_id == "key-id"
     assert settings.fetching.fetch_allowlist == (ipaddress.ip_network("10.0.0.0/8"),)
     assert [preset.name for preset in settings.images.presets] == ["small"]
-    assert settings.urls.base_url == "https://imgpipe.test"
+    assert settings.part(PublicUrls).base_url == "https://imgpipe.test"
     for part in SETTINGS_PARTS:
         held = settings.part(part)
         assert {name: getattr(held, name) for name in part.model_fields} == {
