@@ -51,7 +51,6 @@ PUBLISHING_ROWS = 64
 class ProcessorClients:
     pipeline: ImagePipeline
     producer: SharedProducer
-    worker_id: str
 
 
 @asynccontextmanager
@@ -88,7 +87,7 @@ async def open_processor_clients(settings: Settings) -> AsyncIterator[ProcessorC
                 source_cache,
             )
         )
-        yield ProcessorClients(pipeline, producer, settings.worker_id)
+        yield ProcessorClients(pipeline, producer)
 
 
 async def _send_to_dlq(
@@ -102,7 +101,7 @@ async def _send_to_dlq(
         event.message.value or b"",
         reason,
         f"{type(error).__name__}: {error}",
-        clients.worker_id,
+        clients.pipeline.worker_id,
     )
     await clients.producer.publish(DEAD_LETTERS_TOPIC, letter, "publishing to the DLQ")
 
@@ -117,7 +116,9 @@ async def _result_for(clients: ProcessorClients, event: faust.EventT[bytes]) -> 
         key = RowKey.parse(event.message.key)
         if key is None:
             return None
-        return failed_row_result(key.request_id, key.row, clients.worker_id, "undecodable row message", None)
+        return failed_row_result(
+            key.request_id, key.row, clients.pipeline.worker_id, "undecodable row message", None
+        )
     try:
         with logging_request(message.request_id):
             return await process_row(clients.pipeline, message)
@@ -125,7 +126,11 @@ async def _result_for(clients: ProcessorClients, event: faust.EventT[bytes]) -> 
         logger.exception("row %s:%d failed", message.request_id, message.row)
         await _send_to_dlq(clients, event, "processing_error", error)
         return failed_row_result(
-            message.request_id, message.row, clients.worker_id, "the row could not be processed", message
+            message.request_id,
+            message.row,
+            clients.pipeline.worker_id,
+            "the row could not be processed",
+            message,
         )
 
 
