@@ -119,12 +119,7 @@ async def finish_request(
             request_id=request_id,
             status=status,
             counts=RequestCounts(
-                rows_total=request["rows_total"],
-                rows_done=state.rows_done,
-                rows_failed=state.rows_failed,
-                images_total=request["images_total"],
-                images_done=state.images_done,
-                images_failed=state.images_failed,
+                **state.counts(), rows_total=request["rows_total"], images_total=request["images_total"]
             ),
             quality=request["quality"],
             download_url=download_url(base_url, request_id),

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from aggregator.tally import Tally, tally_of_rows
+from aggregator.tally import tally_of_rows
+from imgpipe.contract.messages import NO_COUNTS
 from imgpipe.state.database import Document, RequestDocument
-from imgpipe.state.request_state import RequestState, advance_state
+from imgpipe.state.request_state import RequestState, advance_state, with_counters
 from imgpipe.state.row_outcomes import chunks_in_order
 from imgpipe.state.unfinished_requests import UnfinishedRequest
 
@@ -57,7 +57,7 @@ async def repair_request(
     db: AsyncDatabase[Document], item: UnfinishedRequest, republish: RepublishRows, finish: FinishRequest
 ) -> None:
     request_id, seen = item.request["_id"], item.state
-    tally, highest_offset, missing = Tally(), seen.results_offset, list[int]()
+    tally, highest_offset, missing = NO_COUNTS, seen.results_offset, list[int]()
     # Chunk by chunk: a million-row request is never held whole.
     async for rows, outcomes in chunks_in_order(db, request_id, item.request["rows_total"]):
         tally += tally_of_rows(outcomes.values())
@@ -69,12 +69,9 @@ async def repair_request(
     def repaired(head: RequestState) -> RequestState | None:
         if head.version != seen.version:
             return None  # results were counted meanwhile: not stalled after all
-        return replace(
+        return with_counters(
             head,
-            rows_done=tally.rows_done,
-            rows_failed=tally.rows_failed,
-            images_done=tally.images_done,
-            images_failed=tally.images_failed,
+            tally,
             results_offset=highest_offset,
             repairs=head.repairs + 1,
             repaired_at=datetime.now(UTC),
@@ -86,8 +83,8 @@ async def repair_request(
     logger.warning(
         "repaired stalled request %s: counters %s -> %s, %d row(s) without a result published again",
         request_id,
-        {"rows_done": seen.rows_done, "rows_failed": seen.rows_failed},
-        tally.as_increments(),
+        seen.counts(),
+        tally.counts(),
         len(missing),
     )
     if missing:

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -29,7 +28,7 @@ from imgpipe.state.database import (
     RowChunkDocument,
     taken_positions,
 )
-from imgpipe.state.request_state import RequestState, StateStep, advance_state
+from imgpipe.state.request_state import RequestState, StateStep, advance_state, with_counters
 from imgpipe.state.row_outcomes import (
     RowOutcome,
     RowOutcomes,
@@ -120,13 +119,10 @@ def _counted(items: Sequence[OffsetResult], stored: RowOutcomes, request_id: str
         if head.finished or head.results_offset >= highest_offset:
             return None  # counted already (a redelivery), or nothing left to count
         tally = tally_new_results(items, finishing_offsets, head.results_offset)
-        return replace(
+        return with_counters(
             head,
+            head + tally,
             status=RequestStatus.PROCESSING,
-            rows_done=head.rows_done + tally.rows_done,
-            rows_failed=head.rows_failed + tally.rows_failed,
-            images_done=head.images_done + tally.images_done,
-            images_failed=head.images_failed + tally.images_failed,
             results_offset=highest_offset,
             updated_at=datetime.now(UTC),
         )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from imgpipe.contract.messages import RowResult
+from imgpipe.contract.messages import NO_COUNTS, Counters, RowResult
 from imgpipe.contract.row_key import RowKey
 from imgpipe.state.row_outcomes import RowOutcome, RowState
 
@@ -24,33 +24,9 @@ class OffsetResult:
     result: RowResult
 
 
-@dataclass(frozen=True)
-class Tally:
-    rows_done: int = 0
-    rows_failed: int = 0
-    images_done: int = 0
-    images_failed: int = 0
-
-    def __add__(self, other: Tally) -> Tally:
-        return Tally(
-            self.rows_done + other.rows_done,
-            self.rows_failed + other.rows_failed,
-            self.images_done + other.images_done,
-            self.images_failed + other.images_failed,
-        )
-
-    def as_increments(self) -> dict[str, int]:
-        return {
-            "rows_done": self.rows_done,
-            "rows_failed": self.rows_failed,
-            "images_done": self.images_done,
-            "images_failed": self.images_failed,
-        }
-
-
-def tally_of_row(images: int, failed_images: int, row_failed: bool) -> Tally:
+def tally_of_row(images: int, failed_images: int, row_failed: bool) -> Counters:
     """What one finished row adds to the counters: the one rule both counts below follow."""
-    return Tally(
+    return Counters(
         rows_done=0 if row_failed else 1,
         rows_failed=1 if row_failed else 0,
         images_done=images - failed_images,
@@ -60,7 +36,7 @@ def tally_of_row(images: int, failed_images: int, row_failed: bool) -> Tally:
 
 def tally_new_results(
     results: Sequence[OffsetResult], finishing_offsets: Mapping[RowKey, int], counted_offset: int
-) -> Tally:
+) -> Counters:
     """Counts of the results that finished their row and are not yet counted.
 
     `finishing_offsets` maps each row to the offset of the result that finished it.
@@ -72,11 +48,12 @@ def tally_new_results(
         and finishing_offsets.get(RowKey(item.result.request_id, item.result.row)) == item.offset
     )
     return sum(
-        (tally_of_row(len(result.images), result.failed_images, result.failed) for result in counted), Tally()
+        (tally_of_row(len(result.images), result.failed_images, result.failed) for result in counted),
+        NO_COUNTS,
     )
 
 
-def tally_of_rows(outcomes: Iterable[RowOutcome]) -> Tally:
+def tally_of_rows(outcomes: Iterable[RowOutcome]) -> Counters:
     """The counters that stored row outcomes add up to (aggregator/result_store.py writes them):
     what the repair recomputes a stalled request's counters from."""
     return sum(
@@ -88,5 +65,5 @@ def tally_of_rows(outcomes: Iterable[RowOutcome]) -> Tally:
             )
             for outcome in outcomes
         ),
-        Tally(),
+        NO_COUNTS,
     )

@@ -9,6 +9,7 @@ new messages read both ways (`RowMessage.attempt`, always 1, was dropped that wa
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -154,13 +155,47 @@ class RowResult(_Message):
         return self.error is not None or self.failed_images > 0
 
 
-class RequestCounts(BaseModel):
-    rows_total: int
+@dataclass(frozen=True)
+class Counters:
+    """A request's finished rows and images, done and failed: the one definition of the four
+    counters. The request's state versions store them (imgpipe/state/request_state.py), the
+    aggregator adds them up (aggregator/tally.py) and the finished event carries them
+    (RequestCounts).
+
+    A frozen dataclass, not a model: the aggregator makes one per result it counts, and pydantic
+    takes a stdlib dataclass as a message's field all the same.
+    """
+
     rows_done: int
     rows_failed: int
-    images_total: int
     images_done: int
     images_failed: int
+
+    def __add__(self, other: Counters) -> Counters:
+        return Counters(
+            rows_done=self.rows_done + other.rows_done,
+            rows_failed=self.rows_failed + other.rows_failed,
+            images_done=self.images_done + other.images_done,
+            images_failed=self.images_failed + other.images_failed,
+        )
+
+    @property
+    def rows_finished(self) -> int:
+        return self.rows_done + self.rows_failed
+
+    def counts(self) -> dict[str, int]:
+        """The four counters by name, and nothing else of a variant (a request's state)."""
+        return {name: getattr(self, name) for name in COUNTER_NAMES}
+
+
+COUNTER_NAMES = tuple(counter.name for counter in fields(Counters))
+NO_COUNTS = Counters(rows_done=0, rows_failed=0, images_done=0, images_failed=0)
+
+
+@dataclass(frozen=True)
+class RequestCounts(Counters):
+    rows_total: int
+    images_total: int
 
 
 class RequestEvent(_Message):

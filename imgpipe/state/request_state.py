@@ -18,22 +18,21 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from imgpipe.contract.messages import FINISHED_STATUSES, RequestStatus
+from imgpipe.contract.messages import FINISHED_STATUSES, NO_COUNTS, Counters, RequestStatus
 from imgpipe.state.database import REQUEST_STATES, REQUESTS, Document, RequestDocument
 
 
-@dataclass(frozen=True)
-class RequestState:
+@dataclass(frozen=True, kw_only=True)
+class RequestState(Counters):
+    """A request's counters (the contract's Counters) and where it stands, as one version."""
+
     version: int
     status: RequestStatus
-    rows_done: int
-    rows_failed: int
-    images_done: int
-    images_failed: int
     # Highest imgpipe.results offset whose effect is in the counters (see aggregator/tally.py).
     results_offset: int
     updated_at: datetime
@@ -46,25 +45,19 @@ class RequestState:
     def finished(self) -> bool:
         return self.status in FINISHED_STATUSES
 
-    @property
-    def rows_finished(self) -> int:
-        return self.rows_done + self.rows_failed
-
 
 StateStep = Callable[[RequestState], "RequestState | None"]
 
 
 def initial_state(now: datetime) -> RequestState:
-    return RequestState(
-        version=0,
-        status=RequestStatus.QUEUED,
-        rows_done=0,
-        rows_failed=0,
-        images_done=0,
-        images_failed=0,
-        results_offset=-1,
-        updated_at=now,
-    )
+    counters: dict[str, Any] = NO_COUNTS.counts()
+    return RequestState(version=0, status=RequestStatus.QUEUED, results_offset=-1, updated_at=now, **counters)
+
+
+def with_counters(state: RequestState, counters: Counters, **changes: Any) -> RequestState:
+    """`state` with `counters` for its own, and `changes`: the counters move by name, all four."""
+    values: dict[str, Any] = {**counters.counts(), **changes}
+    return dataclasses.replace(state, **values)
 
 
 def state_id(request_id: str, version: int) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from aggregator.result_store import row_outcome
-from aggregator.tally import OffsetResult, Tally, tally_new_results, tally_of_rows
-from imgpipe.contract.messages import ErrorCode, ImageError, ImageOutcome, RowResult
+from aggregator.tally import OffsetResult, tally_new_results, tally_of_rows
+from imgpipe.contract.messages import NO_COUNTS, Counters, ErrorCode, ImageError, ImageOutcome, RowResult
 from imgpipe.contract.row_key import RowKey
 
 REQUEST = "req-1"
@@ -33,7 +33,7 @@ def test_fresh_result_is_counted() -> None:
 
     tally = tally_new_results(results, {RowKey(REQUEST, 0): 10}, counted_offset=9)
 
-    assert tally == Tally(rows_done=1, rows_failed=0, images_done=2, images_failed=0)
+    assert tally == Counters(rows_done=1, rows_failed=0, images_done=2, images_failed=0)
 
 
 def test_duplicate_result_for_the_same_row_is_not_counted() -> None:
@@ -42,7 +42,7 @@ def test_duplicate_result_for_the_same_row_is_not_counted() -> None:
 
     tally = tally_new_results([first, duplicate], {RowKey(REQUEST, 0): 10}, counted_offset=-1)
 
-    assert tally == Tally(rows_done=1, images_done=2)
+    assert tally == Counters(rows_done=1, rows_failed=0, images_done=2, images_failed=0)
 
 
 def test_duplicate_arriving_alone_is_not_counted() -> None:
@@ -50,7 +50,7 @@ def test_duplicate_arriving_alone_is_not_counted() -> None:
 
     tally = tally_new_results([duplicate], {RowKey(REQUEST, 0): 10}, counted_offset=9)
 
-    assert tally == Tally()
+    assert tally == NO_COUNTS
 
 
 def test_result_at_or_below_counted_offset_is_not_counted() -> None:
@@ -63,7 +63,7 @@ def test_result_at_or_below_counted_offset_is_not_counted() -> None:
 
     tally = tally_new_results(results, finishing, counted_offset=20)
 
-    assert tally == Tally(rows_done=1, images_done=2)
+    assert tally == Counters(rows_done=1, rows_failed=0, images_done=2, images_failed=0)
 
 
 def test_row_with_a_failed_image_counts_as_failed_and_splits_images() -> None:
@@ -71,13 +71,13 @@ def test_row_with_a_failed_image_counts_as_failed_and_splits_images() -> None:
 
     tally = tally_new_results(results, {RowKey(REQUEST, 3): 5}, counted_offset=0)
 
-    assert tally == Tally(rows_done=0, rows_failed=1, images_done=2, images_failed=1)
+    assert tally == Counters(rows_done=0, rows_failed=1, images_done=2, images_failed=1)
 
 
 def test_result_of_an_unrecorded_row_is_not_counted() -> None:
     results = [OffsetResult(5, _result(3, [_ok(1)]))]
 
-    assert tally_new_results(results, {}, counted_offset=0) == Tally()
+    assert tally_new_results(results, {}, counted_offset=0) == NO_COUNTS
 
 
 def test_mixed_batch_across_requests() -> None:
@@ -91,8 +91,8 @@ def test_mixed_batch_across_requests() -> None:
 
     tally = tally_new_results(results, finishing, counted_offset=0)
 
-    assert tally == Tally(rows_done=1, rows_failed=2, images_done=3, images_failed=3)
-    assert tally.as_increments() == {
+    assert tally == Counters(rows_done=1, rows_failed=2, images_done=3, images_failed=3)
+    assert tally.counts() == {
         "rows_done": 1,
         "rows_failed": 2,
         "images_done": 3,
@@ -113,4 +113,4 @@ def test_repair_rebuilds_from_stored_rows_what_incremental_counting_counts() -> 
     rebuilt = tally_of_rows(stored_rows)
 
     assert rebuilt == tally_new_results(results, finishing, counted_offset=-1)
-    assert rebuilt == Tally(rows_done=2, rows_failed=2, images_done=4, images_failed=2)
+    assert rebuilt == Counters(rows_done=2, rows_failed=2, images_done=4, images_failed=2)
