@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import shutil
@@ -14,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from devstack import processes
 from devstack.paths import INFRA, KAFKA_LIBS, StackPaths
 from devstack.ports import require_free
+from devstack.sync_run import run_sync
 from devstack.waiting import wait_until
 
 POM = INFRA / "pom.xml"
@@ -102,6 +102,6 @@ def start_kafka(paths: StackPaths, port: int) -> None:
     level = aiokafka_logger.level
     aiokafka_logger.setLevel(logging.CRITICAL)
     try:
-        wait_until(lambda: asyncio.run(_broker_answers(bootstrap)), 90, f"Kafka on {bootstrap}")
+        wait_until(lambda: run_sync(_broker_answers(bootstrap)), 90, f"Kafka on {bootstrap}")
     finally:
         aiokafka_logger.setLevel(level)

@@ -3,7 +3,6 @@ and the aggregator."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import urllib.error
 import urllib.request
@@ -16,6 +15,7 @@ from devstack.paths import IMGPIPE_COMMAND, ROOT, StackPaths
 from devstack.ports import require_free
 from devstack.seaweedfs import start_seaweedfs
 from devstack.settings import LocalServers
+from devstack.sync_run import run_sync
 from devstack.waiting import wait_until
 from imgpipe.config.settings import Settings
 from imgpipe.config.storage_location import FileLocation, parse_storage_url
@@ -33,7 +33,7 @@ def start_infrastructure(settings: Settings, servers: LocalServers, paths: Stack
         start_kafka(paths, servers.kafka_port)
     if servers.s3 is not None:
         start_seaweedfs(paths, servers.s3)
-    asyncio.run(ensure_topics(settings.kafka))
+    run_sync(ensure_topics(settings.kafka))
 
 
 def service_dir(settings: Settings, paths: StackPaths, name: str) -> Path:

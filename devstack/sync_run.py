@@ -1,5 +1,6 @@
 """Run a coroutine to completion from synchronous code, even inside a running event loop (async
-tests call the synchronous helpers and the throwaway stack's waits too)."""
+tests call the synchronous helpers and the throwaway stack's waits too, and a stack may start while
+Playwright's synchronous API holds a loop in the test's thread)."""
 
 from __future__ import annotations
 
